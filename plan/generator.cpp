@@ -1,0 +1,65 @@
+#include "plan/generator.hpp"
+
+#include <algorithm>
+
+#include "plan/partition.hpp"
+#include "plan/round_builder.hpp"
+
+namespace resist {
+namespace {
+
+/// Residual-branch scale of partitioned blocks at test time: the share of sub-ResNets that hold a
+/// block on average (1/S when blocks are dealt disjointly, larger with a minimum depth).
+double resist_test_scale(const Plan& plan) {
+  const auto partitioned = static_cast<std::uint32_t>(plan.network.partitionable_blocks().size());
+  if (partitioned == 0) return 1.0;
+  const BlockDeal deal = deal_blocks(partitioned, plan.workers, plan.min_depth, plan.seed, 0);
+  std::size_t held = 0;
+  for (const auto& mine : deal.blocks_of) held += mine.size();
+  return static_cast<double>(held) / (static_cast<double>(partitioned) * plan.workers);
+}
+
+Plan plan_header(const Scenario& s) {
+  Plan plan;
+  plan.strategy = s.strategy.kind;
+  plan.workers = s.strategy.workers;
+  plan.seed = s.strategy.seed;
+  plan.iterations_per_round = s.iterations_per_round();
+  plan.batch_size = s.training.batch_size;
+  plan.dtype = s.training.dtype;
+  plan.collectives = s.collectives;
+  plan.network = scenario_network(s);
+  plan.total_rounds = s.total_rounds();
+  plan.scenario = s.document;
+  if (s.strategy.kind == StrategyKind::resist) {
+    plan.min_depth = s.strategy.min_depth;
+    plan.warmup_rounds = s.strategy.warmup_rounds;
+    plan.test_scale = resist_test_scale(plan);
+  }
+  return plan;
+}
+
+}  // namespace
+
+Round make_round(const Plan& plan, std::uint64_t index) {
+  Round round;
+  round.index = index;
+  round.assignments.reserve(static_cast<std::size_t>(plan.workers));
+  switch (plan.strategy) {
+    case StrategyKind::data_parallel: build_data_parallel_round(plan, round); break;
+    case StrategyKind::local_sgd: build_local_sgd_round(plan, round); break;
+    case StrategyKind::resist: build_resist_round(plan, round); break;
+    case StrategyKind::ist: build_ist_round(plan, round); break;
+  }
+  return round;
+}
+
+Plan make_plan(const Scenario& scenario, std::optional<std::uint64_t> max_rounds) {
+  Plan plan = plan_header(scenario);
+  const std::uint64_t count = std::min(plan.total_rounds, max_rounds.value_or(plan.total_rounds));
+  plan.rounds.reserve(count);
+  for (std::uint64_t r = 0; r < count; ++r) plan.rounds.push_back(make_round(plan, r));
+  return plan;
+}
+
+}  // namespace resist

@@ -1,0 +1,19 @@
+// The plan generator: the one place that knows the training protocols.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+
+#include "plan/plan.hpp"
+#include "plan/scenario.hpp"
+
+namespace resist {
+
+/// Builds the plan of a scenario: the header and the first `max_rounds` rounds (all by default).
+Plan make_plan(const Scenario& scenario, std::optional<std::uint64_t> max_rounds = std::nullopt);
+
+/// Builds round `index` of a plan from its header alone (rounds are independent of each other,
+/// so any round can be made without the ones before it).
+Round make_round(const Plan& plan, std::uint64_t index);
+
+}  // namespace resist

@@ -1,0 +1,103 @@
+// A plan: plain, versioned data saying who trains what and which tensors move when.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "model/network.hpp"
+#include "plan/scenario.hpp"
+
+namespace resist {
+
+using WorkerId = std::int32_t;
+using OpId = std::uint32_t;
+using BlockIndex = std::uint32_t;
+
+/// What an operation does. Communication kinds name the collective; `send` moves one tensor set
+/// from its root to the other member of a two-member group.
+enum class OpKind { compute, send, allreduce, reduce, broadcast };
+
+/// Which tensors a communication carries.
+enum class Payload { none, state, gradients, neuron_slices };
+
+std::string_view to_string(OpKind kind);
+std::optional<OpKind> parse_op_kind(std::string_view name);
+std::string_view to_string(Payload payload);
+std::optional<Payload> parse_payload(std::string_view name);
+
+/// One operation of a round. Workers run the operations they are members of, in id order, and
+/// start an operation once the members' own dependencies in `deps` have completed on them.
+struct Op {
+  OpId id = 0;                       ///< index of the op in its round
+  OpKind kind = OpKind::compute;
+  std::vector<WorkerId> group;       ///< members, ascending; compute has exactly one
+  WorkerId root = -1;                ///< source of send/broadcast, destination of reduce
+  Algorithm algorithm = Algorithm::none;
+  Payload payload = Payload::none;
+  std::uint64_t bytes = 0;           ///< size of the tensor set one member holds
+  std::vector<BlockIndex> blocks;    ///< blocks whose tensors it moves (compute: empty, it
+                                     ///< trains the worker's assignment)
+  std::uint32_t iterations = 0;      ///< compute: local iterations
+  std::uint64_t samples = 0;         ///< compute: samples processed
+  double flops = 0;                  ///< compute: forward + backward FLOPs of the whole op
+  std::vector<OpId> deps;            ///< ops that must complete first (lower ids)
+
+  bool is_comm() const { return kind != OpKind::compute; }
+  bool has_member(WorkerId w) const;
+  /// Bytes this op puts on links under its algorithm (0 for compute).
+  std::uint64_t wire_bytes() const;
+};
+
+/// What one worker holds and trains in a round.
+struct Assignment {
+  std::vector<BlockIndex> blocks;                    ///< forward order
+  std::vector<std::vector<std::uint32_t>> neurons;   ///< IST: kept neurons per hidden layer
+  std::int64_t params = 0;                           ///< parameters held (slices for IST)
+  double flops_per_sample = 0;                       ///< forward + backward
+};
+
+/// How a round trains: a strategy's own rounds, or local SGD warm-up rounds inside ResIST.
+enum class Phase { data_parallel, local_sgd, resist, ist };
+
+std::string_view to_string(Phase phase);
+std::optional<Phase> parse_phase(std::string_view name);
+
+/// One synchronisation round.
+struct Round {
+  std::uint64_t index = 0;
+  Phase phase = Phase::resist;
+  std::vector<Assignment> assignments;  ///< one per worker
+  std::vector<Op> ops;
+  std::uint64_t payload_bytes = 0;  ///< ResIST paper's convention (see README)
+  std::uint64_t wire_bytes = 0;     ///< sum of ops' wire bytes
+};
+
+/// The whole plan. `rounds` holds the first rounds of the training (all unless truncated);
+/// a truncated plan's rounds are identical to the full plan's first rounds.
+struct Plan {
+  static constexpr int kVersion = 1;
+
+  StrategyKind strategy = StrategyKind::resist;
+  int workers = 1;
+  std::uint64_t seed = 0;
+  int iterations_per_round = 1;
+  int batch_size = 1;
+  Dtype dtype = Dtype::fp32;
+  int min_depth = 0;
+  int warmup_rounds = 0;
+  CollectiveSettings collectives;
+  Network network;
+  std::uint64_t total_rounds = 0;
+  double test_scale = 1.0;  ///< residual-branch scale of partitioned blocks at test time
+  std::vector<Round> rounds;
+  nlohmann::json scenario;  ///< the scenario document it came from
+
+  std::uint64_t payload_bytes() const;
+  std::uint64_t wire_bytes() const;
+};
+
+}  // namespace resist

@@ -1,0 +1,216 @@
+#include "plan/plan_json.hpp"
+
+#include <fmt/format.h>
+
+#include "model/catalogue.hpp"
+#include "plan/embedded.hpp"
+#include "plan/input_error.hpp"
+#include "plan/json_file.hpp"
+#include "plan/plan_check.hpp"
+#include "plan/schema.hpp"
+
+namespace resist {
+namespace {
+
+using nlohmann::json;
+
+json block_names(const Network& net, const std::vector<BlockIndex>& blocks) {
+  json out = json::array();
+  for (BlockIndex b : blocks) out.push_back(net.blocks[b].id);
+  return out;
+}
+
+json op_json(const Network& net, const Op& op) {
+  json j = {{"id", op.id}, {"kind", to_string(op.kind)}};
+  if (op.kind == OpKind::compute) {
+    j["worker"] = op.group.front();
+    j["iterations"] = op.iterations;
+    j["samples"] = op.samples;
+    j["flops"] = op.flops;
+    return j;
+  }
+  j["group"] = op.group;
+  if (op.kind != OpKind::allreduce) j["root"] = op.root;
+  j["algorithm"] = to_string(op.algorithm);
+  j["payload"] = to_string(op.payload);
+  j["bytes"] = op.bytes;
+  j["blocks"] = block_names(net, op.blocks);
+  j["deps"] = op.deps;
+  return j;
+}
+
+json round_json(const Network& net, const Round& round) {
+  json assignments = json::array();
+  for (std::size_t w = 0; w < round.assignments.size(); ++w) {
+    const Assignment& a = round.assignments[w];
+    json j = {{"worker", w}, {"blocks", block_names(net, a.blocks)}, {"params", a.params},
+              {"flops_per_sample", a.flops_per_sample}};
+    if (!a.neurons.empty()) j["neurons"] = a.neurons;
+    assignments.push_back(std::move(j));
+  }
+  json ops = json::array();
+  for (const Op& op : round.ops) ops.push_back(op_json(net, op));
+  return {{"index", round.index}, {"phase", to_string(round.phase)},
+          {"payload_bytes", round.payload_bytes}, {"wire_bytes", round.wire_bytes},
+          {"assignments", std::move(assignments)}, {"ops", std::move(ops)}};
+}
+
+const SchemaValidator& plan_validator() {
+  static const SchemaValidator validator(
+      parse_json_text(plan_schema_text(), "plan.schema.json (built in)"));
+  return validator;
+}
+
+/// Turns block names back into indices, naming the place of an unknown one.
+class Reader {
+ public:
+  Reader(const Network& net, const std::string& source) : net_(net), source_(source) {}
+
+  std::vector<BlockIndex> blocks(const json& names, const std::string& at) const {
+    std::vector<BlockIndex> out;
+    for (std::size_t i = 0; i < names.size(); ++i) {
+      const auto found = net_.find(names[i].get<std::string>());
+      if (!found)
+        throw InputError(source_, fmt::format("{}/{}", at, i),
+                         fmt::format("unknown block {} for {}", names[i].dump(), net_.spec.arch));
+      out.push_back(static_cast<BlockIndex>(*found));
+    }
+    return out;
+  }
+
+  Op op(const json& j, const std::string& at) const {
+    Op op;
+    op.id = j.at("id").get<OpId>();
+    op.kind = *parse_op_kind(j.at("kind").get<std::string>());
+    if (op.kind == OpKind::compute) {
+      op.group = {j.at("worker").get<WorkerId>()};
+      op.root = op.group.front();
+      op.iterations = j.value("iterations", 0u);
+      op.samples = j.value("samples", std::uint64_t{0});
+      op.flops = j.value("flops", 0.0);
+      return op;
+    }
+    op.group = j.value("group", std::vector<WorkerId>{});
+    op.root = j.value("root", -1);
+    op.algorithm = *parse_algorithm(j.value("algorithm", std::string("none")));
+    op.payload = *parse_payload(j.value("payload", std::string("none")));
+    op.bytes = j.value("bytes", std::uint64_t{0});
+    if (j.contains("blocks")) op.blocks = blocks(j.at("blocks"), at + "/blocks");
+    op.deps = j.value("deps", std::vector<OpId>{});
+    return op;
+  }
+
+  Round round(const json& j, const std::string& at) const {
+    Round round;
+    round.index = j.at("index").get<std::uint64_t>();
+    round.phase = *parse_phase(j.at("phase").get<std::string>());
+    round.payload_bytes = j.at("payload_bytes").get<std::uint64_t>();
+    round.wire_bytes = j.at("wire_bytes").get<std::uint64_t>();
+    const json& as = j.at("assignments");
+    for (std::size_t w = 0; w < as.size(); ++w) {
+      Assignment a;
+      a.blocks = blocks(as[w].at("blocks"), fmt::format("{}/assignments/{}/blocks", at, w));
+      a.neurons = as[w].value("neurons", std::vector<std::vector<std::uint32_t>>{});
+      a.params = as[w].at("params").get<std::int64_t>();
+      a.flops_per_sample = as[w].at("flops_per_sample").get<double>();
+      round.assignments.push_back(std::move(a));
+    }
+    const json& ops = j.at("ops");
+    for (std::size_t i = 0; i < ops.size(); ++i)
+      round.ops.push_back(op(ops[i], fmt::format("{}/ops/{}", at, i)));
+    return round;
+  }
+
+ private:
+  const Network& net_;
+  const std::string& source_;
+};
+
+Network plan_network(const json& model, const json& names, const std::string& source) {
+  json doc = {{"model", model}, {"strategy", {{"name", "local_sgd"}}},
+              {"training", {{"batch_size", 1}, {"rounds", 1}}}};
+  Scenario s;
+  try {
+    s = parse_scenario(doc, source);
+  } catch (const InputError& e) {  // report the error inside the plan, not the wrapper
+    throw InputError(source, e.pointer(), e.message());
+  }
+  Network net = scenario_network(s);
+  if (names.size() != net.blocks.size())
+    throw InputError(source, "/blocks", fmt::format("expected the {} blocks of {}, found {}",
+                                                    net.blocks.size(), s.model.arch, names.size()));
+  for (std::size_t i = 0; i < names.size(); ++i)
+    if (names[i] != net.blocks[i].id)
+      throw InputError(source, fmt::format("/blocks/{}", i),
+                       fmt::format("expected \"{}\", found {}", net.blocks[i].id, names[i].dump()));
+  return net;
+}
+
+json model_json(const ModelSpec& spec) {
+  json m = {{"arch", spec.arch}, {"classes", spec.classes}, {"input", spec.input},
+            {"width", spec.width}};
+  if (!spec.depths.empty()) m["depths"] = spec.depths;
+  if (!spec.hidden.empty()) m["hidden"] = spec.hidden;
+  return m;
+}
+
+}  // namespace
+
+json plan_to_json(const Plan& plan) {
+  const Network& net = plan.network;
+  json rounds = json::array();
+  for (const Round& r : plan.rounds) rounds.push_back(round_json(net, r));
+  std::vector<BlockIndex> all(net.blocks.size());
+  for (std::size_t i = 0; i < all.size(); ++i) all[i] = static_cast<BlockIndex>(i);
+  return {{"format", "resist-plan"},
+          {"version", Plan::kVersion},
+          {"strategy", to_string(plan.strategy)},
+          {"workers", plan.workers},
+          {"seed", plan.seed},
+          {"iterations_per_round", plan.iterations_per_round},
+          {"batch_size", plan.batch_size},
+          {"dtype", to_string(plan.dtype)},
+          {"min_depth", plan.min_depth},
+          {"warmup_rounds", plan.warmup_rounds},
+          {"collectives", {{"allreduce", to_string(plan.collectives.allreduce)},
+                           {"reduce", to_string(plan.collectives.reduce)},
+                           {"broadcast", to_string(plan.collectives.broadcast)}}},
+          {"model", model_json(net.spec)},
+          {"blocks", block_names(net, all)},
+          {"total_rounds", plan.total_rounds},
+          {"test_scale", plan.test_scale},
+          {"payload_bytes", plan.payload_bytes()},
+          {"wire_bytes", plan.wire_bytes()},
+          {"scenario", plan.scenario},
+          {"rounds", std::move(rounds)}};
+}
+
+Plan plan_from_json(const json& document, const std::string& source) {
+  const json doc = plan_validator().validate(document, source);
+  Plan plan;
+  plan.strategy = *parse_strategy(doc.at("strategy").get<std::string>());
+  plan.workers = doc.at("workers").get<int>();
+  plan.seed = doc.at("seed").get<std::uint64_t>();
+  plan.iterations_per_round = doc.at("iterations_per_round").get<int>();
+  plan.batch_size = doc.at("batch_size").get<int>();
+  plan.dtype = *parse_dtype(doc.at("dtype").get<std::string>());
+  plan.min_depth = doc.at("min_depth").get<int>();
+  plan.warmup_rounds = doc.at("warmup_rounds").get<int>();
+  const json& co = doc.at("collectives");
+  plan.collectives = {*parse_algorithm(co.at("allreduce").get<std::string>()),
+                      *parse_algorithm(co.at("reduce").get<std::string>()),
+                      *parse_algorithm(co.at("broadcast").get<std::string>())};
+  plan.network = plan_network(doc.at("model"), doc.at("blocks"), source);
+  plan.total_rounds = doc.at("total_rounds").get<std::uint64_t>();
+  plan.test_scale = doc.at("test_scale").get<double>();
+  plan.scenario = doc.value("scenario", json::object());
+  const Reader reader(plan.network, source);
+  const json& rounds = doc.at("rounds");
+  for (std::size_t r = 0; r < rounds.size(); ++r)
+    plan.rounds.push_back(reader.round(rounds[r], fmt::format("/rounds/{}", r)));
+  const auto problems = check_plan(plan);
+  if (!problems.empty()) throw InputError(source, problems.front().pointer, problems.front().message);
+  return plan;
+}
+
+}  // namespace resist

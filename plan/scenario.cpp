@@ -1,0 +1,274 @@
+#include "plan/scenario.hpp"
+
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "model/catalogue.hpp"
+#include "plan/embedded.hpp"
+#include "plan/input_error.hpp"
+#include "plan/json_file.hpp"
+#include "plan/schema.hpp"
+
+namespace resist {
+namespace {
+
+using nlohmann::json;
+
+const SchemaValidator& scenario_validator() {
+  static const SchemaValidator validator(
+      parse_json_text(scenario_schema_text(), "scenario.schema.json (built in)"));
+  return validator;
+}
+
+std::int64_t dataset_size(const std::string& dataset) {
+  if (dataset == "cifar10" || dataset == "cifar100") return 50'000;
+  if (dataset == "fashion_mnist") return 60'000;
+  if (dataset == "imagenet") return 1'281'167;
+  return 0;
+}
+
+ModelSpec read_model(const json& m) {
+  ModelSpec spec;
+  spec.arch = m.at("arch").get<std::string>();
+  spec.classes = m.at("classes").get<int>();
+  const auto input = m.at("input").get<std::vector<int>>();
+  spec.input = {input[0], input[1], input[2]};
+  spec.width = m.at("width").get<double>();
+  if (m.contains("depths")) spec.depths = m.at("depths").get<std::vector<int>>();
+  if (m.contains("hidden")) spec.hidden = m.at("hidden").get<std::vector<int>>();
+  return spec;
+}
+
+Scenario read_fields(const json& doc, const std::string& source) {
+  Scenario s;
+  s.source = source;
+  s.name = doc.value("name", std::string());
+  s.model = read_model(doc.at("model"));
+  s.dataset = doc.at("data").at("dataset").get<std::string>();
+  s.train_samples = doc.at("data").value("train_samples", dataset_size(s.dataset));
+  const json& st = doc.at("strategy");
+  s.strategy.kind = *parse_strategy(st.at("name").get<std::string>());
+  s.strategy.workers = st.at("workers").get<int>();
+  s.strategy.local_iterations = st.at("local_iterations").get<int>();
+  s.strategy.min_depth = st.at("min_depth").get<int>();
+  s.strategy.seed = st.at("seed").get<std::uint64_t>();
+  s.strategy.warmup_rounds = st.at("warmup_rounds").get<int>();
+  const json& tr = doc.at("training");
+  s.training.batch_size = tr.at("batch_size").get<int>();
+  if (tr.contains("epochs")) s.training.epochs = tr.at("epochs").get<double>();
+  if (tr.contains("rounds")) s.training.rounds = tr.at("rounds").get<std::uint64_t>();
+  s.training.dtype = *parse_dtype(tr.at("dtype").get<std::string>());
+  const json& co = doc.at("collectives");
+  s.collectives.allreduce = *parse_algorithm(co.at("allreduce").get<std::string>());
+  s.collectives.reduce = *parse_algorithm(co.at("reduce").get<std::string>());
+  s.collectives.broadcast = *parse_algorithm(co.at("broadcast").get<std::string>());
+  s.document = doc;
+  return s;
+}
+
+void check_length(const Scenario& s) {
+  const auto& t = s.training;
+  if (t.epochs.has_value() == t.rounds.has_value())
+    throw InputError(s.source, "/training",
+                     t.epochs ? "expected either \"epochs\" or \"rounds\", found both"
+                              : "expected \"epochs\" or \"rounds\", found neither");
+  if (t.epochs && s.train_samples == 0)
+    throw InputError(s.source, "/data/train_samples",
+                     fmt::format("required for dataset \"{}\" when training.epochs is set",
+                                 s.dataset));
+}
+
+Network checked_network(const Scenario& s) {
+  try {
+    return build_network(s.model);
+  } catch (const ModelError& e) {
+    throw InputError(s.source, "/model/" + e.field(), e.what());
+  }
+}
+
+void check_resist(const Scenario& s, const Network& net) {
+  if (net.is_mlp())
+    throw InputError(s.source, "/model/arch",
+                     "strategy resist partitions ResNet blocks; expected a ResNet, found mlp");
+  const auto partitioned = static_cast<int>(net.partitionable_blocks().size());
+  if (partitioned == 0)
+    throw InputError(s.source, s.model.depths.empty() ? "/model/arch" : "/model/depths/2",
+                     "expected at least one non-strided block in the third stage to partition, "
+                     "found none (the third stage needs 2 or more blocks)");
+  if (s.strategy.min_depth > partitioned)
+    throw InputError(s.source, "/strategy/min_depth",
+                     fmt::format("expected at most {} (the partitionable blocks of {}), found {}",
+                                 partitioned, s.model.arch, s.strategy.min_depth));
+  const std::uint64_t rounds = s.total_rounds();
+  if (s.strategy.warmup_rounds > 0 && static_cast<std::uint64_t>(s.strategy.warmup_rounds) >= rounds)
+    throw InputError(s.source, "/strategy/warmup_rounds",
+                     fmt::format("expected fewer warm-up rounds than the {} training rounds, "
+                                 "found {}", rounds, s.strategy.warmup_rounds));
+}
+
+void check_ist(const Scenario& s) {
+  if (s.model.arch != "mlp")
+    throw InputError(s.source, "/model/arch",
+                     fmt::format("strategy ist splits fully connected layers; expected \"mlp\", "
+                                 "found \"{}\"", s.model.arch));
+  for (std::size_t i = 0; i < s.model.hidden.size(); ++i)
+    if (s.model.hidden[i] < s.strategy.workers)
+      throw InputError(s.source, fmt::format("/model/hidden/{}", i),
+                       fmt::format("expected at least one neuron per worker ({}), found {}",
+                                   s.strategy.workers, s.model.hidden[i]));
+}
+
+/// JSON pointer of a dotted override path ("strategy.workers" -> "/strategy/workers").
+std::string dotted_to_pointer(const std::string& path) {
+  std::string out;
+  std::size_t start = 0;
+  while (start <= path.size()) {
+    const std::size_t dot = std::min(path.find('.', start), path.size());
+    out += "/" + path.substr(start, dot - start);
+    start = dot + 1;
+  }
+  return out;
+}
+
+bool is_index(const std::string& segment) {
+  return !segment.empty() && segment.find_first_not_of("0123456789") == std::string::npos;
+}
+
+void apply_one(json& doc, const std::string& assignment) {
+  const std::size_t eq = assignment.find('=');
+  const std::string path = assignment.substr(0, eq);
+  if (eq == std::string::npos || path.empty() || path.front() == '.' || path.back() == '.' ||
+      path.find("..") != std::string::npos)
+    throw InputError("--set", "",
+                     fmt::format("expected dotted.path=value, found \"{}\"", assignment));
+  const std::string text = assignment.substr(eq + 1);
+  json value = json::parse(text, nullptr, false);
+  if (value.is_discarded()) value = text;
+  json* node = &doc;
+  std::size_t start = 0;
+  while (true) {
+    const std::size_t dot = std::min(path.find('.', start), path.size());
+    const std::string key = path.substr(start, dot - start);
+    const bool last = dot == path.size();
+    if (node->is_array() && is_index(key)) {
+      const std::size_t i = std::stoul(key);
+      if (i >= node->size())
+        throw InputError("--set", "",
+                         fmt::format("\"{}\": index {} is past the end of an array of {}",
+                                     assignment, i, node->size()));
+      node = &(*node)[i];
+    } else if (node->is_object() || node->is_null()) {
+      node = &(*node)[key];
+    } else {
+      throw InputError("--set", "",
+                       fmt::format("\"{}\": \"{}\" is inside {}, which has no fields", assignment,
+                                   key, describe_json(*node)));
+    }
+    if (last) break;
+    start = dot + 1;
+  }
+  *node = std::move(value);
+}
+
+/// Points errors in fields set on the command line at the --set that set them.
+[[noreturn]] void rethrow_with_origin(const InputError& e, const std::vector<std::string>& overrides) {
+  for (auto it = overrides.rbegin(); it != overrides.rend(); ++it) {
+    const std::string pointer = dotted_to_pointer(it->substr(0, it->find('=')));
+    if (e.pointer() == pointer || e.pointer().rfind(pointer + "/", 0) == 0)
+      throw InputError(e.source(), e.pointer(),
+                       fmt::format("{} (set by --set {})", e.message(), *it));
+  }
+  throw e;
+}
+
+Scenario load_document(json document, const std::string& source,
+                       const std::vector<std::string>& overrides) {
+  document = apply_overrides(std::move(document), overrides);
+  try {
+    return parse_scenario(std::move(document), source);
+  } catch (const InputError& e) {
+    rethrow_with_origin(e, overrides);
+  }
+}
+
+}  // namespace
+
+std::string_view to_string(StrategyKind kind) {
+  switch (kind) {
+    case StrategyKind::data_parallel: return "data_parallel";
+    case StrategyKind::local_sgd: return "local_sgd";
+    case StrategyKind::resist: return "resist";
+    case StrategyKind::ist: return "ist";
+  }
+  return "resist";
+}
+
+std::optional<StrategyKind> parse_strategy(std::string_view name) {
+  for (StrategyKind k : {StrategyKind::data_parallel, StrategyKind::local_sgd,
+                         StrategyKind::resist, StrategyKind::ist})
+    if (to_string(k) == name) return k;
+  return std::nullopt;
+}
+
+std::string_view to_string(Algorithm algorithm) {
+  switch (algorithm) {
+    case Algorithm::none: return "none";
+    case Algorithm::ring: return "ring";
+    case Algorithm::tree: return "tree";
+    case Algorithm::direct: return "direct";
+  }
+  return "none";
+}
+
+std::optional<Algorithm> parse_algorithm(std::string_view name) {
+  for (Algorithm a : {Algorithm::none, Algorithm::ring, Algorithm::tree, Algorithm::direct})
+    if (to_string(a) == name) return a;
+  return std::nullopt;
+}
+
+int Scenario::iterations_per_round() const {
+  return strategy.kind == StrategyKind::data_parallel ? 1 : strategy.local_iterations;
+}
+
+std::uint64_t Scenario::total_rounds() const {
+  if (training.rounds) return *training.rounds;
+  const double per_round = static_cast<double>(strategy.workers) * training.batch_size *
+                           iterations_per_round();
+  const double rounds = std::ceil(training.epochs.value_or(1.0) *
+                                  static_cast<double>(train_samples) / per_round);
+  return std::max<std::uint64_t>(1, static_cast<std::uint64_t>(rounds));
+}
+
+Scenario parse_scenario(json document, const std::string& source) {
+  Scenario s = read_fields(scenario_validator().validate(std::move(document), source), source);
+  check_length(s);
+  const Network net = checked_network(s);
+  if (s.strategy.kind == StrategyKind::resist) check_resist(s, net);
+  if (s.strategy.kind == StrategyKind::ist) check_ist(s);
+  return s;
+}
+
+Scenario load_scenario(const std::filesystem::path& file, const std::vector<std::string>& overrides) {
+  return load_document(read_json_file(file), file.string(), overrides);
+}
+
+Scenario default_scenario(const std::vector<std::string>& overrides) {
+  return load_document(parse_json_text(default_scenario_text(), "<built-in default>"),
+                       "<built-in default>", overrides);
+}
+
+Scenario with_strategy(const Scenario& scenario, StrategyKind kind) {
+  json doc = scenario.document;
+  doc["strategy"]["name"] = std::string(to_string(kind));
+  return parse_scenario(std::move(doc), scenario.source);
+}
+
+json apply_overrides(json document, const std::vector<std::string>& overrides) {
+  for (const std::string& o : overrides) apply_one(document, o);
+  return document;
+}
+
+Network scenario_network(const Scenario& scenario) { return build_network(scenario.model); }
+
+}  // namespace resist

@@ -1,0 +1,90 @@
+// A training scenario: what to train, how, on how many workers.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "model/network.hpp"
+
+namespace resist {
+
+/// Training protocols the plan generator knows.
+enum class StrategyKind { data_parallel, local_sgd, resist, ist };
+
+std::string_view to_string(StrategyKind kind);
+std::optional<StrategyKind> parse_strategy(std::string_view name);
+
+/// Collective algorithms a schedule can ask for.
+enum class Algorithm { none, ring, tree, direct };
+
+std::string_view to_string(Algorithm algorithm);
+std::optional<Algorithm> parse_algorithm(std::string_view name);
+
+struct StrategySettings {
+  StrategyKind kind = StrategyKind::resist;
+  int workers = 4;
+  int local_iterations = 50;
+  int min_depth = 0;
+  std::uint64_t seed = 0;
+  int warmup_rounds = 0;
+};
+
+struct TrainingSettings {
+  int batch_size = 128;  ///< per worker and iteration
+  std::optional<double> epochs;
+  std::optional<std::uint64_t> rounds;
+  Dtype dtype = Dtype::fp32;
+};
+
+struct CollectiveSettings {
+  Algorithm allreduce = Algorithm::ring;
+  Algorithm reduce = Algorithm::direct;
+  Algorithm broadcast = Algorithm::direct;
+};
+
+/// A validated scenario. `document` keeps the JSON with defaults filled, for echoing into outputs.
+struct Scenario {
+  std::string source;  ///< file it came from, or "<built-in default>"
+  std::string name;
+  ModelSpec model;
+  std::string dataset;
+  std::int64_t train_samples = 0;  ///< 0 when unknown (synthetic data without a size)
+  StrategySettings strategy;
+  TrainingSettings training;
+  CollectiveSettings collectives;
+  nlohmann::json document;
+
+  /// Local iterations per synchronisation round (1 for data-parallel).
+  int iterations_per_round() const;
+  /// Rounds of the whole training, from training.rounds or training.epochs.
+  std::uint64_t total_rounds() const;
+};
+
+/// Validates a parsed document (schema, then cross-field rules) and builds the scenario.
+/// Throws InputError naming `source` and the JSON pointer at fault.
+Scenario parse_scenario(nlohmann::json document, const std::string& source);
+
+/// Reads, overrides (`--set dotted.path=value`, in order) and validates a scenario file.
+Scenario load_scenario(const std::filesystem::path& file,
+                       const std::vector<std::string>& overrides = {});
+
+/// The built-in default scenario (the ResIST paper's CIFAR-100 setup), with overrides.
+Scenario default_scenario(const std::vector<std::string>& overrides = {});
+
+/// The same scenario with another strategy (resist-only settings kept; others ignore them).
+Scenario with_strategy(const Scenario& scenario, StrategyKind kind);
+
+/// Applies `dotted.path=value` overrides to a document. A value that parses as JSON is taken as
+/// JSON (8, 0.5, true, [1,2]); anything else as a string. Throws InputError("--set", ...).
+nlohmann::json apply_overrides(nlohmann::json document, const std::vector<std::string>& overrides);
+
+/// The network a scenario trains.
+Network scenario_network(const Scenario& scenario);
+
+}  // namespace resist

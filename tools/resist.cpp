@@ -1,0 +1,50 @@
+// `resist`: plan, simulate, run and compare independent subnetwork training.
+#include <cstdio>
+#include <exception>
+
+#include <fmt/format.h>
+
+#include "plan/input_error.hpp"
+#include "plan/json_file.hpp"
+#include "tools/commands.hpp"
+
+namespace resist::cli {
+
+void emit(const std::string& out, const std::string& text) {
+  if (out.empty()) {
+    std::fwrite(text.data(), 1, text.size(), stdout);
+    return;
+  }
+  write_file_atomically(out, text);
+}
+
+}  // namespace resist::cli
+
+int main(int argc, char** argv) {
+  using namespace resist;
+  CLI::App app{"resist: plan, simulate and run independent subnetwork training of ResNets"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "resist 0.1.0");
+  cli::Runner plan = cli::add_plan_command(app);
+  cli::Runner model = cli::add_model_command(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return kExitBadInput;
+  }
+  try {
+    if (app.got_subcommand("plan")) return plan();
+    return model();
+  } catch (const InputError& e) {
+    fmt::print(stderr, "resist: error: {}\n", e.what());
+    return kExitBadInput;
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "resist: failed: {}\n", e.what());
+    return 1;
+  }
+}
