@@ -154,9 +154,6 @@ Network build_resnet(const ModelSpec& spec, const ResNetRecipe& recipe) {
       Block b = make_block(fmt::format("layer{}.{}", s + 1, i), BlockKind::preact_basic, s, i,
                            shape);
       shape = residual_block(b, recipe.preact, recipe.bottleneck, widths[s], stride);
-      if (shape.size.h < 1 || shape.size.w < 1)
-        throw ModelError("input", fmt::format("input {}x{} is too small: block {} has no output",
-                                              spec.input[1], spec.input[2], b.id));
       b.partitionable = s == 2 && stride == 1;
       net.blocks.push_back(std::move(b));
     }

@@ -10,26 +10,6 @@ namespace {
 constexpr std::uint64_t kDealSalt = 0x52657349'53544465ULL;   // "ResISTDe"
 constexpr std::uint64_t kNeuronSalt = 0x49535453'706c6974ULL; // "ISTSplit"
 
-/// Gives each worker below `min_depth` blocks the next blocks of the permutation it lacks.
-void fill_to_min_depth(const std::vector<std::uint32_t>& order, int min_depth,
-                       std::vector<std::vector<std::uint32_t>>& blocks_of) {
-  const std::size_t p = order.size();
-  min_depth = std::min<int>(min_depth, static_cast<int>(p));  // a worker cannot hold more than all
-  std::vector<char> holds(p);
-  std::size_t cursor = 0;
-  for (auto& mine : blocks_of) {
-    if (mine.size() >= static_cast<std::size_t>(min_depth)) continue;
-    std::fill(holds.begin(), holds.end(), 0);
-    for (std::uint32_t b : mine) holds[b] = 1;
-    while (mine.size() < static_cast<std::size_t>(min_depth)) {
-      const std::uint32_t b = order[cursor++ % p];
-      if (holds[b]) continue;
-      holds[b] = 1;
-      mine.push_back(b);
-    }
-  }
-}
-
 }  // namespace
 
 BlockDeal deal_blocks(std::uint32_t partitioned, int workers, int min_depth, std::uint64_t seed,
@@ -39,9 +19,19 @@ BlockDeal deal_blocks(std::uint32_t partitioned, int workers, int min_depth, std
   deal.holders_of.resize(partitioned);
   if (partitioned == 0) return deal;
   const std::vector<std::uint32_t> order = Rng(seed, round, kDealSalt).permutation(partitioned);
-  for (std::uint32_t i = 0; i < partitioned; ++i)
-    deal.blocks_of[i % static_cast<std::uint32_t>(workers)].push_back(order[i]);
-  fill_to_min_depth(order, min_depth, deal.blocks_of);
+  const auto depth = static_cast<std::uint64_t>(std::min<int>(min_depth, static_cast<int>(partitioned)));
+  const auto n = static_cast<std::uint64_t>(workers);
+  if (depth * n > partitioned) {
+    // Some worker would fall short of the minimum depth: every worker takes `depth` consecutive
+    // blocks of the cyclic permutation. The windows tile it, so every block is held and holder
+    // counts differ by at most one.
+    for (std::uint64_t w = 0; w < n; ++w)
+      for (std::uint64_t j = 0; j < depth; ++j)
+        deal.blocks_of[w].push_back(order[(w * depth + j) % partitioned]);
+  } else {
+    for (std::uint32_t i = 0; i < partitioned; ++i)
+      deal.blocks_of[i % static_cast<std::uint32_t>(workers)].push_back(order[i]);
+  }
   for (int w = 0; w < workers; ++w) {
     auto& mine = deal.blocks_of[static_cast<std::size_t>(w)];
     std::sort(mine.begin(), mine.end());

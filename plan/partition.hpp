@@ -15,9 +15,10 @@ struct BlockDeal {
   std::vector<std::vector<WorkerId>> holders_of;      ///< per block, ascending
 };
 
-/// ResIST's deal: a random permutation of the P blocks dealt round-robin to the workers; then, while
-/// a worker holds fewer than `min_depth` blocks, it takes the next block of the permutation
-/// (cyclically) that it does not hold yet, so shared blocks spread evenly. Deterministic in
+/// ResIST's deal: a random permutation of the P blocks dealt round-robin to the workers. When that
+/// would leave a worker with fewer than `min_depth` blocks, every worker instead takes `min_depth`
+/// consecutive blocks of the cyclic permutation (worker w from position w * min_depth), so blocks
+/// are shared and every block has the same number of holders, give or take one. Deterministic in
 /// (seed, round).
 BlockDeal deal_blocks(std::uint32_t partitioned, int workers, int min_depth, std::uint64_t seed,
                       std::uint64_t round);

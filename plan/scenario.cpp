@@ -146,6 +146,8 @@ void apply_one(json& doc, const std::string& assignment) {
   json value = json::parse(text, nullptr, false);
   if (value.is_discarded()) value = text;
   json* node = &doc;
+  json* parent = nullptr;
+  std::string last_key;
   std::size_t start = 0;
   while (true) {
     const std::size_t dot = std::min(path.find('.', start), path.size());
@@ -159,6 +161,8 @@ void apply_one(json& doc, const std::string& assignment) {
                                      assignment, i, node->size()));
       node = &(*node)[i];
     } else if (node->is_object() || node->is_null()) {
+      parent = node;
+      last_key = key;
       node = &(*node)[key];
     } else {
       throw InputError("--set", "",
@@ -167,6 +171,10 @@ void apply_one(json& doc, const std::string& assignment) {
     }
     if (last) break;
     start = dot + 1;
+  }
+  if (value.is_null() && parent != nullptr) {
+    parent->erase(last_key);  // null removes an optional field (e.g. training.epochs=null)
+    return;
   }
   *node = std::move(value);
 }

@@ -81,7 +81,8 @@ Scenario default_scenario(const std::vector<std::string>& overrides = {});
 Scenario with_strategy(const Scenario& scenario, StrategyKind kind);
 
 /// Applies `dotted.path=value` overrides to a document. A value that parses as JSON is taken as
-/// JSON (8, 0.5, true, [1,2]); anything else as a string. Throws InputError("--set", ...).
+/// JSON (8, 0.5, true, [1,2]); anything else as a string; null removes the field.
+/// Throws InputError("--set", ...).
 nlohmann::json apply_overrides(nlohmann::json document, const std::vector<std::string>& overrides);
 
 /// The network a scenario trains.

@@ -79,7 +79,7 @@ Runner add_plan_command(CLI::App& app) {
       ->check(CLI::PositiveNumber);
   sub->add_option("--format", o->format, "Output format")->check(CLI::IsMember({"text", "json"}));
   sub->add_option("--out", o->out, "Write to this file (atomically) instead of standard output");
-  sub->add_option("--set", o->sets, "Override a scenario field: dotted.path=value (repeatable)")
+  sub->add_option("--set", o->sets, "Override a scenario field: dotted.path=value; null removes it (repeatable)")
       ->allow_extra_args(false);
   sub->add_option("--compare", o->compare,
                   "Also plan these strategies (comma-separated) and compare the bytes moved");

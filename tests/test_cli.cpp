@@ -1,0 +1,153 @@
+// The `resist` front end as a user runs it: exit codes, messages, output files.
+#include <doctest/doctest.h>
+
+#include <sys/wait.h>
+
+#include <fstream>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "tests/helpers.hpp"
+
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Result {
+  int code;
+  std::string out;
+  std::string err;
+};
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+fs::path scratch() {
+  const fs::path dir = fs::temp_directory_path() / "resist-test-cli";
+  fs::create_directories(dir);
+  return dir;
+}
+
+/// Runs `resist ARGS` in the scratch folder and captures its exit code and output.
+Result run_resist(const std::string& args) {
+  const char* bin = std::getenv("RESIST_BIN");
+  REQUIRE(bin != nullptr);
+  const fs::path dir = scratch();
+  const std::string cmd = "cd '" + dir.string() + "' && '" + bin + "' " + args + " >stdout.txt 2>stderr.txt";
+  const int status = std::system(cmd.c_str());
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(dir / "stdout.txt"),
+          slurp(dir / "stderr.txt")};
+}
+
+void write(const fs::path& p, const std::string& text) {
+  std::ofstream(p) << text;
+}
+
+}  // namespace
+
+TEST_CASE("resist plan on the built-in default prints a table and a comparison") {
+  const Result r = run_resist("plan --rounds 2 --compare local_sgd,data_parallel");
+  CHECK(r.code == 0);
+  CHECK(r.err.empty());
+  CHECK(r.out.find("plan: resist on 4 workers, preact_resnet101") != std::string::npos);
+  CHECK(r.out.find("comparison:") != std::string::npos);
+  CHECK(r.out.find("data_parallel") != std::string::npos);
+}
+
+TEST_CASE("resist plan writes JSON atomically to --out") {
+  const fs::path out = scratch() / "plan.json";
+  fs::remove(out);
+  const Result r = run_resist("plan " + (resist::test::source_root() / "scenarios/resist-resnet101-cifar100.json").string() +
+                          " --rounds 2 --format json --out plan.json --set strategy.workers=8");
+  CHECK(r.code == 0);
+  CHECK(r.out.empty());
+  const auto j = nlohmann::json::parse(slurp(out));
+  CHECK(j["workers"] == 8);
+  CHECK(j["rounds"].size() == 2);
+  CHECK(j["rounds"][1]["payload_bytes"].get<std::uint64_t>() > 0);
+  CHECK(j["rounds"][1]["assignments"].size() == 8);
+  for (const auto& entry : fs::directory_iterator(scratch()))
+    CHECK(entry.path().filename().string().find(".tmp") == std::string::npos);
+}
+
+TEST_CASE("bad input: exit 2, one message with file and pointer, no output file") {
+  const fs::path out = scratch() / "never.json";
+  fs::remove(out);
+  SUBCASE("a field out of range") {
+    write(scratch() / "bad.json", R"({"model": {"arch": "preact_resnet18"},
+      "strategy": {"name": "resist", "workers": -3}, "training": {"batch_size": 8, "rounds": 2}})");
+    const Result r = run_resist("plan bad.json --out never.json");
+    CHECK(r.code == 2);
+    CHECK(r.err == "resist: error: bad.json: /strategy/workers: expected an integer >= 1, found -3\n");
+  }
+  SUBCASE("malformed JSON") {
+    write(scratch() / "broken.json", "{\"model\": ");
+    const Result r = run_resist("plan broken.json --out never.json");
+    CHECK(r.code == 2);
+    CHECK(r.err.rfind("resist: error: broken.json: malformed JSON at line 1, column 11", 0) == 0);
+  }
+  SUBCASE("a missing scenario file") {
+    const Result r = run_resist("plan missing.json --out never.json");
+    CHECK(r.code == 2);
+    CHECK(r.err == "resist: error: missing.json: cannot open file (does it exist?)\n");
+  }
+  SUBCASE("an override that breaks the scenario") {
+    const Result r = run_resist("plan --set strategy.min_depth=30 --out never.json");
+    CHECK(r.code == 2);
+    CHECK(r.err == "resist: error: <built-in default>: /strategy/min_depth: expected at most 22 (the "
+                   "partitionable blocks of preact_resnet101), found 30 (set by --set "
+                   "strategy.min_depth=30)\n");
+  }
+  SUBCASE("an unknown strategy to compare") {
+    const Result r = run_resist("plan --compare local_sgd,dp --out never.json");
+    CHECK(r.code == 2);
+    CHECK(r.err.find("--compare: expected strategies among") != std::string::npos);
+  }
+  SUBCASE("an unknown option") {
+    CHECK(run_resist("plan --bogus").code == 2);
+  }
+  CHECK_FALSE(fs::exists(out));
+}
+
+TEST_CASE("resist model") {
+  SUBCASE("--list names every architecture") {
+    const Result r = run_resist("model --list");
+    CHECK(r.code == 0);
+    for (const char* name : {"preact_resnet101", "preact_bottleneck_resnet152", "resnet50", "mlp"})
+      CHECK(r.out.find(name) != std::string::npos);
+  }
+  SUBCASE("JSON totals") {
+    const Result r = run_resist("model resnet50 --classes 1000 --input 3x224x224 --format json");
+    CHECK(r.code == 0);
+    const auto j = nlohmann::json::parse(r.out);
+    CHECK(j["total_params"] == 25'557'032);
+    CHECK(j["total_flops"].get<double>() > 8e9);
+    CHECK(j["blocks"].size() == 18);
+  }
+  SUBCASE("a text table") {
+    const Result r = run_resist("model preact_resnet18 --width 0.25 --depths 1,1,3,1");
+    CHECK(r.code == 0);
+    CHECK(r.out.find("layer3.2") != std::string::npos);
+    CHECK(r.out.find("partitioned") != std::string::npos);
+  }
+  SUBCASE("bad input") {
+    CHECK(run_resist("model resnet99").code == 2);
+    const Result r = run_resist("model preact_resnet18 --input 3x32");
+    CHECK(r.code == 2);
+    CHECK(r.err == "resist: error: --input: expected CxHxW such as 3x32x32, found \"3x32\"\n");
+    CHECK(run_resist("model preact_resnet18 --depths 1,1").err ==
+          "resist: error: --depths: expected 4 stage depths, found 2\n");
+    CHECK(run_resist("model").code == 2);
+  }
+}
+
+TEST_CASE("help and usage") {
+  CHECK(run_resist("--help").code == 0);
+  CHECK(run_resist("plan --help").out.find("--set") != std::string::npos);
+  CHECK(run_resist("").code == 2);
+}

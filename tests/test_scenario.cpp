@@ -1,0 +1,227 @@
+// Scenarios: the shipped setup, defaults, --set overrides, and every kind of bad input.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+
+#include "model/catalogue.hpp"
+#include "plan/embedded.hpp"
+#include "plan/json_file.hpp"
+#include "plan/schema.hpp"
+#include "tests/helpers.hpp"
+
+using namespace resist;
+using resist::test::input_error;
+using nlohmann::json;
+
+namespace {
+
+json minimal() {
+  return {{"model", {{"arch", "preact_resnet18"}}},
+          {"strategy", {{"name", "resist"}}},
+          {"training", {{"batch_size", 32}, {"rounds", 10}}}};
+}
+
+std::string parse_error(json doc) {
+  return input_error([&] { parse_scenario(std::move(doc), "s.json"); });
+}
+
+}  // namespace
+
+TEST_CASE("the shipped paper scenario") {
+  const Scenario s = load_scenario(test::source_root() / "scenarios/resist-resnet101-cifar100.json");
+  CHECK(s.model.arch == "preact_resnet101");
+  CHECK(s.model.classes == 100);
+  CHECK(s.strategy.kind == StrategyKind::resist);
+  CHECK(s.strategy.workers == 4);
+  CHECK(s.strategy.local_iterations == 50);
+  CHECK(s.training.batch_size == 128);
+  CHECK(s.train_samples == 50'000);
+  // 160 epochs of 50,000 images at 4 workers x 128 images x 50 iterations per round.
+  CHECK(s.total_rounds() == 313);
+  SUBCASE("is the built-in default") {
+    CHECK(default_scenario().document == s.document);
+  }
+}
+
+TEST_CASE("defaults from the schema are filled in") {
+  const Scenario s = parse_scenario(minimal(), "s.json");
+  CHECK(s.strategy.workers == 4);
+  CHECK(s.strategy.local_iterations == 50);
+  CHECK(s.strategy.min_depth == 0);
+  CHECK(s.model.classes == 10);
+  CHECK(s.model.input == std::array<int, 3>{3, 32, 32});
+  CHECK(s.training.dtype == Dtype::fp32);
+  CHECK(s.collectives.allreduce == Algorithm::ring);
+  CHECK(s.dataset == "cifar10");
+  CHECK(s.document["collectives"]["reduce"] == "direct");
+}
+
+TEST_CASE("rounds from epochs depend on the strategy's iterations per round") {
+  const Scenario dp = test::scenario({"strategy.name=data_parallel"});
+  CHECK(dp.iterations_per_round() == 1);
+  CHECK(dp.total_rounds() == 15'625);  // 160 * 50,000 / (4 * 128)
+  const Scenario fixed = test::scenario({"training.epochs=null", "training.rounds=7"});
+  CHECK_FALSE(fixed.document["training"].contains("epochs"));  // null removes a field
+  CHECK(fixed.total_rounds() == 7);
+}
+
+TEST_CASE("--set overrides any field") {
+  const Scenario s = test::scenario({"strategy.workers=8", "model.arch=preact_resnet152",
+                                     "strategy.name=local_sgd", "model.depths=[1,1,4,1]"});
+  CHECK(s.strategy.workers == 8);
+  CHECK(s.model.arch == "preact_resnet152");
+  CHECK(s.strategy.kind == StrategyKind::local_sgd);
+  CHECK(s.model.depths == std::vector<int>{1, 1, 4, 1});
+  SUBCASE("array elements by index") {
+    CHECK(test::scenario({"model.input.0=1"}).model.input[0] == 1);
+  }
+  SUBCASE("a value that is not JSON is a string") {
+    CHECK(input_error([] { test::scenario({"strategy.name=resit"}); }) ==
+          "<built-in default>: /strategy/name: expected one of \"resist\", \"local_sgd\", "
+          "\"data_parallel\", \"ist\", found a string (\"resit\") (set by --set strategy.name=resit)");
+  }
+  SUBCASE("errors point at the --set that caused them") {
+    CHECK(input_error([] { test::scenario({"strategy.workers=0"}); }) ==
+          "<built-in default>: /strategy/workers: expected an integer >= 1, found 0 "
+          "(set by --set strategy.workers=0)");
+  }
+  SUBCASE("malformed overrides") {
+    CHECK(input_error([] { test::scenario({"strategy.workers"}); }) ==
+          "--set: expected dotted.path=value, found \"strategy.workers\"");
+    CHECK(input_error([] { test::scenario({"strategy..workers=2"}); }) ==
+          "--set: expected dotted.path=value, found \"strategy..workers=2\"");
+    CHECK(input_error([] { test::scenario({"model.input.3=1"}); }) ==
+          "--set: \"model.input.3=1\": index 3 is past the end of an array of 3");
+    CHECK(input_error([] { test::scenario({"strategy.workers.x=1"}); }) ==
+          "--set: \"strategy.workers.x=1\": \"x\" is inside an integer (4), which has no fields");
+  }
+}
+
+TEST_CASE("bad scenarios: one clear message with file and JSON pointer") {
+  json doc = minimal();
+  SUBCASE("unknown strategy") {
+    doc["strategy"]["name"] = "resits";
+    CHECK(parse_error(doc) == "s.json: /strategy/name: expected one of \"resist\", \"local_sgd\", "
+                              "\"data_parallel\", \"ist\", found a string (\"resits\")");
+  }
+  SUBCASE("workers < 1") {
+    doc["strategy"]["workers"] = 0;
+    CHECK(parse_error(doc) == "s.json: /strategy/workers: expected an integer >= 1, found 0");
+  }
+  SUBCASE("wrong type") {
+    doc["strategy"]["workers"] = "4";
+    CHECK(parse_error(doc) ==
+          "s.json: /strategy/workers: expected an integer, found a string (\"4\")");
+    doc["strategy"]["workers"] = 2.5;
+    CHECK(parse_error(doc) == "s.json: /strategy/workers: expected an integer, found a number (2.5)");
+  }
+  SUBCASE("unknown field, with a suggestion") {
+    doc["strategy"]["worker"] = 4;
+    CHECK(parse_error(doc) ==
+          "s.json: /strategy/worker: unknown field \"worker\" (did you mean \"workers\"?); expected "
+          "one of \"local_iterations\", \"min_depth\", \"name\", \"seed\", \"warmup_rounds\", "
+          "\"workers\"");
+  }
+  SUBCASE("unknown top-level field, no close match") {
+    doc["cluster_file"] = "x";
+    CHECK(parse_error(doc).rfind("s.json: /cluster_file: unknown field \"cluster_file\"; expected "
+                                 "one of", 0) == 0);
+  }
+  SUBCASE("missing required field") {
+    doc["model"].erase("arch");
+    CHECK(parse_error(doc) == "s.json: /model: missing required field \"arch\"");
+  }
+  SUBCASE("min depth larger than the partitioned blocks") {
+    doc["strategy"]["min_depth"] = 2;  // preact_resnet18 has one partitionable block
+    CHECK(parse_error(doc) == "s.json: /strategy/min_depth: expected at most 1 (the partitionable "
+                              "blocks of preact_resnet18), found 2");
+  }
+  SUBCASE("a depth choice that leaves nothing to partition") {
+    doc["model"]["depths"] = {2, 2, 1, 2};
+    CHECK(parse_error(doc).rfind("s.json: /model/depths/2: expected at least one non-strided "
+                                 "block in the third stage", 0) == 0);
+  }
+  SUBCASE("epochs and rounds") {
+    doc["training"]["epochs"] = 3;
+    CHECK(parse_error(doc) == "s.json: /training: expected either \"epochs\" or \"rounds\", "
+                              "found both");
+    doc["training"].erase("epochs");
+    doc["training"].erase("rounds");
+    CHECK(parse_error(doc) == "s.json: /training: expected \"epochs\" or \"rounds\", found neither");
+  }
+  SUBCASE("synthetic data needs a size for epochs") {
+    doc["training"].erase("rounds");
+    doc["training"]["epochs"] = 1;
+    doc["data"] = {{"dataset", "synthetic"}};
+    CHECK(parse_error(doc) == "s.json: /data/train_samples: required for dataset \"synthetic\" "
+                              "when training.epochs is set");
+  }
+  SUBCASE("warm-up as long as the training") {
+    doc["strategy"]["warmup_rounds"] = 10;
+    CHECK(parse_error(doc) == "s.json: /strategy/warmup_rounds: expected fewer warm-up rounds "
+                              "than the 10 training rounds, found 10");
+  }
+  SUBCASE("strategies and models that do not fit") {
+    doc["strategy"]["name"] = "ist";
+    CHECK(parse_error(doc) == "s.json: /model/arch: strategy ist splits fully connected layers; "
+                              "expected \"mlp\", found \"preact_resnet18\"");
+    doc["model"] = {{"arch", "mlp"}, {"hidden", {64, 3}}};
+    CHECK(parse_error(doc) == "s.json: /model/hidden/1: expected at least one neuron per worker "
+                              "(4), found 3");
+    doc["strategy"]["name"] = "resist";
+    CHECK(parse_error(doc) == "s.json: /model/arch: strategy resist partitions ResNet blocks; "
+                              "expected a ResNet, found mlp");
+  }
+  SUBCASE("model errors carry the model pointer") {
+    doc["model"]["hidden"] = {10};
+    CHECK(parse_error(doc) == "s.json: /model/hidden: hidden widths apply to mlp only, not "
+                              "preact_resnet18");
+  }
+  SUBCASE("array bounds") {
+    doc["model"]["input"] = {3, 32};
+    CHECK(parse_error(doc) == "s.json: /model/input: expected at least 3 items, found 2");
+    doc["model"]["input"] = {3, 0, 32};
+    CHECK(parse_error(doc) == "s.json: /model/input/1: expected an integer >= 1, found 0");
+  }
+}
+
+TEST_CASE("bad files") {
+  const auto dir = std::filesystem::temp_directory_path() / "resist-test-scenario";
+  std::filesystem::create_directories(dir);
+  SUBCASE("malformed JSON names line and column") {
+    write_file_atomically(dir / "bad.json", "{\n  \"model\": {\"arch\": \"x\",,}\n}\n");
+    const std::string e = input_error([&] { load_scenario(dir / "bad.json"); });
+    CHECK(e.rfind((dir / "bad.json").string() + ": malformed JSON at line 2, column 25: ", 0) == 0);
+  }
+  SUBCASE("missing file") {
+    CHECK(input_error([&] { load_scenario(dir / "nope.json"); }) ==
+          (dir / "nope.json").string() + ": cannot open file (does it exist?)");
+  }
+  SUBCASE("a directory") {
+    CHECK(input_error([&] { load_scenario(dir); }) ==
+          dir.string() + ": expected a JSON file, found a directory");
+  }
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("the schema's architecture list is the catalogue's") {
+  const json schema = parse_json_text(scenario_schema_text(), "schema");
+  std::vector<std::string> in_schema =
+      schema["properties"]["model"]["properties"]["arch"]["enum"].get<std::vector<std::string>>();
+  std::vector<std::string> in_catalogue;
+  for (const ArchInfo& a : architectures()) in_catalogue.emplace_back(a.name);
+  std::sort(in_schema.begin(), in_schema.end());
+  std::sort(in_catalogue.begin(), in_catalogue.end());
+  CHECK(in_schema == in_catalogue);
+}
+
+TEST_CASE("the built-in schema is the shipped file") {
+  const json shipped = read_json_file(test::source_root() / "scenarios/scenario.schema.json");
+  CHECK(parse_json_text(scenario_schema_text(), "schema") == shipped);
+}
+
+TEST_CASE("edit distance") {
+  CHECK(edit_distance("worker", "workers") == 1);
+  CHECK(edit_distance("", "abc") == 3);
+  CHECK(edit_distance("kitten", "sitting") == 3);
+}
