@@ -73,12 +73,26 @@ void build_resist_round(const Plan& plan, Round& round) {
                              ? gather_to_first(part.size(), plan.workers)
                              : deal_blocks(static_cast<std::uint32_t>(part.size()), plan.workers,
                                            plan.min_depth, plan.seed, round.index + 1);
+  // The shared part is the same for every worker: sum its costs once, then add each worker's
+  // partitioned blocks (both lists ascend, so a merge keeps forward order).
+  const Assignment common = blocks_assignment(net, shared);
   for (const auto& mine : now.blocks_of) {
-    std::vector<BlockIndex> blocks = shared;
-    for (std::uint32_t i : mine) blocks.push_back(static_cast<BlockIndex>(part[i]));
-    std::sort(blocks.begin(), blocks.end());
-    round.assignments.push_back(blocks_assignment(net, std::move(blocks)));
+    Assignment a;
+    a.blocks.reserve(shared.size() + mine.size());
+    a.params = common.params;
+    a.flops_per_sample = common.flops_per_sample;
+    auto next_shared = shared.begin();
+    for (std::uint32_t i : mine) {
+      const auto own = static_cast<BlockIndex>(part[i]);
+      while (next_shared != shared.end() && *next_shared < own) a.blocks.push_back(*next_shared++);
+      a.blocks.push_back(own);
+      a.params += net.blocks[own].params;
+      a.flops_per_sample += net.blocks[own].train_flops();
+    }
+    a.blocks.insert(a.blocks.end(), next_shared, shared.end());
+    round.assignments.push_back(std::move(a));
   }
+  round.ops.reserve(static_cast<std::size_t>(plan.workers) + 1 + 2 * part.size());
   RoundBuilder rb(plan, round);
   const std::vector<OpId> computes =
       rb.compute_all(static_cast<std::uint32_t>(plan.iterations_per_round));
