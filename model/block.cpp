@@ -1,22 +1,21 @@
 #include "model/block.hpp"
 
+#include "model/enum_names.hpp"
+
 namespace resist {
 
-std::string_view to_string(BlockKind kind) {
-  switch (kind) {
-    case BlockKind::stem_3x3: return "stem_3x3";
-    case BlockKind::stem_7x7: return "stem_7x7";
-    case BlockKind::preact_basic: return "preact_basic";
-    case BlockKind::preact_bottleneck: return "preact_bottleneck";
-    case BlockKind::basic: return "basic";
-    case BlockKind::bottleneck: return "bottleneck";
-    case BlockKind::head_preact: return "head_preact";
-    case BlockKind::head: return "head";
-    case BlockKind::hidden: return "hidden";
-    case BlockKind::output: return "output";
-  }
-  return "unknown";
-}
+namespace {
+
+constexpr EnumNames<BlockKind, 10> kKindNames({{
+    {BlockKind::stem_3x3, "stem_3x3"}, {BlockKind::stem_7x7, "stem_7x7"},
+    {BlockKind::preact_basic, "preact_basic"}, {BlockKind::preact_bottleneck, "preact_bottleneck"},
+    {BlockKind::basic, "basic"}, {BlockKind::bottleneck, "bottleneck"},
+    {BlockKind::head_preact, "head_preact"}, {BlockKind::head, "head"},
+    {BlockKind::hidden, "hidden"}, {BlockKind::output, "output"}}});
+
+}  // namespace
+
+std::string_view to_string(BlockKind kind) { return kKindNames.name(kind); }
 
 std::uint64_t Block::state_bytes(Dtype dtype) const {
   return static_cast<std::uint64_t>(params + buffers) * dtype_bytes(dtype);

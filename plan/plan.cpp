@@ -1,66 +1,33 @@
 #include "plan/plan.hpp"
 
 #include <algorithm>
-#include <array>
 #include <numeric>
+
+#include "model/enum_names.hpp"
 
 namespace resist {
 namespace {
 
-template <typename E, std::size_t N>
-std::optional<E> parse_enum(const std::array<E, N>& all, std::string_view name) {
-  for (E e : all)
-    if (to_string(e) == name) return e;
-  return std::nullopt;
-}
+constexpr EnumNames<OpKind, 5> kOpKindNames({{
+    {OpKind::compute, "compute"}, {OpKind::send, "send"}, {OpKind::allreduce, "allreduce"},
+    {OpKind::reduce, "reduce"}, {OpKind::broadcast, "broadcast"}}});
+
+constexpr EnumNames<Payload, 4> kPayloadNames({{
+    {Payload::none, "none"}, {Payload::state, "state"}, {Payload::gradients, "gradients"},
+    {Payload::neuron_slices, "neuron_slices"}}});
+
+constexpr EnumNames<Phase, 4> kPhaseNames({{
+    {Phase::data_parallel, "data_parallel"}, {Phase::local_sgd, "local_sgd"},
+    {Phase::resist, "resist"}, {Phase::ist, "ist"}}});
 
 }  // namespace
 
-std::string_view to_string(OpKind kind) {
-  switch (kind) {
-    case OpKind::compute: return "compute";
-    case OpKind::send: return "send";
-    case OpKind::allreduce: return "allreduce";
-    case OpKind::reduce: return "reduce";
-    case OpKind::broadcast: return "broadcast";
-  }
-  return "compute";
-}
-
-std::optional<OpKind> parse_op_kind(std::string_view name) {
-  return parse_enum(std::array{OpKind::compute, OpKind::send, OpKind::allreduce, OpKind::reduce,
-                               OpKind::broadcast}, name);
-}
-
-std::string_view to_string(Payload payload) {
-  switch (payload) {
-    case Payload::none: return "none";
-    case Payload::state: return "state";
-    case Payload::gradients: return "gradients";
-    case Payload::neuron_slices: return "neuron_slices";
-  }
-  return "none";
-}
-
-std::optional<Payload> parse_payload(std::string_view name) {
-  return parse_enum(std::array{Payload::none, Payload::state, Payload::gradients,
-                               Payload::neuron_slices}, name);
-}
-
-std::string_view to_string(Phase phase) {
-  switch (phase) {
-    case Phase::data_parallel: return "data_parallel";
-    case Phase::local_sgd: return "local_sgd";
-    case Phase::resist: return "resist";
-    case Phase::ist: return "ist";
-  }
-  return "resist";
-}
-
-std::optional<Phase> parse_phase(std::string_view name) {
-  return parse_enum(std::array{Phase::data_parallel, Phase::local_sgd, Phase::resist, Phase::ist},
-                    name);
-}
+std::string_view to_string(OpKind kind) { return kOpKindNames.name(kind); }
+std::optional<OpKind> parse_op_kind(std::string_view name) { return kOpKindNames.parse(name); }
+std::string_view to_string(Payload payload) { return kPayloadNames.name(payload); }
+std::optional<Payload> parse_payload(std::string_view name) { return kPayloadNames.parse(name); }
+std::string_view to_string(Phase phase) { return kPhaseNames.name(phase); }
+std::optional<Phase> parse_phase(std::string_view name) { return kPhaseNames.parse(name); }
 
 bool Op::has_member(WorkerId w) const {
   return std::binary_search(group.begin(), group.end(), w);

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "model/catalogue.hpp"
+#include "model/enum_names.hpp"
 #include "plan/embedded.hpp"
 #include "plan/input_error.hpp"
 #include "plan/json_file.hpp"
@@ -14,6 +15,14 @@ namespace resist {
 namespace {
 
 using nlohmann::json;
+
+constexpr EnumNames<StrategyKind, 4> kStrategyNames({{
+    {StrategyKind::data_parallel, "data_parallel"}, {StrategyKind::local_sgd, "local_sgd"},
+    {StrategyKind::resist, "resist"}, {StrategyKind::ist, "ist"}}});
+
+constexpr EnumNames<Algorithm, 4> kAlgorithmNames({{
+    {Algorithm::none, "none"}, {Algorithm::ring, "ring"}, {Algorithm::tree, "tree"},
+    {Algorithm::direct, "direct"}}});
 
 const SchemaValidator& scenario_validator() {
   static const SchemaValidator validator(
@@ -202,37 +211,16 @@ Scenario load_document(json document, const std::string& source,
 
 }  // namespace
 
-std::string_view to_string(StrategyKind kind) {
-  switch (kind) {
-    case StrategyKind::data_parallel: return "data_parallel";
-    case StrategyKind::local_sgd: return "local_sgd";
-    case StrategyKind::resist: return "resist";
-    case StrategyKind::ist: return "ist";
-  }
-  return "resist";
-}
+std::string_view to_string(StrategyKind kind) { return kStrategyNames.name(kind); }
 
 std::optional<StrategyKind> parse_strategy(std::string_view name) {
-  for (StrategyKind k : {StrategyKind::data_parallel, StrategyKind::local_sgd,
-                         StrategyKind::resist, StrategyKind::ist})
-    if (to_string(k) == name) return k;
-  return std::nullopt;
+  return kStrategyNames.parse(name);
 }
 
-std::string_view to_string(Algorithm algorithm) {
-  switch (algorithm) {
-    case Algorithm::none: return "none";
-    case Algorithm::ring: return "ring";
-    case Algorithm::tree: return "tree";
-    case Algorithm::direct: return "direct";
-  }
-  return "none";
-}
+std::string_view to_string(Algorithm algorithm) { return kAlgorithmNames.name(algorithm); }
 
 std::optional<Algorithm> parse_algorithm(std::string_view name) {
-  for (Algorithm a : {Algorithm::none, Algorithm::ring, Algorithm::tree, Algorithm::direct})
-    if (to_string(a) == name) return a;
-  return std::nullopt;
+  return kAlgorithmNames.parse(name);
 }
 
 int Scenario::iterations_per_round() const {

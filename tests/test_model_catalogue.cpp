@@ -58,6 +58,8 @@ TEST_CASE("pre-activation ResNet-101 as ResIST builds it") {
   CHECK(net.blocks[1].id == "layer1.0");
   CHECK(net.blocks.back().id == "fc");
   CHECK(net.blocks.back().kind == BlockKind::head_preact);
+  CHECK(to_string(net.blocks[1].kind) == "preact_basic");
+  CHECK(to_string(BlockKind::stem_7x7) == "stem_7x7");
   SUBCASE("only the non-strided third-stage blocks are partitionable") {
     const auto part = net.partitionable_blocks();
     REQUIRE(part.size() == 22);
