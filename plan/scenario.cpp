@@ -72,6 +72,12 @@ Scenario read_fields(const json& doc, const std::string& source) {
   s.collectives.allreduce = *parse_algorithm(co.at("allreduce").get<std::string>());
   s.collectives.reduce = *parse_algorithm(co.at("reduce").get<std::string>());
   s.collectives.broadcast = *parse_algorithm(co.at("broadcast").get<std::string>());
+  s.cluster = doc.value("cluster", std::string());
+  const json& sim = doc.at("sim");
+  s.sim.efficiency = sim.at("efficiency").get<double>();
+  s.sim.network_model = sim.at("network_model").get<std::string>();
+  s.sim.collectives = sim.at("collectives").get<std::string>();
+  s.sim.coarse_above = sim.at("coarse_above").get<int>();
   s.document = doc;
   return s;
 }
@@ -221,6 +227,11 @@ std::string_view to_string(Algorithm algorithm) { return kAlgorithmNames.name(al
 
 std::optional<Algorithm> parse_algorithm(std::string_view name) {
   return kAlgorithmNames.parse(name);
+}
+
+std::filesystem::path Scenario::folder() const {
+  if (source.empty() || source.front() == '<') return std::filesystem::current_path();
+  return std::filesystem::absolute(source).parent_path();
 }
 
 int Scenario::iterations_per_round() const {

@@ -48,6 +48,14 @@ struct CollectiveSettings {
   Algorithm broadcast = Algorithm::direct;
 };
 
+/// How the simulator models a scenario's cluster (read by sim/ only).
+struct SimSettings {
+  double efficiency = 0.4;              ///< share of peak FLOP/s reached
+  std::string network_model = "CM02";   ///< SimGrid network model
+  std::string collectives = "auto";     ///< auto, step or coarse
+  int coarse_above = 64;                ///< auto: coarse collectives above this many workers
+};
+
 /// A validated scenario. `document` keeps the JSON with defaults filled, for echoing into outputs.
 struct Scenario {
   std::string source;  ///< file it came from, or "<built-in default>"
@@ -58,7 +66,12 @@ struct Scenario {
   StrategySettings strategy;
   TrainingSettings training;
   CollectiveSettings collectives;
+  std::string cluster;  ///< built-in cluster name or path (sim/ resolves it); "" if none
+  SimSettings sim;
   nlohmann::json document;
+
+  /// Folder that relative paths in the scenario are resolved against.
+  std::filesystem::path folder() const;
 
   /// Local iterations per synchronisation round (1 for data-parallel).
   int iterations_per_round() const;

@@ -44,9 +44,10 @@ std::string noun(const json& schema) {
 
 class Walker {
  public:
-  explicit Walker(const std::string& source) : source_(source) {}
+  Walker(const json& root, const std::string& source) : root_(root), source_(source) {}
 
-  void check(const json& schema, json& value, const Pointer& at) const {
+  void check(const json& schema_or_ref, json& value, const Pointer& at) const {
+    const json& schema = resolve(schema_or_ref);
     if (schema.contains("type")) check_type(schema, value, at);
     if (schema.contains("enum")) check_enum(schema.at("enum"), value, at);
     if (value.is_number()) check_bounds(schema, value, at);
@@ -55,6 +56,13 @@ class Walker {
   }
 
  private:
+  /// Follows a local "$ref" ("#/$defs/link") to the schema it names.
+  const json& resolve(const json& schema) const {
+    if (!schema.contains("$ref")) return schema;
+    const std::string ref = schema.at("$ref").get<std::string>();
+    return root_.at(Pointer(ref.substr(ref.find('#') + 1)));
+  }
+
   [[noreturn]] void fail(const Pointer& at, const std::string& message) const {
     throw InputError(source_, at.to_string(), message);
   }
@@ -109,8 +117,9 @@ class Walker {
         if (!value.contains(name.get<std::string>()))
           fail(at, fmt::format("missing required field \"{}\"", name.get<std::string>()));
     for (auto it = properties.begin(); it != properties.end(); ++it) {
-      if (!value.contains(it.key()) && it.value().contains("default"))
-        value[it.key()] = it.value().at("default");
+      const json& property = resolve(it.value());
+      if (!value.contains(it.key()) && property.contains("default"))
+        value[it.key()] = property.at("default");
       if (value.contains(it.key())) check(it.value(), value[it.key()], at / it.key());
     }
   }
@@ -131,6 +140,7 @@ class Walker {
     return message + "; expected one of " + known;
   }
 
+  const json& root_;
   const std::string& source_;
 };
 
@@ -139,7 +149,7 @@ class Walker {
 SchemaValidator::SchemaValidator(nlohmann::json schema) : schema_(std::move(schema)) {}
 
 nlohmann::json SchemaValidator::validate(nlohmann::json document, const std::string& source) const {
-  Walker(source).check(schema_, document, Pointer{});
+  Walker(schema_, source).check(schema_, document, Pointer{});
   return document;
 }
 

@@ -151,3 +151,64 @@ TEST_CASE("help and usage") {
   CHECK(run_resist("plan --help").out.find("--set") != std::string::npos);
   CHECK(run_resist("").code == 2);
 }
+
+#ifdef RESIST_HAVE_SIM
+TEST_CASE("resist sim on the built-in default, against other strategies, with a trace") {
+  const fs::path trace = scratch() / "trace.json";
+  fs::remove(trace);
+  const Result r = run_resist("sim --rounds 2 --compare local_sgd --trace trace.json");
+  CHECK(r.code == 0);
+  CHECK(r.out.find("simulated: resist on 4 workers") != std::string::npos);
+  CHECK(r.out.find("x faster") != std::string::npos);
+  const auto t = nlohmann::json::parse(slurp(trace));
+  CHECK(t["otherData"]["format"] == "resist-trace");
+  CHECK(t["otherData"]["source"] == "simulated");
+  CHECK(t["traceEvents"].size() > 8);
+}
+
+TEST_CASE("resist sim JSON has the fields tools rely on") {
+  const Result r = run_resist("sim --rounds 2 --format json --compare local_sgd,data_parallel");
+  REQUIRE(r.code == 0);
+  const auto j = nlohmann::json::parse(r.out);
+  REQUIRE(j["strategies"].size() == 3);
+  for (const auto& s : j["strategies"]) {
+    CHECK(s["total_time_s"].get<double>() > 0);
+    CHECK(s["rounds"][0].contains("time_s"));
+    CHECK(s["rounds"][0].contains("compute_s"));
+    CHECK(s["rounds"][0].contains("comm_s"));
+    CHECK(s["rounds"][0].contains("payload_bytes"));
+    CHECK(s["rounds"][0].contains("wire_bytes"));
+  }
+  CHECK(j["strategies"][1]["speedup_vs_local_sgd"] == 1.0);
+}
+
+TEST_CASE("resist sim bad input: exit 2, no trace file") {
+  const fs::path trace = scratch() / "never-trace.json";
+  fs::remove(trace);
+  SUBCASE("an unknown cluster") {
+    const Result r = run_resist("sim --set cluster=dgx9 --trace never-trace.json");
+    CHECK(r.code == 2);
+    CHECK(r.err.rfind("resist: error: <built-in default>: /cluster: unknown cluster \"dgx9\"", 0) == 0);
+  }
+  SUBCASE("a missing cluster file, relative to the scenario") {
+    write(scratch() / "s.json", R"({"cluster": "clusters/none.json", "model": {"arch": "preact_resnet18"},
+      "strategy": {"name": "resist"}, "training": {"batch_size": 8, "rounds": 2}})");
+    const Result r = run_resist("sim s.json --trace never-trace.json");
+    CHECK(r.code == 2);
+    CHECK(r.err.find("clusters/none.json: cannot open file") != std::string::npos);
+  }
+  SUBCASE("more workers than GPUs") {
+    const Result r = run_resist("sim --set strategy.workers=5 --trace never-trace.json");
+    CHECK(r.code == 2);
+    CHECK(r.err.find("/strategy/workers: expected at most 4 workers") != std::string::npos);
+  }
+  SUBCASE("a broken cluster file") {
+    write(scratch() / "bad-cluster.json", R"({"shape": "star", "gpu": "H100", "gpus": 4,
+      "link": {"bandwidth": "0Gbps", "latency": "1us"}})");
+    const Result r = run_resist("sim --set cluster=bad-cluster.json --trace never-trace.json");
+    CHECK(r.code == 2);
+    CHECK(r.err.find("bad-cluster.json: /link/bandwidth: expected a positive bandwidth") != std::string::npos);
+  }
+  CHECK_FALSE(fs::exists(trace));
+}
+#endif

@@ -23,20 +23,6 @@ struct PlanOptions {
   std::string compare;
 };
 
-std::vector<StrategyKind> parse_compare(const std::string& list) {
-  std::vector<StrategyKind> out;
-  std::stringstream in(list);
-  for (std::string name; std::getline(in, name, ',');) {
-    const auto kind = parse_strategy(name);
-    if (!kind)
-      throw InputError("--compare", "",
-                       fmt::format("expected strategies among resist, local_sgd, data_parallel, "
-                                   "ist, found \"{}\"", name));
-    out.push_back(*kind);
-  }
-  return out;
-}
-
 nlohmann::json comparison_json(const std::vector<Plan>& plans) {
   nlohmann::json out = nlohmann::json::array();
   for (const Plan& p : plans) {
@@ -53,7 +39,7 @@ int run_plan(const PlanOptions& o) {
   const Scenario scenario = o.scenario.empty() ? default_scenario(o.sets)
                                                : load_scenario(o.scenario, o.sets);
   std::vector<Plan> plans{make_plan(scenario, o.rounds)};
-  for (StrategyKind kind : parse_compare(o.compare))
+  for (StrategyKind kind : parse_strategy_list(o.compare))
     if (kind != scenario.strategy.kind) plans.push_back(make_plan(with_strategy(scenario, kind), o.rounds));
   if (o.format == "json") {
     nlohmann::json j = plan_to_json(plans.front());
@@ -68,6 +54,20 @@ int run_plan(const PlanOptions& o) {
 }
 
 }  // namespace
+
+std::vector<StrategyKind> parse_strategy_list(const std::string& list) {
+  std::vector<StrategyKind> out;
+  std::stringstream in(list);
+  for (std::string name; std::getline(in, name, ',');) {
+    const auto kind = parse_strategy(name);
+    if (!kind)
+      throw InputError("--compare", "",
+                       fmt::format("expected strategies among resist, local_sgd, data_parallel, "
+                                   "ist, found \"{}\"", name));
+    out.push_back(*kind);
+  }
+  return out;
+}
 
 Runner add_plan_command(CLI::App& app) {
   auto o = std::make_shared<PlanOptions>();

@@ -2,8 +2,12 @@
 #pragma once
 
 #include <functional>
+#include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
+
+#include "plan/scenario.hpp"
 
 namespace resist::cli {
 
@@ -12,6 +16,10 @@ using Runner = std::function<int()>;
 
 Runner add_plan_command(CLI::App& app);
 Runner add_model_command(CLI::App& app);
+Runner add_sim_command(CLI::App& app);
+
+/// Parses "local_sgd,data_parallel"; throws InputError("--compare", ...) for an unknown name.
+std::vector<StrategyKind> parse_strategy_list(const std::string& list);
 
 /// Writes to `out` atomically when a path is given, else to standard output.
 void emit(const std::string& out, const std::string& text);

@@ -27,6 +27,9 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "resist 0.1.0");
   cli::Runner plan = cli::add_plan_command(app);
   cli::Runner model = cli::add_model_command(app);
+#ifdef RESIST_HAVE_SIM
+  cli::Runner sim = cli::add_sim_command(app);
+#endif
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -39,6 +42,9 @@ int main(int argc, char** argv) {
   }
   try {
     if (app.got_subcommand("plan")) return plan();
+#ifdef RESIST_HAVE_SIM
+    if (app.got_subcommand("sim")) return sim();
+#endif
     return model();
   } catch (const InputError& e) {
     fmt::print(stderr, "resist: error: {}\n", e.what());

@@ -1,0 +1,36 @@
+// Internal to sim/: the Backend the plan interpreter drives inside a SimGrid actor.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "plan/backend.hpp"
+#include "sim/sim_world.hpp"
+
+namespace resist::sim {
+
+class SimBackend final : public Backend {
+ public:
+  SimBackend(World& world, WorkerId self) : world_(world), self_(self) {}
+
+  Ticket compute(const OpCall& call) override;
+  Ticket send(const OpCall& call, WorkerId peer) override;
+  Ticket recv(const OpCall& call, WorkerId peer) override;
+  Ticket collective(const OpCall& call) override;
+  double wait(Ticket ticket) override;
+  double now() override;
+
+ private:
+  struct Pending {
+    sg4::ActivityPtr activity;       ///< compute, send or receive
+    sg4::ActorPtr helper;            ///< collective
+    std::shared_ptr<double> finish;  ///< when the helper finished
+  };
+  Ticket keep(sg4::ActivityPtr activity);
+
+  World& world_;
+  WorkerId self_;
+  std::vector<Pending> pending_;
+};
+
+}  // namespace resist::sim

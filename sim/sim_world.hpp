@@ -1,0 +1,57 @@
+// Internal to sim/: the SimGrid objects one simulation shares between its actors.
+#pragma once
+
+#include <unordered_map>
+#include <vector>
+
+#include <simgrid/s4u.hpp>
+
+#include "plan/backend.hpp"
+#include "topology/cluster.hpp"
+
+namespace resist::sim {
+
+namespace sg4 = simgrid::s4u;
+
+/// Hosts of the workers and the accounting of what crosses links. SimGrid runs actors one at a
+/// time in one thread, so no locking is needed.
+class World {
+ public:
+  World(const Plan& plan, std::vector<sg4::Host*> hosts, bool coarse)
+      : plan_(plan), hosts_(std::move(hosts)), coarse_(coarse) {}
+
+  /// Starts sending `bytes` of op `op` from worker `src` to worker `dst`.
+  sg4::CommPtr put(OpId op, WorkerId src, WorkerId dst, double bytes);
+  /// Starts receiving op `op`'s message from `src` on `dst`.
+  sg4::CommPtr get(OpId op, WorkerId src, WorkerId dst);
+  /// Latency of the route between two workers' hosts.
+  double latency(WorkerId src, WorkerId dst);
+
+  sg4::Host* host(WorkerId w) const { return hosts_[static_cast<std::size_t>(w)]; }
+  bool coarse() const { return coarse_; }
+  const Plan& plan() const { return plan_; }
+  const std::unordered_map<std::string, double>& link_bytes() const { return link_bytes_; }
+  std::uint64_t transfers() const { return transfers_; }
+
+ private:
+  struct Route {
+    std::vector<std::string> links;
+    double latency = 0;
+  };
+  const Route& route(WorkerId src, WorkerId dst);
+
+  const Plan& plan_;
+  std::vector<sg4::Host*> hosts_;
+  bool coarse_;
+  std::unordered_map<std::uint64_t, Route> routes_;
+  std::unordered_map<std::string, double> link_bytes_;
+  std::uint64_t transfers_ = 0;
+};
+
+/// Runs worker `self`'s part of a collective op; returns when it is done.
+void run_collective(World& world, const Op& op, WorkerId self);
+
+/// Builds the SimGrid platform of a cluster; returns each worker's host.
+std::vector<sg4::Host*> build_platform(const Cluster& cluster, Dtype dtype, double efficiency);
+
+}  // namespace resist::sim

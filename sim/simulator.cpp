@@ -1,0 +1,181 @@
+#include "sim/simulator.hpp"
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <string>
+
+#include <fmt/format.h>
+
+#include "plan/input_error.hpp"
+#include "plan/interpreter.hpp"
+#include "sim/sim_backend.hpp"
+
+namespace resist {
+namespace {
+
+using nlohmann::json;
+
+/// Peak resident memory of this process, from /proc (-1 where there is none).
+double peak_rss_mib() {
+  FILE* f = std::fopen("/proc/self/status", "r");
+  if (!f) return -1;
+  char line[256];
+  long kib = -1;
+  while (std::fgets(line, sizeof line, f))
+    if (std::sscanf(line, "VmHWM: %ld kB", &kib) == 1) break;
+  std::fclose(f);
+  return static_cast<double>(kib) / 1024.0;
+}
+
+/// Runs the simulation in this process (a fresh child: SimGrid allows one engine per process).
+json run_engine(const Plan& plan, const Cluster& cluster, const SimSettings& settings) {
+  char name[] = "resist-sim";
+  char quiet[] = "--log=root.thresh:error";
+  int argc = 2;
+  char* argv[] = {name, quiet, nullptr};
+  sim::sg4::Engine engine(&argc, argv);
+  sim::sg4::Engine::set_config("network/model:" + settings.network_model);
+  if (settings.network_model == "CM02") sim::sg4::Engine::set_config("network/crosstraffic:0");
+  const bool coarse = uses_coarse_collectives(settings, plan.workers);
+  sim::World world(plan, sim::build_platform(cluster, plan.dtype, settings.efficiency), coarse);
+  TraceRecorder recorder;
+  for (WorkerId w = 0; w < plan.workers; ++w)
+    sim::sg4::Actor::create(fmt::format("worker{}", w), world.host(w), [&world, &recorder, &plan, w] {
+      sim::SimBackend backend(world, w);
+      Interpreter interpreter(plan, w, backend);
+      interpreter.add_observer(recorder);
+      interpreter.run();
+    });
+  const auto t0 = std::chrono::steady_clock::now();
+  engine.run();
+  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  TraceMeta meta{"simulated", std::string(to_string(plan.strategy)), plan.workers,
+                 plan.network.spec.arch, {{"cluster", cluster.name},
+                                          {"collectives", coarse ? "coarse" : "step"}}};
+  json links = json::object();
+  for (const auto& [link, bytes] : world.link_bytes()) links[link] = bytes;
+  return {{"trace", trace_to_json(meta, recorder.events, recorder.rounds)},
+          {"links", std::move(links)},
+          {"transfers", world.transfers()},
+          {"wall_s", wall},
+          {"peak_rss_mib", peak_rss_mib()}};
+}
+
+void write_all(int fd, const std::string& text) {
+  std::size_t done = 0;
+  while (done < text.size()) {
+    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+    if (n <= 0) return;
+    done += static_cast<std::size_t>(n);
+  }
+}
+
+std::string read_all(int fd) {
+  std::string out;
+  char buffer[1 << 16];
+  for (ssize_t n; (n = ::read(fd, buffer, sizeof buffer)) > 0;)
+    out.append(buffer, static_cast<std::size_t>(n));
+  return out;
+}
+
+/// Runs `run_engine` in a child process and returns what it printed.
+json run_isolated(const Plan& plan, const Cluster& cluster, const SimSettings& settings) {
+  int fds[2];
+  if (::pipe(fds) != 0) throw std::runtime_error("simulation: cannot create a pipe");
+  std::fflush(nullptr);
+  const pid_t pid = ::fork();
+  if (pid < 0) throw std::runtime_error("simulation: cannot fork");
+  if (pid == 0) {
+    ::close(fds[0]);
+    json out;
+    try {
+      out = run_engine(plan, cluster, settings);
+    } catch (const std::exception& e) {
+      out = {{"error", e.what()}};
+    }
+    write_all(fds[1], out.dump());
+    ::close(fds[1]);
+    ::_exit(0);
+  }
+  ::close(fds[1]);
+  const std::string text = read_all(fds[0]);
+  ::close(fds[0]);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  if (WIFSIGNALED(status))
+    throw std::runtime_error(fmt::format("simulation crashed (signal {})", WTERMSIG(status)));
+  const json out = json::parse(text, nullptr, false);
+  if (out.is_discarded()) throw std::runtime_error("simulation ended without a result");
+  if (out.contains("error")) throw std::runtime_error("simulation failed: " + out["error"].get<std::string>());
+  return out;
+}
+
+std::vector<LinkLoad> link_loads(const json& bytes, const Cluster& cluster) {
+  std::vector<LinkLoad> out;
+  for (auto it = bytes.begin(); it != bytes.end(); ++it) {
+    LinkLoad load{it.key(), "loopback", 0, it.value().get<double>()};
+    for (const ClusterLink& l : cluster.links)
+      if (it.key() == l.name + "_UP" || it.key() == l.name + "_DOWN") {
+        load.kind = l.kind;
+        load.bandwidth = l.bandwidth;
+      }
+    out.push_back(std::move(load));
+  }
+  std::sort(out.begin(), out.end(), [](const LinkLoad& a, const LinkLoad& b) {
+    return a.bytes != b.bytes ? a.bytes > b.bytes : a.name < b.name;
+  });
+  return out;
+}
+
+}  // namespace
+
+bool uses_coarse_collectives(const SimSettings& settings, int workers) {
+  if (settings.collectives == "coarse") return true;
+  return settings.collectives == "auto" && workers > settings.coarse_above;
+}
+
+void check_fit(const Plan& plan, const Cluster& cluster, const std::string& scenario_source) {
+  const std::size_t places = cluster.worker_gpus.size();
+  if (static_cast<std::size_t>(plan.workers) > places)
+    throw InputError(scenario_source, "/strategy/workers",
+                     fmt::format("expected at most {} workers: cluster \"{}\" ({}) places workers "
+                                 "on {} GPUs, found {} (add GPUs, or list workers in the cluster's "
+                                 "\"workers\" to share GPUs)", places, cluster.name, cluster.source,
+                                 places, plan.workers));
+  for (std::size_t w = 0; w < static_cast<std::size_t>(plan.workers); ++w) {
+    const GpuModel& m = cluster.gpu_model(cluster.elements[cluster.worker_gpus[w]]);
+    if (!m.peak_flops.count(plan.dtype))
+      throw InputError(scenario_source, "/training/dtype",
+                       fmt::format("GPU model {} of cluster \"{}\" has no {} rate; use a dtype it "
+                                   "supports", m.name, cluster.name, to_string(plan.dtype)));
+  }
+}
+
+SimResult simulate(const Plan& plan, const Cluster& cluster, const SimSettings& settings) {
+  const json out = run_isolated(plan, cluster, settings);
+  SimResult r;
+  r.strategy = std::string(to_string(plan.strategy));
+  r.workers = plan.workers;
+  r.collective_model = uses_coarse_collectives(settings, plan.workers) ? "coarse" : "step";
+  r.total_rounds = plan.total_rounds;
+  r.trace = trace_from_json(out.at("trace"), "simulation");
+  r.rounds = round_timings(r.trace.events, r.trace.rounds);
+  r.links = link_loads(out.at("links"), cluster);
+  r.transfers = out.at("transfers").get<std::uint64_t>();
+  r.wall_s = out.at("wall_s").get<double>();
+  r.peak_rss_mib = out.at("peak_rss_mib").get<double>();
+  r.simulated_s = r.rounds.empty() ? 0 : r.rounds.back().end;
+  r.total_time_s = r.simulated_s;
+  if (!r.rounds.empty() && r.rounds.size() < plan.total_rounds) {
+    r.extrapolated = true;
+    r.total_time_s = r.simulated_s / static_cast<double>(r.rounds.size()) *
+                     static_cast<double>(plan.total_rounds);
+  }
+  return r;
+}
+
+}  // namespace resist

@@ -1,0 +1,181 @@
+// The simulator against closed forms under the contention-free model, and its invariants.
+#include <doctest/doctest.h>
+
+#include <set>
+#include <tuple>
+
+#include "plan/generator.hpp"
+#include "plan/round_builder.hpp"
+#include "sim/simulator.hpp"
+#include "tests/helpers.hpp"
+
+using namespace resist;
+using nlohmann::json;
+
+namespace {
+
+constexpr double kBandwidth = 1e9;   // 8 Gbps, bytes per second
+constexpr double kLinkLatency = 10e-6;
+constexpr double kPath = 2 * kLinkLatency;  // a star route crosses two links
+
+Cluster star(int gpus, const char* gpu = "H100") {
+  return parse_cluster({{"shape", "star"}, {"gpu", gpu}, {"gpus", gpus},
+                        {"link", {{"bandwidth", "8Gbps"}, {"latency", "10us"}}}},
+                       "star.json");
+}
+
+SimSettings settings(const char* collectives = "step") {
+  SimSettings s;
+  s.collectives = collectives;
+  s.efficiency = 0.5;
+  return s;
+}
+
+/// A one-round plan with no ops, to which a test adds exactly the ops it measures.
+Plan bare_plan(int workers) {
+  Plan p = make_plan(test::scenario({"strategy.name=local_sgd", "strategy.workers=" + std::to_string(workers),
+                                     "training.epochs=null", "training.rounds=1"}));
+  p.rounds[0].ops.clear();
+  return p;
+}
+
+Op comm(OpKind kind, std::vector<WorkerId> group, WorkerId root, Algorithm algorithm, double bytes) {
+  Op op;
+  op.kind = kind;
+  op.group = std::move(group);
+  op.root = root;
+  op.algorithm = algorithm;
+  op.payload = Payload::state;
+  op.bytes = static_cast<std::uint64_t>(bytes);
+  return op;
+}
+
+void add(Plan& p, Op op) {
+  op.id = static_cast<OpId>(p.rounds[0].ops.size());
+  p.rounds[0].ops.push_back(std::move(op));
+}
+
+double run(const Plan& p, const Cluster& c, const SimSettings& s = settings()) {
+  return simulate(p, c, s).simulated_s;
+}
+
+}  // namespace
+
+TEST_CASE("ring all-reduce on a star: 2(N-1)(M/(N B) + L)") {
+  const double m = 8.4e7;  // every N below divides it: transfers carry whole bytes
+  for (int n : {2, 3, 4, 8}) {
+    CAPTURE(n);
+    Plan p = bare_plan(n);
+    add(p, comm(OpKind::allreduce, resist::all_workers(n), -1, Algorithm::ring, m));
+    const double expected = 2.0 * (n - 1) * (m / (n * kBandwidth) + kPath);
+    CHECK(run(p, star(n)) == doctest::Approx(expected).epsilon(1e-9));
+    SUBCASE("the coarse model agrees") {
+      CHECK(run(p, star(n), settings("coarse")) == doctest::Approx(expected).epsilon(1e-9));
+    }
+  }
+}
+
+TEST_CASE("direct reduce and broadcast share the root's link") {
+  const double m = 1e7;
+  Plan p = bare_plan(4);
+  add(p, comm(OpKind::reduce, {0, 1, 2, 3}, 2, Algorithm::direct, m));
+  CHECK(run(p, star(4)) == doctest::Approx(kPath + 3 * m / kBandwidth).epsilon(1e-9));
+  p.rounds[0].ops[0].kind = OpKind::broadcast;
+  CHECK(run(p, star(4)) == doctest::Approx(kPath + 3 * m / kBandwidth).epsilon(1e-9));
+}
+
+TEST_CASE("tree all-reduce on three workers: two levels up, two down, siblings share a link") {
+  // Up: workers 1 and 2 send to 0 at once through 0's link (2M/B + L); down: 0 sends to both
+  // (2M/B + L).
+  const double m = 1e7;
+  Plan p = bare_plan(3);
+  add(p, comm(OpKind::allreduce, {0, 1, 2}, -1, Algorithm::tree, m));
+  CHECK(run(p, star(3)) == doctest::Approx(2 * (2 * m / kBandwidth + kPath)).epsilon(1e-9));
+}
+
+TEST_CASE("two transfers sharing one link each get half of it") {
+  const double m = 1e8;
+  Plan p = bare_plan(3);
+  add(p, comm(OpKind::send, {0, 2}, 0, Algorithm::direct, m));
+  CHECK(run(p, star(3)) == doctest::Approx(kPath + m / kBandwidth).epsilon(1e-9));
+  add(p, comm(OpKind::send, {1, 2}, 1, Algorithm::direct, m));  // both into worker 2
+  CHECK(run(p, star(3)) == doctest::Approx(kPath + 2 * m / kBandwidth).epsilon(1e-9));
+  p.rounds[0].ops[1].group = {0, 1};  // now 1 -> 0 and 0 -> 2: no shared direction
+  CHECK(run(p, star(3)) == doctest::Approx(kPath + m / kBandwidth).epsilon(1e-9));
+}
+
+TEST_CASE("compute time is FLOPs over peak times efficiency") {
+  Plan p = bare_plan(2);
+  Op op;
+  op.kind = OpKind::compute;
+  op.group = {1};
+  op.root = 1;
+  op.flops = 1e12;
+  add(p, op);
+  CHECK(run(p, star(2)) == doctest::Approx(1e12 / (67e12 * 0.5)).epsilon(1e-9));
+}
+
+TEST_CASE("the LV08 model is slower than CM02 on latency-bound transfers") {
+  Plan p = bare_plan(2);
+  add(p, comm(OpKind::send, {0, 1}, 0, Algorithm::direct, 1000));
+  SimSettings lv08 = settings();
+  lv08.network_model = "LV08";
+  CHECK(run(p, star(2), lv08) > 5 * run(p, star(2)));
+}
+
+TEST_CASE("workers sharing a GPU talk over its loopback") {
+  Cluster c = parse_cluster({{"shape", "star"}, {"gpu", "H100"}, {"gpus", 2},
+                             {"link", {{"bandwidth", "8Gbps"}, {"latency", "10us"}}},
+                             {"workers", {"gpu0", "gpu0", "gpu1"}}}, "shared.json");
+  Plan p = bare_plan(3);
+  add(p, comm(OpKind::send, {0, 1}, 0, Algorithm::direct, 1e8));
+  CHECK(run(p, c) == doctest::Approx(1e8 / 1e12).epsilon(1e-6));
+}
+
+TEST_CASE("a whole ResIST plan: one trace event per op and member, deterministic") {
+  const Scenario s = test::scenario({"strategy.workers=8", "strategy.min_depth=4"});
+  const Plan plan = make_plan(s, 3);
+  const Cluster c = load_cluster("h100x8-node", ".");
+  const SimResult a = simulate(plan, c, s.sim);
+  std::set<std::tuple<std::uint64_t, OpId, WorkerId>> seen;
+  for (const TraceEvent& e : a.trace.events) CHECK(seen.insert({e.round, e.op, e.worker}).second);
+  std::size_t expected = 0;
+  for (const Round& r : plan.rounds)
+    for (const Op& op : r.ops) {
+      expected += op.group.size();
+      for (WorkerId w : op.group) CHECK(seen.count({r.index, op.id, w}) == 1);
+    }
+  CHECK(a.trace.events.size() == expected);
+  REQUIRE(a.rounds.size() == 3);
+  CHECK(a.rounds[0].compute_s > 0);
+  CHECK(a.rounds[1].start == doctest::Approx(a.rounds[0].end));
+  CHECK(a.extrapolated);
+  CHECK(a.total_time_s == doctest::Approx(a.simulated_s / 3 * plan.total_rounds));
+  CHECK_FALSE(a.links.empty());
+  const SimResult b = simulate(plan, c, s.sim);
+  CHECK(b.simulated_s == a.simulated_s);
+  for (std::size_t i = 0; i < a.links.size(); ++i) CHECK(b.links[i].bytes == a.links[i].bytes);
+}
+
+TEST_CASE("bytes on links follow the routes") {
+  // A ring all-reduce of M over 4 star workers sends 2(N-1)M/N up each worker's link.
+  const double m = 4e6;
+  Plan p = bare_plan(4);
+  add(p, comm(OpKind::allreduce, {0, 1, 2, 3}, -1, Algorithm::ring, m));
+  const SimResult r = simulate(p, star(4), settings());
+  REQUIRE(r.links.size() == 8);
+  for (const LinkLoad& l : r.links) CHECK(l.bytes == doctest::Approx(2.0 * 3 * m / 4));
+}
+
+TEST_CASE("plans that do not fit the cluster") {
+  const Cluster c = load_cluster("v100x4-nvlink", ".");
+  const Plan eight = make_plan(test::scenario({"strategy.workers=8"}), 1);
+  CHECK(test::input_error([&] { check_fit(eight, c, "s.json"); })
+            .rfind("s.json: /strategy/workers: expected at most 4 workers: cluster \"4x V100 on one "
+                   "machine, NVLink (the ResIST paper's setup)\" (built-in v100x4-nvlink) places "
+                   "workers on 4 GPUs, found 8", 0) == 0);
+  const Plan bf16 = make_plan(test::scenario({"training.dtype=bf16"}), 1);
+  CHECK(test::input_error([&] { check_fit(bf16, c, "s.json"); }) ==
+        "s.json: /training/dtype: GPU model V100 of cluster \"4x V100 on one machine, NVLink (the "
+        "ResIST paper's setup)\" has no bf16 rate; use a dtype it supports");
+}

@@ -1,0 +1,199 @@
+// Clusters: shipped files, shapes, units, workers, and every kind of bad cluster description.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+
+#include "plan/input_error.hpp"
+#include "tests/helpers.hpp"
+#include "topology/cluster.hpp"
+
+using namespace resist;
+using nlohmann::json;
+using resist::test::input_error;
+
+namespace {
+
+std::string cluster_error(json doc) {
+  return input_error([&] { parse_cluster(std::move(doc), "c.json"); });
+}
+
+const ClusterLink& link(const Cluster& c, const std::string& name) {
+  const auto it = std::find_if(c.links.begin(), c.links.end(),
+                               [&](const ClusterLink& l) { return l.name == name; });
+  REQUIRE(it != c.links.end());
+  return *it;
+}
+
+json star(int gpus) {
+  return {{"shape", "star"}, {"gpu", "H100"}, {"gpus", gpus},
+          {"link", {{"bandwidth", "8Gbps"}, {"latency", "10us"}}}};
+}
+
+}  // namespace
+
+TEST_CASE("units") {
+  CHECK(parse_bandwidth("8Gbps") == 1e9);
+  CHECK(parse_bandwidth("450GBps") == 450e9);
+  CHECK(parse_bandwidth("100Mbps") == 12.5e6);
+  CHECK(parse_bandwidth("1.5TBps") == 1.5e12);
+  CHECK_FALSE(parse_bandwidth("0Gbps"));
+  CHECK_FALSE(parse_bandwidth("25 Gbps"));
+  CHECK_FALSE(parse_bandwidth("25gbps"));
+  CHECK_FALSE(parse_bandwidth("fast"));
+  CHECK(parse_latency("5us") == doctest::Approx(5e-6));
+  CHECK(parse_latency("1.5ms") == doctest::Approx(1.5e-3));
+  CHECK(parse_latency("0s") == 0);
+  CHECK(parse_latency("300ns") == doctest::Approx(3e-7));
+  CHECK_FALSE(parse_latency("-1us"));
+  CHECK_FALSE(parse_latency("5"));
+}
+
+TEST_CASE("every shipped cluster loads, built in and from its file") {
+  for (const std::string& name : builtin_cluster_names()) {
+    CAPTURE(name);
+    const Cluster built_in = load_cluster(name, ".");
+    const Cluster file = load_cluster(name + ".json", test::source_root() / "scenarios/clusters");
+    CHECK(built_in.elements.size() == file.elements.size());
+    CHECK(built_in.links.size() == file.links.size());
+    CHECK_FALSE(built_in.worker_gpus.empty());
+  }
+  CHECK(builtin_cluster_names().size() == 4);
+}
+
+TEST_CASE("shapes expand into elements and links") {
+  SUBCASE("the paper's 4x V100: pairwise NVLink") {
+    const Cluster c = load_cluster("v100x4-nvlink", ".");
+    CHECK(c.gpu_count() == 4);
+    CHECK(c.links.size() == 6);
+    CHECK(link(c, "nvlink01").bandwidth == 50e9);
+    CHECK(link(c, "nvlink01").kind == "nvlink");
+  }
+  SUBCASE("multi-GPU nodes: intra-node links and one NIC per node") {
+    const Cluster c = load_cluster("h100x8-4nodes-100g", ".");
+    CHECK(c.gpu_count() == 32);
+    CHECK(c.elements.size() == 32 + 4 + 1);
+    CHECK(c.links.size() == 32 + 4);
+    CHECK(link(c, "node2.nic").bandwidth == 12.5e9);
+    CHECK(c.elements[c.worker_gpus[9]].name == "node1.gpu1");
+  }
+  SUBCASE("one node needs no NIC") {
+    const Cluster c = load_cluster("h100x8-node", ".");
+    CHECK(c.elements.size() == 9);
+    CHECK(c.links.size() == 8);
+  }
+  SUBCASE("fat-tree: leaf uplinks summed over the spines") {
+    const Cluster c = load_cluster("fattree-1024-25g", ".");
+    CHECK(c.gpu_count() == 1024);
+    CHECK(link(c, "leaf3-uplinks").bandwidth == 8 * 12.5e9);
+    CHECK(link(c, "leaf3.gpu7-link").bandwidth == 25e9 / 8);
+  }
+  SUBCASE("star and ring") {
+    const Cluster s = parse_cluster(star(5), "s.json");
+    CHECK(s.links.size() == 5);
+    json ring = star(5);
+    ring["shape"] = "ring";
+    CHECK(parse_cluster(ring, "r.json").links.size() == 5);
+    ring["gpus"] = 2;
+    CHECK(parse_cluster(ring, "r.json").links.size() == 1);
+  }
+}
+
+TEST_CASE("workers map onto GPUs; several may share one") {
+  json doc = star(2);
+  doc["workers"] = {"gpu1", "gpu1", "gpu0"};
+  const Cluster c = parse_cluster(doc, "c.json");
+  REQUIRE(c.worker_gpus.size() == 3);
+  CHECK(c.elements[c.worker_gpus[0]].name == "gpu1");
+  CHECK(c.elements[c.worker_gpus[2]].name == "gpu0");
+}
+
+TEST_CASE("custom GPU models") {
+  json doc = star(2);
+  doc["gpu"] = "MI300X";
+  doc["gpu_models"] = {{{"name", "MI300X"}, {"peak_tflops", {{"fp16", 1307}}}, {"memory_gib", 192}}};
+  const Cluster c = parse_cluster(doc, "c.json");
+  const GpuModel& m = c.gpu_model(c.elements[c.worker_gpus[0]]);
+  CHECK(m.peak_flops.at(Dtype::fp16) == doctest::Approx(1307e12));
+  CHECK_FALSE(m.peak_flops.count(Dtype::fp32));
+}
+
+TEST_CASE("bad clusters: one clear message with file, pointer and element") {
+  SUBCASE("unknown GPU model") {
+    json doc = star(2);
+    doc["gpu"] = "K80";
+    CHECK(cluster_error(doc).rfind("c.json: /gpu: unknown GPU model \"K80\"; known: V100, A100, H100", 0) == 0);
+  }
+  SUBCASE("zero or malformed bandwidth") {
+    json doc = star(2);
+    doc["link"]["bandwidth"] = "0Gbps";
+    CHECK(cluster_error(doc) == "c.json: /link/bandwidth: expected a positive bandwidth such as "
+                                "\"25Gbps\" or \"450GBps\", found \"0Gbps\"");
+    doc["link"]["bandwidth"] = "-5Gbps";
+    CHECK(cluster_error(doc).find("found \"-5Gbps\"") != std::string::npos);
+  }
+  SUBCASE("bad latency") {
+    json doc = star(2);
+    doc["link"]["latency"] = "soon";
+    CHECK(cluster_error(doc) == "c.json: /link/latency: expected a latency such as \"5us\" or "
+                                "\"1.5ms\", found \"soon\"");
+  }
+  SUBCASE("a field the shape needs") {
+    json doc = star(2);
+    doc.erase("gpus");
+    CHECK(cluster_error(doc) == "c.json: missing field \"gpus\", required by shape \"star\"");
+    doc = {{"shape", "nodes"}, {"gpu", "H100"}, {"nodes", 2}, {"gpus_per_node", 2},
+           {"intra", {{"bandwidth", "1GBps"}, {"latency", "1us"}}}};
+    CHECK(cluster_error(doc) == "c.json: missing field \"nic\", required by shape \"nodes\"");
+  }
+  SUBCASE("unknown shape and unknown fields") {
+    json doc = star(2);
+    doc["shape"] = "torus";
+    CHECK(cluster_error(doc).rfind("c.json: /shape: expected one of \"star\", \"nodes\"", 0) == 0);
+    doc = star(2);
+    doc["link"]["bandwith"] = "1Gbps";
+    CHECK(cluster_error(doc).rfind("c.json: /link/bandwith: unknown field \"bandwith\" (did you mean "
+                                   "\"bandwidth\"?)", 0) == 0);
+  }
+  json graph = {{"shape", "graph"},
+                {"elements", {{{"name", "a"}, {"type", "gpu"}, {"gpu", "H100"}},
+                              {{"name", "b"}, {"type", "gpu"}, {"gpu", "H100"}},
+                              {{"name", "c"}, {"type", "gpu"}, {"gpu", "H100"}},
+                              {{"name", "sw"}, {"type", "switch"}}}},
+                {"links", {{{"name", "ab"}, {"between", {"a", "b"}}, {"bandwidth", "1GBps"}, {"latency", "1us"}}}}};
+  SUBCASE("a dangling link") {
+    graph["links"].push_back({{"name", "cx"}, {"between", {"c", "x"}}, {"bandwidth", "1GBps"}, {"latency", "1us"}});
+    CHECK(cluster_error(graph) == "c.json: /links/1/between/1: link \"cx\" is dangling: no element \"x\"");
+  }
+  SUBCASE("an unreachable worker, named") {
+    CHECK(cluster_error(graph) == "c.json: /elements/2: worker 2 is unreachable: GPU \"c\" has no path "
+                                  "of links to worker 0's GPU \"a\"");
+    graph["workers"] = {"b", "c"};
+    CHECK(cluster_error(graph) == "c.json: /workers/1: worker 1 is unreachable: GPU \"c\" has no path "
+                                  "of links to worker 0's GPU \"b\"");
+  }
+  SUBCASE("workers mapped to no GPU") {
+    graph["workers"] = {"a", "sw"};
+    CHECK(cluster_error(graph) == "c.json: /workers/1: worker 1 is mapped to \"sw\", a switch, not a GPU");
+    graph["workers"] = {"a", "z"};
+    CHECK(cluster_error(graph) == "c.json: /workers/1: worker 1 is mapped to no GPU: no element \"z\"");
+  }
+  SUBCASE("duplicates and self-links") {
+    graph["elements"].push_back({{"name", "a"}, {"type", "switch"}});
+    CHECK(cluster_error(graph) == "c.json: /elements/4/name: duplicate element \"a\"");
+    graph["elements"].erase(4);
+    graph["links"].push_back({{"name", "aa"}, {"between", {"a", "a"}}, {"bandwidth", "1GBps"}, {"latency", "1us"}});
+    CHECK(cluster_error(graph) == "c.json: /links/1/between: a link must join two different elements");
+  }
+  SUBCASE("a GPU element without a model") {
+    graph["elements"][0].erase("gpu");
+    CHECK(cluster_error(graph) == "c.json: /elements/0: missing field \"gpu\" (the GPU's model)");
+  }
+}
+
+TEST_CASE("cluster references") {
+  CHECK(input_error([] { load_cluster("dgx9", "."); }) ==
+        "unknown cluster \"dgx9\"; expected a built-in cluster (v100x4-nvlink, h100x8-node, "
+        "h100x8-4nodes-100g, fattree-1024-25g) or a path ending in .json");
+  CHECK(input_error([] { load_cluster("nope.json", "/tmp"); }) ==
+        "/tmp/nope.json: cannot open file (does it exist?)");
+}

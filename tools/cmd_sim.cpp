@@ -1,0 +1,99 @@
+// `resist sim`: predicted time of a scenario on its cluster, against other strategies.
+#include <memory>
+#include <optional>
+
+#include <fmt/format.h>
+
+#include "plan/generator.hpp"
+#include "plan/input_error.hpp"
+#include "plan/json_file.hpp"
+#include "sim/sim_text.hpp"
+#include "tools/commands.hpp"
+
+namespace resist::cli {
+namespace {
+
+struct SimOptions {
+  std::string scenario;
+  std::optional<std::uint64_t> rounds;
+  std::string format = "text";
+  std::string out;
+  std::string trace;
+  std::vector<std::string> sets;
+  std::string compare;
+};
+
+constexpr std::uint64_t kDefaultRounds = 20;
+
+Cluster scenario_cluster(const Scenario& s) {
+  std::string known;
+  for (const std::string& n : builtin_cluster_names()) known += (known.empty() ? "" : ", ") + n;
+  if (s.cluster.empty())
+    throw InputError(s.source, "/cluster", fmt::format("resist sim needs a cluster: a built-in "
+                                                       "name ({}) or a path ending in .json", known));
+  try {
+    return load_cluster(s.cluster, s.folder());
+  } catch (const InputError& e) {
+    if (!e.source().empty()) throw;
+    throw InputError(s.source, "/cluster", e.message());
+  }
+}
+
+int run_sim(const SimOptions& o) {
+  const Scenario scenario = o.scenario.empty() ? default_scenario(o.sets)
+                                               : load_scenario(o.scenario, o.sets);
+  const Cluster cluster = scenario_cluster(scenario);
+  std::vector<StrategyKind> kinds{scenario.strategy.kind};
+  for (StrategyKind k : parse_strategy_list(o.compare))
+    if (k != scenario.strategy.kind) kinds.push_back(k);
+  std::vector<Plan> plans;
+  for (StrategyKind k : kinds) {
+    const Scenario variant = k == scenario.strategy.kind ? scenario : with_strategy(scenario, k);
+    plans.push_back(make_plan(variant, o.rounds.value_or(std::min(kDefaultRounds,
+                                                                  variant.total_rounds()))));
+    check_fit(plans.back(), cluster, scenario.source);
+  }
+  std::vector<Prediction> predictions;
+  for (Plan& plan : plans) {
+    SimResult result = simulate(plan, cluster, scenario.sim);
+    predictions.push_back({std::move(plan), std::move(result)});
+  }
+  const std::string name = cluster.name.empty() ? scenario.cluster : cluster.name;
+  std::string text;
+  if (o.format == "json") {
+    text = predictions_json(predictions, name).dump(1) + "\n";
+  } else {
+    text = prediction_table(predictions.front(), name);
+    if (predictions.size() > 1) text += "\ncomparison:\n" + prediction_comparison(predictions);
+  }
+  if (!o.trace.empty()) {
+    const Trace& t = predictions.front().result.trace;
+    write_file_atomically(o.trace, trace_to_json(t.meta, t.events, t.rounds).dump() + "\n");
+  }
+  emit(o.out, text);
+  return 0;
+}
+
+}  // namespace
+
+Runner add_sim_command(CLI::App& app) {
+  auto o = std::make_shared<SimOptions>();
+  CLI::App* sub = app.add_subcommand("sim", "Predict time and bytes of a scenario on its cluster "
+                                            "with SimGrid");
+  sub->add_option("scenario", o->scenario,
+                  "Scenario JSON file (default: the built-in ResIST ResNet-101 CIFAR-100 setup)");
+  sub->add_option("--rounds", o->rounds,
+                  "Simulate the first N rounds (default 20) and extrapolate to the whole training")
+      ->check(CLI::PositiveNumber);
+  sub->add_option("--compare", o->compare,
+                  "Also simulate these strategies (comma-separated), e.g. local_sgd,data_parallel");
+  sub->add_option("--trace", o->trace, "Write the first strategy's trace (Chrome Trace Event JSON)");
+  sub->add_option("--format", o->format, "Output format")->check(CLI::IsMember({"text", "json"}));
+  sub->add_option("--out", o->out, "Write to this file (atomically) instead of standard output");
+  sub->add_option("--set", o->sets, "Override a scenario field: dotted.path=value; null removes it "
+                                    "(repeatable)")
+      ->allow_extra_args(false);
+  return [o] { return run_sim(*o); };
+}
+
+}  // namespace resist::cli

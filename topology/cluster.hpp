@@ -1,0 +1,77 @@
+// A cluster as plain data: GPUs, switches, the links between them, and where workers run.
+#pragma once
+
+#include <cstddef>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "model/dtype.hpp"
+
+namespace resist {
+
+/// A GPU model with its peak arithmetic rates.
+struct GpuModel {
+  std::string name;
+  std::map<Dtype, double> peak_flops;  ///< FLOP/s by element type (absent: not supported)
+  double memory_bytes = 0;
+};
+
+enum class ElementKind { gpu, switch_ };
+
+/// A GPU or a switch (NVSwitch, PCIe switch, network switch).
+struct Element {
+  std::string name;
+  ElementKind kind = ElementKind::gpu;
+  std::string gpu_model;  ///< GPUs only
+};
+
+/// A full-duplex link: the bandwidth holds in each direction.
+struct ClusterLink {
+  std::string name;
+  std::string kind = "other";  ///< nvlink, pcie, ethernet, infiniband, other
+  std::size_t a = 0;           ///< element indices
+  std::size_t b = 0;
+  double bandwidth = 0;  ///< bytes per second, each direction
+  double latency = 0;    ///< seconds
+};
+
+/// A validated cluster: every worker GPU reaches every other one.
+struct Cluster {
+  std::string name;
+  std::string source;  ///< file, or "built-in NAME"
+  std::string shape;
+  std::vector<GpuModel> gpu_models;
+  std::vector<Element> elements;
+  std::vector<ClusterLink> links;
+  std::vector<std::size_t> worker_gpus;  ///< element index of worker i's GPU
+
+  const GpuModel& gpu_model(const Element& gpu) const;
+  std::size_t gpu_count() const;
+};
+
+/// GPU models resist knows by name (V100, A100, H100, H200, CPU); cluster files may add more.
+const std::vector<GpuModel>& known_gpu_models();
+
+/// Parses and validates a cluster document: schema, shape expansion, references and
+/// connectivity. Throws InputError naming `source` and the JSON pointer.
+Cluster parse_cluster(nlohmann::json document, const std::string& source);
+
+/// A cluster by reference: a name of a built-in cluster ("h100x8-node"), or a path to a JSON file
+/// ("*.json"), relative to `base` (the scenario's folder) unless absolute.
+Cluster load_cluster(const std::string& reference, const std::filesystem::path& base);
+
+/// Names of the built-in clusters (the files in scenarios/clusters/).
+std::vector<std::string> builtin_cluster_names();
+
+/// Parses "25Gbps", "450GBps", "1.5TBps" into bytes per second; nullopt if malformed.
+std::optional<double> parse_bandwidth(const std::string& text);
+
+/// Parses "5us", "1.2ms", "0s", "300ns" into seconds; nullopt if malformed.
+std::optional<double> parse_latency(const std::string& text);
+
+}  // namespace resist

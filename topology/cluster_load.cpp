@@ -1,0 +1,269 @@
+// Cluster documents: schema validation, shape expansion into elements and links, references.
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "plan/input_error.hpp"
+#include "plan/json_file.hpp"
+#include "plan/schema.hpp"
+#include "topology/cluster.hpp"
+#include "topology/embedded_clusters.hpp"
+
+namespace resist {
+
+void check_connectivity(const Cluster& cluster, const std::vector<std::string>& worker_pointers);
+
+namespace {
+
+using nlohmann::json;
+
+const SchemaValidator& cluster_validator() {
+  static const SchemaValidator validator(
+      parse_json_text(cluster_schema_text(), "cluster.schema.json (built in)"));
+  return validator;
+}
+
+class Builder {
+ public:
+  Builder(const json& doc, const std::string& source) : doc_(doc), source_(source) {
+    cluster_.source = source;
+    cluster_.name = doc.value("name", std::string());
+    cluster_.shape = doc.at("shape").get<std::string>();
+  }
+
+  Cluster build() {
+    models();
+    const std::string& s = cluster_.shape;
+    if (s == "star") star();
+    if (s == "nodes") nodes();
+    if (s == "fat_tree") fat_tree();
+    if (s == "ring") ring();
+    if (s == "graph") graph();
+    std::vector<std::string> worker_pointers = workers();
+    check_connectivity(cluster_, worker_pointers);
+    return std::move(cluster_);
+  }
+
+ private:
+  [[noreturn]] void fail(const std::string& at, const std::string& message) const {
+    throw InputError(source_, at, message);
+  }
+
+  const json& need(const char* key) const {
+    if (!doc_.contains(key))
+      fail("", fmt::format("missing field \"{}\", required by shape \"{}\"", key, cluster_.shape));
+    return doc_.at(key);
+  }
+
+  int count(const char* key) const { return need(key).get<int>(); }
+
+  void models() {
+    cluster_.gpu_models = known_gpu_models();
+    if (!doc_.contains("gpu_models")) return;
+    const json& list = doc_.at("gpu_models");
+    for (std::size_t i = 0; i < list.size(); ++i) {
+      GpuModel m;
+      m.name = list[i].at("name").get<std::string>();
+      m.memory_bytes = list[i].at("memory_gib").get<double>() * (1ull << 30);
+      const json& peaks = list[i].at("peak_tflops");
+      for (Dtype d : {Dtype::fp32, Dtype::fp16, Dtype::bf16})
+        if (peaks.contains(std::string(to_string(d))))
+          m.peak_flops[d] = peaks.at(std::string(to_string(d))).get<double>() * 1e12;
+      if (m.peak_flops.empty())
+        fail(fmt::format("/gpu_models/{}/peak_tflops", i), "expected at least one of fp32, fp16, bf16");
+      auto& models = cluster_.gpu_models;
+      models.erase(std::remove_if(models.begin(), models.end(),
+                                  [&](const GpuModel& g) { return g.name == m.name; }),
+                   models.end());
+      models.push_back(std::move(m));
+    }
+  }
+
+  std::string model(const std::string& name, const std::string& at) const {
+    for (const GpuModel& m : cluster_.gpu_models)
+      if (m.name == name) return name;
+    std::string known;
+    for (const GpuModel& m : cluster_.gpu_models) known += (known.empty() ? "" : ", ") + m.name;
+    fail(at, fmt::format("unknown GPU model \"{}\"; known: {}", name, known));
+  }
+
+  std::size_t element(const std::string& name, ElementKind kind, const std::string& gpu,
+                      const std::string& at) {
+    if (index_.count(name)) fail(at, fmt::format("duplicate element \"{}\"", name));
+    index_[name] = cluster_.elements.size();
+    cluster_.elements.push_back({name, kind, gpu});
+    return cluster_.elements.size() - 1;
+  }
+
+  void link(const std::string& name, std::size_t a, std::size_t b, const json& spec,
+            const std::string& at, double bandwidth_scale = 1.0) {
+    const std::string bw = spec.at("bandwidth").get<std::string>();
+    const std::string lat = spec.at("latency").get<std::string>();
+    const auto bandwidth = parse_bandwidth(bw);
+    if (!bandwidth)
+      fail(at + "/bandwidth", fmt::format("expected a positive bandwidth such as \"25Gbps\" or "
+                                          "\"450GBps\", found \"{}\"", bw));
+    const auto latency = parse_latency(lat);
+    if (!latency)
+      fail(at + "/latency", fmt::format("expected a latency such as \"5us\" or \"1.5ms\", found "
+                                        "\"{}\"", lat));
+    cluster_.links.push_back({name, spec.at("kind").get<std::string>(), a, b,
+                              *bandwidth * bandwidth_scale, *latency});
+  }
+
+  std::string gpu() const { return model(need("gpu").get<std::string>(), "/gpu"); }
+
+  void star() {
+    const std::string m = gpu();
+    const json& spec = need("link");
+    const std::size_t hub = element("switch", ElementKind::switch_, "", "/shape");
+    for (int i = 0; i < count("gpus"); ++i) {
+      const std::size_t g = element(fmt::format("gpu{}", i), ElementKind::gpu, m, "/gpus");
+      link(fmt::format("gpu{}-link", i), g, hub, spec, "/link");
+    }
+  }
+
+  void nodes() {
+    const std::string m = gpu();
+    const int n = count("nodes");
+    const json& intra = need("intra");
+    std::size_t network = 0;
+    if (n > 1) network = element("network", ElementKind::switch_, "", "/shape");
+    for (int node = 0; node < n; ++node) {
+      const std::size_t hub =
+          element(fmt::format("node{}.switch", node), ElementKind::switch_, "", "/nodes");
+      for (int i = 0; i < count("gpus_per_node"); ++i) {
+        const std::size_t g =
+            element(fmt::format("node{}.gpu{}", node, i), ElementKind::gpu, m, "/gpus_per_node");
+        link(fmt::format("node{}.gpu{}-link", node, i), g, hub, intra, "/intra");
+      }
+      if (n > 1) link(fmt::format("node{}.nic", node), hub, network, need("nic"), "/nic");
+    }
+  }
+
+  void fat_tree() {
+    const std::string m = gpu();
+    const std::size_t core = element("core", ElementKind::switch_, "", "/spines");
+    const int spines = count("spines");
+    for (int leaf = 0; leaf < count("leaves"); ++leaf) {
+      const std::size_t l = element(fmt::format("leaf{}", leaf), ElementKind::switch_, "", "/leaves");
+      for (int i = 0; i < count("gpus_per_leaf"); ++i) {
+        const std::size_t g =
+            element(fmt::format("leaf{}.gpu{}", leaf, i), ElementKind::gpu, m, "/gpus_per_leaf");
+        link(fmt::format("leaf{}.gpu{}-link", leaf, i), g, l, need("host_link"), "/host_link");
+      }
+      // The leaf's uplinks to every spine, as one link of their summed bandwidth (ideal ECMP).
+      link(fmt::format("leaf{}-uplinks", leaf), l, core, need("uplink"), "/uplink", spines);
+    }
+  }
+
+  void ring() {
+    const std::string m = gpu();
+    const int n = count("gpus");
+    for (int i = 0; i < n; ++i) element(fmt::format("gpu{}", i), ElementKind::gpu, m, "/gpus");
+    for (int i = 0; i < n && n > 1; ++i) {
+      if (n == 2 && i == 1) break;  // two GPUs need one link, not two
+      link(fmt::format("gpu{}-gpu{}", i, (i + 1) % n), static_cast<std::size_t>(i),
+           static_cast<std::size_t>((i + 1) % n), need("link"), "/link");
+    }
+  }
+
+  void graph() {
+    const json& elements = need("elements");
+    for (std::size_t i = 0; i < elements.size(); ++i) {
+      const json& e = elements[i];
+      const std::string at = fmt::format("/elements/{}", i);
+      const bool is_gpu = e.at("type") == "gpu";
+      if (is_gpu && !e.contains("gpu")) fail(at, "missing field \"gpu\" (the GPU's model)");
+      if (!is_gpu && e.contains("gpu")) fail(at + "/gpu", "a switch has no GPU model");
+      element(e.at("name").get<std::string>(), is_gpu ? ElementKind::gpu : ElementKind::switch_,
+              is_gpu ? model(e.at("gpu").get<std::string>(), at + "/gpu") : "", at + "/name");
+    }
+    const json& links = need("links");
+    for (std::size_t i = 0; i < links.size(); ++i) {
+      const json& l = links[i];
+      const std::string at = fmt::format("/links/{}", i);
+      std::size_t ends[2];
+      for (std::size_t k = 0; k < 2; ++k) {
+        const std::string name = l.at("between")[k].get<std::string>();
+        const auto it = index_.find(name);
+        if (it == index_.end())
+          fail(fmt::format("{}/between/{}", at, k),
+               fmt::format("link \"{}\" is dangling: no element \"{}\"", l.at("name").get<std::string>(), name));
+        ends[k] = it->second;
+      }
+      if (ends[0] == ends[1]) fail(at + "/between", "a link must join two different elements");
+      link(l.at("name").get<std::string>(), ends[0], ends[1], l, at);
+    }
+  }
+
+  std::vector<std::string> workers() {
+    std::vector<std::string> pointers;
+    if (!doc_.contains("workers")) {
+      for (std::size_t i = 0; i < cluster_.elements.size(); ++i)
+        if (cluster_.elements[i].kind == ElementKind::gpu) {
+          cluster_.worker_gpus.push_back(i);
+          pointers.push_back(cluster_.shape == "graph" ? fmt::format("/elements/{}", i) : "");
+        }
+      if (cluster_.worker_gpus.empty()) fail("", "expected at least one GPU, found none");
+      return pointers;
+    }
+    const json& list = doc_.at("workers");
+    for (std::size_t i = 0; i < list.size(); ++i) {
+      const std::string name = list[i].get<std::string>();
+      const std::string at = fmt::format("/workers/{}", i);
+      const auto it = index_.find(name);
+      if (it == index_.end()) fail(at, fmt::format("worker {} is mapped to no GPU: no element \"{}\"", i, name));
+      if (cluster_.elements[it->second].kind != ElementKind::gpu)
+        fail(at, fmt::format("worker {} is mapped to \"{}\", a switch, not a GPU", i, name));
+      cluster_.worker_gpus.push_back(it->second);
+      pointers.push_back(at);
+    }
+    return pointers;
+  }
+
+  const json& doc_;
+  const std::string& source_;
+  Cluster cluster_;
+  std::map<std::string, std::size_t> index_;
+};
+
+}  // namespace
+
+const GpuModel& Cluster::gpu_model(const Element& gpu) const {
+  for (const GpuModel& m : gpu_models)
+    if (m.name == gpu.gpu_model) return m;
+  return gpu_models.front();
+}
+
+std::size_t Cluster::gpu_count() const {
+  return static_cast<std::size_t>(std::count_if(elements.begin(), elements.end(),
+      [](const Element& e) { return e.kind == ElementKind::gpu; }));
+}
+
+Cluster parse_cluster(json document, const std::string& source) {
+  const json doc = cluster_validator().validate(std::move(document), source);
+  return Builder(doc, source).build();
+}
+
+Cluster load_cluster(const std::string& reference, const std::filesystem::path& base) {
+  if (reference.size() > 5 && reference.ends_with(".json")) {
+    const std::filesystem::path path(reference);
+    const std::filesystem::path file = path.is_absolute() ? path : base / path;
+    return parse_cluster(read_json_file(file), file.string());
+  }
+  for (const auto& [name, text] : builtin_clusters())
+    if (name == reference) return parse_cluster(parse_json_text(text, name), "built-in " + name);
+  std::string known;
+  for (const auto& [name, text] : builtin_clusters()) known += (known.empty() ? "" : ", ") + name;
+  throw InputError("", "", fmt::format("unknown cluster \"{}\"; expected a built-in cluster ({}) "
+                                       "or a path ending in .json", reference, known));
+}
+
+std::vector<std::string> builtin_cluster_names() {
+  std::vector<std::string> out;
+  for (const auto& [name, text] : builtin_clusters()) out.push_back(name);
+  return out;
+}
+
+}  // namespace resist
