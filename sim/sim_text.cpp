@@ -13,6 +13,15 @@ const Prediction* local_sgd_of(const std::vector<Prediction>& ps) {
   return nullptr;
 }
 
+/// "baseline", "1.98x faster" or "1.01x slower" against local SGD.
+std::string versus(const Prediction* base, const Prediction& p) {
+  if (!base) return "-";
+  if (base == &p) return "baseline";
+  const double speedup = base->result.total_time_s / p.result.total_time_s;
+  return speedup >= 1 ? fmt::format("{:.2f}x faster", speedup)
+                      : fmt::format("{:.2f}x slower", 1 / speedup);
+}
+
 double mean_round_s(const SimResult& r) {
   return r.rounds.empty() ? 0 : r.simulated_s / static_cast<double>(r.rounds.size());
 }
@@ -72,9 +81,7 @@ std::string prediction_comparison(const std::vector<Prediction>& ps) {
     out += fmt::format("{:<14} {:>7} {:>12} {:>12} {:>12} {:>12} {:>16}\n", r.strategy,
                        r.total_rounds, human_seconds(mean_round_s(r)), human_seconds(compute / n),
                        human_seconds(exposed / n), human_seconds(r.total_time_s),
-                       base ? fmt::format("{:.2f}x faster", base->result.total_time_s /
-                                                                 r.total_time_s)
-                            : "-");
+                       versus(base, p));
   }
   return out;
 }
