@@ -12,24 +12,13 @@
 
 #include "plan/input_error.hpp"
 #include "plan/interpreter.hpp"
+#include "plan/peak_memory.hpp"
 #include "sim/sim_backend.hpp"
 
 namespace resist {
 namespace {
 
 using nlohmann::json;
-
-/// Peak resident memory of this process, from /proc (-1 where there is none).
-double peak_rss_mib() {
-  FILE* f = std::fopen("/proc/self/status", "r");
-  if (!f) return -1;
-  char line[256];
-  long kib = -1;
-  while (std::fgets(line, sizeof line, f))
-    if (std::sscanf(line, "VmHWM: %ld kB", &kib) == 1) break;
-  std::fclose(f);
-  return static_cast<double>(kib) / 1024.0;
-}
 
 /// Runs the simulation in this process (a fresh child: SimGrid allows one engine per process).
 json run_engine(const Plan& plan, const Cluster& cluster, const SimSettings& settings) {

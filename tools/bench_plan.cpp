@@ -7,22 +7,12 @@
 #include <fmt/format.h>
 
 #include "plan/generator.hpp"
+#include "plan/peak_memory.hpp"
 
 namespace {
 
 double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-
-long peak_rss_mib() {
-  FILE* f = std::fopen("/proc/self/status", "r");
-  if (!f) return -1;
-  char line[256];
-  long kib = -1;
-  while (std::fgets(line, sizeof line, f))
-    if (std::sscanf(line, "VmHWM: %ld kB", &kib) == 1) break;
-  std::fclose(f);
-  return kib / 1024;
 }
 
 }  // namespace
@@ -49,6 +39,6 @@ int main(int argc, char** argv) {
                strategy, workers, rounds, arch, streamed, 1e6 * streamed / static_cast<double>(rounds),
                ops, materialised, static_cast<double>(plan.payload_bytes()) / 1e9);
   }
-  fmt::print("peak resident memory: {} MiB\n", peak_rss_mib());
+  fmt::print("peak resident memory: {:.0f} MiB\n", peak_rss_mib());
   return 0;
 }
