@@ -1,0 +1,45 @@
+// The executor's one communication interface: what plan operations need, over a group of ranks.
+// Engines: Gloo through c10d (CPU, here); NCCL on GPUs comes next (issue 4).
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <ATen/core/Tensor.h>
+#include <torch/csrc/distributed/c10d/Store.hpp>
+
+namespace resist::exec {
+
+/// Collectives over any ascending group of ranks that includes the caller, and point-to-point
+/// transfers. Calls block until this rank's part is done. `tag` tells concurrent operations apart
+/// (the plan's round and op id make one); every member must pass the same tag.
+class Communicator {
+ public:
+  virtual ~Communicator() = default;
+
+  virtual int rank() const = 0;
+  virtual int size() const = 0;
+
+  /// Every member ends with the element-wise mean of the members' tensors.
+  virtual void allreduce_mean(at::Tensor& tensor, const std::vector<int>& group, int tag) = 0;
+  /// The root ends with the mean of the members' tensors; the others' are left as they were.
+  virtual void reduce_mean(at::Tensor& tensor, const std::vector<int>& group, int root, int tag) = 0;
+  /// Every member ends with the root's tensor, bit for bit.
+  virtual void broadcast(at::Tensor& tensor, const std::vector<int>& group, int root, int tag) = 0;
+  /// Sends to one peer; the peer receives into a tensor of the same shape and type.
+  virtual void send(at::Tensor& tensor, int peer, int tag) = 0;
+  virtual void recv(at::Tensor& tensor, int peer, int tag) = 0;
+};
+
+/// A Gloo engine (c10d's ProcessGroupGloo) whose ranks meet through `store` (a TCPStore across
+/// processes, a HashStore across threads). `interface_host` is the address Gloo binds to.
+std::unique_ptr<Communicator> make_gloo_communicator(const c10::intrusive_ptr<c10d::Store>& store,
+                                                     int rank, int size,
+                                                     const std::string& interface_host = "127.0.0.1");
+
+/// Checks a group: ascending, within [0, size), containing `rank`, `root` a member (-1: none).
+/// Throws std::invalid_argument saying what is wrong.
+void check_group(const std::vector<int>& group, int rank, int size, int root);
+
+}  // namespace resist::exec

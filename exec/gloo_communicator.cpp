@@ -1,0 +1,117 @@
+// The Gloo engine: c10d's ProcessGroupGloo for whole-world collectives, direct point-to-point
+// transfers for collectives over sub-groups (ResIST's holders of a block), so no process group has
+// to be created per group.
+#include <stdexcept>
+
+#include <ATen/ATen.h>
+#include <fmt/format.h>
+#include <torch/csrc/distributed/c10d/PrefixStore.hpp>
+#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+
+#include "exec/communicator.hpp"
+
+namespace resist::exec {
+namespace {
+
+class GlooCommunicator final : public Communicator {
+ public:
+  GlooCommunicator(const c10::intrusive_ptr<c10d::Store>& store, int rank, int size,
+                   const std::string& host)
+      : rank_(rank), size_(size), group_(make_group(store, rank, size, host)) {}
+
+  int rank() const override { return rank_; }
+  int size() const override { return size_; }
+
+  void allreduce_mean(at::Tensor& tensor, const std::vector<int>& group, int tag) override {
+    check_group(group, rank_, size_, -1);
+    if (static_cast<int>(group.size()) == size_) {
+      std::vector<at::Tensor> t{tensor};
+      group_->allreduce(t)->wait();
+      tensor.div_(static_cast<double>(size_));
+      return;
+    }
+    reduce_mean(tensor, group, group.front(), tag);
+    broadcast(tensor, group, group.front(), tag);
+  }
+
+  void reduce_mean(at::Tensor& tensor, const std::vector<int>& group, int root, int tag) override {
+    check_group(group, rank_, size_, root);
+    if (rank_ != root) {
+      send(tensor, root, tag);
+      return;
+    }
+    at::Tensor incoming = at::empty_like(tensor);
+    for (int member : group) {
+      if (member == root) continue;
+      recv(incoming, member, tag);
+      tensor.add_(incoming);
+    }
+    tensor.div_(static_cast<double>(group.size()));
+  }
+
+  void broadcast(at::Tensor& tensor, const std::vector<int>& group, int root, int tag) override {
+    check_group(group, rank_, size_, root);
+    if (rank_ != root) {
+      recv(tensor, root, tag);
+      return;
+    }
+    for (int member : group)
+      if (member != root) send(tensor, member, tag);
+  }
+
+  void send(at::Tensor& tensor, int peer, int tag) override {
+    check_peer(peer);
+    std::vector<at::Tensor> t{tensor.is_contiguous() ? tensor : tensor.contiguous()};
+    group_->send(t, peer, tag)->wait();
+  }
+
+  void recv(at::Tensor& tensor, int peer, int tag) override {
+    check_peer(peer);
+    if (!tensor.is_contiguous()) throw std::invalid_argument("recv needs a contiguous tensor");
+    std::vector<at::Tensor> t{tensor};
+    group_->recv(t, peer, tag)->wait();
+  }
+
+ private:
+  static c10::intrusive_ptr<c10d::ProcessGroupGloo> make_group(
+      const c10::intrusive_ptr<c10d::Store>& store, int rank, int size, const std::string& host) {
+    auto options = c10d::ProcessGroupGloo::Options::create();
+    options->devices.push_back(c10d::ProcessGroupGloo::createDeviceForHostname(host));
+    return c10::make_intrusive<c10d::ProcessGroupGloo>(
+        c10::make_intrusive<c10d::PrefixStore>("resist", store), rank, size, options);
+  }
+
+  void check_peer(int peer) const {
+    if (peer < 0 || peer >= size_ || peer == rank_)
+      throw std::invalid_argument(fmt::format("rank {} cannot exchange with peer {} (world of {})",
+                                              rank_, peer, size_));
+  }
+
+  int rank_;
+  int size_;
+  c10::intrusive_ptr<c10d::ProcessGroupGloo> group_;
+};
+
+}  // namespace
+
+void check_group(const std::vector<int>& group, int rank, int size, int root) {
+  bool has_rank = false, has_root = root < 0;
+  for (std::size_t i = 0; i < group.size(); ++i) {
+    if (group[i] < 0 || group[i] >= size)
+      throw std::invalid_argument(fmt::format("group member {} is outside the world of {}", group[i], size));
+    if (i > 0 && group[i] <= group[i - 1])
+      throw std::invalid_argument("group members must ascend, once each");
+    has_rank = has_rank || group[i] == rank;
+    has_root = has_root || group[i] == root;
+  }
+  if (!has_rank) throw std::invalid_argument(fmt::format("rank {} is not in the group", rank));
+  if (!has_root) throw std::invalid_argument(fmt::format("root {} is not in the group", root));
+}
+
+std::unique_ptr<Communicator> make_gloo_communicator(const c10::intrusive_ptr<c10d::Store>& store,
+                                                     int rank, int size,
+                                                     const std::string& interface_host) {
+  return std::make_unique<GlooCommunicator>(store, rank, size, interface_host);
+}
+
+}  // namespace resist::exec

@@ -1,0 +1,93 @@
+// The Gloo engine with four ranks in threads sharing a HashStore: averages, sub-groups, bit-exact
+// moves, and misuse.
+#include <functional>
+#include <thread>
+
+#include <ATen/ATen.h>
+#include <torch/csrc/distributed/c10d/HashStore.hpp>
+
+#include "exec/communicator.hpp"
+
+// Last: c10's logging brings glog's CHECK macro, which doctest's must replace.
+#include <doctest/doctest.h>
+
+using resist::exec::Communicator;
+
+namespace {
+
+constexpr int kRanks = 4;
+
+/// Runs `body` on every rank at once, each with its own communicator; rethrows the first failure.
+void on_ranks(const std::function<void(Communicator&)>& body) {
+  auto store = c10::make_intrusive<c10d::HashStore>();
+  std::vector<std::thread> threads;
+  std::vector<std::string> failures(kRanks);
+  for (int r = 0; r < kRanks; ++r)
+    threads.emplace_back([&, r] {
+      try {
+        auto comm = resist::exec::make_gloo_communicator(store, r, kRanks);
+        body(*comm);
+      } catch (const std::exception& e) {
+        failures[static_cast<std::size_t>(r)] = e.what();
+      }
+    });
+  for (auto& t : threads) t.join();
+  for (const std::string& f : failures) REQUIRE_MESSAGE(f.empty(), f);
+}
+
+at::Tensor filled(int rank) { return at::full({5, 3}, static_cast<double>(rank), at::kFloat); }
+
+}  // namespace
+
+TEST_CASE("all-reduce over the world averages") {
+  std::vector<float> seen(kRanks);
+  on_ranks([&](Communicator& c) {
+    at::Tensor t = filled(c.rank());
+    c.allreduce_mean(t, {0, 1, 2, 3}, 1);
+    CHECK(at::allclose(t, at::full_like(t, 1.5)));
+    seen[static_cast<std::size_t>(c.rank())] = t[4][2].item<float>();
+  });
+  CHECK(seen == std::vector<float>(kRanks, 1.5f));
+}
+
+TEST_CASE("collectives over a sub-group leave the others alone") {
+  std::vector<float> after(kRanks);
+  on_ranks([&](Communicator& c) {
+    at::Tensor t = filled(c.rank());
+    if (c.rank() == 1 || c.rank() == 3) c.allreduce_mean(t, {1, 3}, 2);
+    after[static_cast<std::size_t>(c.rank())] = t[0][0].item<float>();
+  });
+  CHECK((after == std::vector<float>{0, 2, 2, 2}));
+}
+
+TEST_CASE("reduce averages on the root only") {
+  std::vector<float> after(kRanks);
+  on_ranks([&](Communicator& c) {
+    at::Tensor t = filled(c.rank());
+    if (c.rank() != 1) c.reduce_mean(t, {0, 2, 3}, 2, 3);
+    after[static_cast<std::size_t>(c.rank())] = t[1][1].item<float>();
+  });
+  CHECK((after == std::vector<float>{0, 1, 5.0f / 3, 3}));
+}
+
+TEST_CASE("a block moved to new holders arrives bit for bit") {
+  std::vector<at::Tensor> got(kRanks);
+  at::Tensor block = at::randn({64, 32, 3, 3}, at::kFloat);
+  on_ranks([&](Communicator& c) {
+    at::Tensor t = c.rank() == 3 ? block.clone() : at::zeros_like(block);
+    if (c.rank() != 2) c.broadcast(t, {0, 1, 3}, 3, 4);
+    if (c.rank() == 0) c.send(t, 2, 5);  // and on to a fourth holder, peer to peer
+    if (c.rank() == 2) c.recv(t, 0, 5);
+    got[static_cast<std::size_t>(c.rank())] = t;
+  });
+  for (const at::Tensor& t : got) CHECK(at::equal(t, block));
+}
+
+TEST_CASE("misuse is refused with a reason") {
+  using resist::exec::check_group;
+  CHECK_THROWS_WITH(check_group({0, 2}, 1, 4, -1), "rank 1 is not in the group");
+  CHECK_THROWS_WITH(check_group({1, 0}, 1, 4, -1), "group members must ascend, once each");
+  CHECK_THROWS_WITH(check_group({1, 4}, 1, 4, -1), "group member 4 is outside the world of 4");
+  CHECK_THROWS_WITH(check_group({0, 1}, 1, 4, 3), "root 3 is not in the group");
+  CHECK_NOTHROW(check_group({0, 1, 3}, 1, 4, 3));
+}
