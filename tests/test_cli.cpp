@@ -1,54 +1,13 @@
 // The `resist` front end as a user runs it: exit codes, messages, output files.
 #include <doctest/doctest.h>
 
-#include <sys/wait.h>
-
-#include <fstream>
-#include <sstream>
-
 #include <nlohmann/json.hpp>
 
+#include "tests/cli_helpers.hpp"
 #include "tests/helpers.hpp"
 
+using namespace resist::test;
 namespace fs = std::filesystem;
-
-namespace {
-
-struct Result {
-  int code;
-  std::string out;
-  std::string err;
-};
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-fs::path scratch() {
-  const fs::path dir = fs::temp_directory_path() / "resist-test-cli";
-  fs::create_directories(dir);
-  return dir;
-}
-
-/// Runs `resist ARGS` in the scratch folder and captures its exit code and output.
-Result run_resist(const std::string& args) {
-  const char* bin = std::getenv("RESIST_BIN");
-  REQUIRE(bin != nullptr);
-  const fs::path dir = scratch();
-  const std::string cmd = "cd '" + dir.string() + "' && '" + bin + "' " + args + " >stdout.txt 2>stderr.txt";
-  const int status = std::system(cmd.c_str());
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(dir / "stdout.txt"),
-          slurp(dir / "stderr.txt")};
-}
-
-void write(const fs::path& p, const std::string& text) {
-  std::ofstream(p) << text;
-}
-
-}  // namespace
 
 TEST_CASE("resist plan on the built-in default prints a table and a comparison") {
   const Result r = run_resist("plan --rounds 2 --compare local_sgd,data_parallel");

@@ -17,6 +17,7 @@ using Runner = std::function<int()>;
 Runner add_plan_command(CLI::App& app);
 Runner add_model_command(CLI::App& app);
 Runner add_sim_command(CLI::App& app);
+Runner add_run_command(CLI::App& app);
 
 /// Parses "local_sgd,data_parallel"; throws InputError("--compare", ...) for an unknown name.
 std::vector<StrategyKind> parse_strategy_list(const std::string& list);

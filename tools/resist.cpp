@@ -30,6 +30,7 @@ int main(int argc, char** argv) {
 #ifdef RESIST_HAVE_SIM
   cli::Runner sim = cli::add_sim_command(app);
 #endif
+  cli::Runner run = cli::add_run_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -42,6 +43,7 @@ int main(int argc, char** argv) {
   }
   try {
     if (app.got_subcommand("plan")) return plan();
+    if (app.got_subcommand("run")) return run();
 #ifdef RESIST_HAVE_SIM
     if (app.got_subcommand("sim")) return sim();
 #endif

@@ -1,0 +1,151 @@
+#include "exec/network_module.hpp"
+
+#include <stdexcept>
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <fmt/format.h>
+
+namespace resist::exec {
+namespace {
+
+namespace nn = torch::nn;
+
+nn::Conv2d conv(int in, int out, int kernel, int stride) {
+  return nn::Conv2d(nn::Conv2dOptions(in, out, kernel).stride(stride).padding(kernel / 2).bias(false));
+}
+
+/// Pre-activation residual block, basic or bottleneck; names follow PyTorch's (bn1, conv1, ...).
+class PreActBlockImpl : public nn::Module {
+ public:
+  explicit PreActBlockImpl(const Block& b) : bottleneck_(b.kind == BlockKind::preact_bottleneck) {
+    const int planes = bottleneck_ ? b.out_channels / 4 : b.out_channels;
+    bn1_ = register_module("bn1", nn::BatchNorm2d(b.in_channels));
+    if (bottleneck_) {
+      conv1_ = register_module("conv1", conv(b.in_channels, planes, 1, 1));
+      bn2_ = register_module("bn2", nn::BatchNorm2d(planes));
+      conv2_ = register_module("conv2", conv(planes, planes, 3, b.stride));
+      bn3_ = register_module("bn3", nn::BatchNorm2d(planes));
+      conv3_ = register_module("conv3", conv(planes, b.out_channels, 1, 1));
+    } else {
+      conv1_ = register_module("conv1", conv(b.in_channels, planes, 3, b.stride));
+      bn2_ = register_module("bn2", nn::BatchNorm2d(planes));
+      conv2_ = register_module("conv2", conv(planes, planes, 3, 1));
+    }
+    if (b.projection) shortcut_ = register_module("shortcut", conv(b.in_channels, b.out_channels, 1, b.stride));
+  }
+
+  torch::Tensor forward(torch::Tensor x, double scale) {
+    torch::Tensor pre = torch::relu(bn1_(x));
+    torch::Tensor skip = shortcut_ ? shortcut_(pre) : x;
+    torch::Tensor y = conv1_(pre);
+    y = conv2_(torch::relu(bn2_(y)));
+    if (bottleneck_) y = conv3_(torch::relu(bn3_(y)));
+    return scale == 1.0 ? skip + y : skip + scale * y;
+  }
+
+ private:
+  bool bottleneck_;
+  nn::BatchNorm2d bn1_{nullptr}, bn2_{nullptr}, bn3_{nullptr};
+  nn::Conv2d conv1_{nullptr}, conv2_{nullptr}, conv3_{nullptr}, shortcut_{nullptr};
+};
+TORCH_MODULE(PreActBlock);
+
+class HeadImpl : public nn::Module {
+ public:
+  explicit HeadImpl(const Block& b) {
+    bn_ = register_module("bn", nn::BatchNorm2d(b.in_channels));
+    fc_ = register_module("fc", nn::Linear(b.in_channels, b.out_channels));
+  }
+  torch::Tensor forward(torch::Tensor x) {
+    x = torch::adaptive_avg_pool2d(torch::relu(bn_(x)), {1, 1}).flatten(1);
+    return fc_(x);
+  }
+
+ private:
+  nn::BatchNorm2d bn_{nullptr};
+  nn::Linear fc_{nullptr};
+};
+TORCH_MODULE(Head);
+
+std::string module_name(const std::string& id) {
+  std::string out = id;
+  for (char& c : out)
+    if (c == '.') c = '_';
+  return out;
+}
+
+}  // namespace
+
+ResNetModelImpl::ResNetModelImpl(const Network& net) : net_(net) {
+  for (const Block& b : net.blocks) {
+    std::shared_ptr<nn::Module> m;
+    switch (b.kind) {
+      case BlockKind::stem_3x3: m = conv(b.in_channels, b.out_channels, 3, 1).ptr(); break;
+      case BlockKind::preact_basic:
+      case BlockKind::preact_bottleneck: m = PreActBlock(b).ptr(); break;
+      case BlockKind::head_preact: m = Head(b).ptr(); break;
+      default:
+        throw std::invalid_argument(fmt::format(
+            "the executor builds pre-activation ResNets (preact_*); block {} of {} is {}", b.id,
+            net.spec.arch, to_string(b.kind)));
+    }
+    blocks_.push_back(register_module(module_name(b.id), m));
+  }
+}
+
+torch::Tensor ResNetModelImpl::forward(torch::Tensor x, const std::vector<char>& active,
+                                       double partitioned_scale) {
+  for (std::size_t i = 0; i < blocks_.size(); ++i) {
+    const Block& b = net_.blocks[i];
+    if (!active[i]) continue;  // only non-strided, shape-preserving blocks are ever off
+    if (b.kind == BlockKind::stem_3x3)
+      x = std::dynamic_pointer_cast<nn::Conv2dImpl>(blocks_[i])->forward(x);
+    else if (b.kind == BlockKind::head_preact)
+      x = std::dynamic_pointer_cast<HeadImpl>(blocks_[i])->forward(x);
+    else
+      x = std::dynamic_pointer_cast<PreActBlockImpl>(blocks_[i])
+              ->forward(x, b.partitionable ? partitioned_scale : 1.0);
+  }
+  return x;
+}
+
+std::vector<torch::Tensor> ResNetModelImpl::state(std::size_t block) {
+  std::vector<torch::Tensor> out = blocks_[block]->parameters();
+  for (const torch::Tensor& b : blocks_[block]->buffers())
+    if (b.is_floating_point()) out.push_back(b);
+  return out;
+}
+
+std::vector<torch::Tensor> ResNetModelImpl::parameters_of(std::size_t block) {
+  return blocks_[block]->parameters();
+}
+
+torch::Tensor flatten(const std::vector<torch::Tensor>& tensors) {
+  std::vector<torch::Tensor> flat;
+  for (const torch::Tensor& t : tensors) flat.push_back(t.detach().reshape({-1}));
+  return torch::cat(flat);
+}
+
+void unflatten(const torch::Tensor& flat, const std::vector<torch::Tensor>& tensors) {
+  torch::NoGradGuard no_grad;
+  std::int64_t offset = 0;
+  for (const torch::Tensor& t : tensors) {
+    const std::int64_t n = t.numel();
+    t.copy_(flat.narrow(0, offset, n).view_as(t));
+    offset += n;
+  }
+}
+
+SyntheticBatch synthetic_batch(const ModelSpec& spec, int batch, std::uint64_t seed, int worker,
+                               std::uint64_t step) {
+  torch::NoGradGuard no_grad;
+  const auto [c, h, w] = spec.input;
+  auto patterns_gen = at::make_generator<at::CPUGeneratorImpl>(seed);
+  torch::Tensor patterns = at::randn({spec.classes, c, h, w}, patterns_gen);
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(seed * 1000003 + static_cast<std::uint64_t>(worker) * 7919 + step + 1);
+  torch::Tensor labels = at::randint(spec.classes, {batch}, gen, torch::kLong);
+  torch::Tensor images = patterns.index_select(0, labels) + 0.8 * at::randn({batch, c, h, w}, gen);
+  return {images, labels};
+}
+
+}  // namespace resist::exec

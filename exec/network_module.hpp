@@ -1,0 +1,47 @@
+// LibTorch modules built from the model catalogue's blocks, with the same block ids.
+#pragma once
+
+#include <vector>
+
+#include <torch/torch.h>
+
+#include "model/network.hpp"
+
+namespace resist::exec {
+
+/// A pre-activation ResNet whose partitionable blocks can be switched off (a sub-ResNet) and whose
+/// partitioned residual branches take a scale (ResIST's test-time scaling).
+class ResNetModelImpl : public torch::nn::Module {
+ public:
+  /// Throws std::invalid_argument for block kinds the executor does not build yet.
+  explicit ResNetModelImpl(const Network& net);
+
+  /// Runs the blocks whose `active` flag is set; `partitioned_scale` multiplies the residual branch
+  /// of partitionable blocks.
+  torch::Tensor forward(torch::Tensor x, const std::vector<char>& active, double partitioned_scale);
+
+  /// A block's parameters and floating-point buffers, in a fixed order (what the plan moves).
+  std::vector<torch::Tensor> state(std::size_t block);
+  /// A block's parameters only.
+  std::vector<torch::Tensor> parameters_of(std::size_t block);
+
+ private:
+  const Network net_;
+  std::vector<std::shared_ptr<torch::nn::Module>> blocks_;
+};
+TORCH_MODULE(ResNetModel);
+
+/// Copies tensors into one flat buffer, and back.
+torch::Tensor flatten(const std::vector<torch::Tensor>& tensors);
+void unflatten(const torch::Tensor& flat, const std::vector<torch::Tensor>& tensors);
+
+/// Synthetic classification data that can be learnt: each class has a fixed random image, samples
+/// add noise to it. Deterministic in (seed, worker, step).
+struct SyntheticBatch {
+  torch::Tensor images;
+  torch::Tensor labels;
+};
+SyntheticBatch synthetic_batch(const ModelSpec& spec, int batch, std::uint64_t seed, int worker,
+                               std::uint64_t step);
+
+}  // namespace resist::exec

@@ -1,0 +1,36 @@
+// One worker of a real training run. No LibTorch in this header: the launcher includes it.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "plan/scenario.hpp"
+
+namespace resist::exec {
+
+/// Where a worker stands in its job, as torchrun-style launchers say it (RANK, WORLD_SIZE,
+/// MASTER_ADDR, MASTER_PORT), plus resist's own settings.
+struct WorkerOptions {
+  int rank = 0;
+  int world = 1;
+  std::string master_addr = "127.0.0.1";
+  int master_port = 29500;
+  double t0 = 0;            ///< monotonic seconds all workers of the job count from
+  int threads = 1;          ///< intra-op threads per worker
+  double learning_rate = 0.05;
+  std::optional<std::uint64_t> rounds;  ///< run only the first N rounds
+  int timeout_s = 120;      ///< rendezvous and communication time-out
+};
+
+/// Trains this worker's part of the scenario's plan over Gloo and returns its report:
+/// {"rank", "loss": [per round], "shared_checksum": [per round: sum of the shared blocks' parameters], "samples", "seconds",
+/// "accuracy" (rank 0), "trace": Chrome trace of this worker}. Throws on failure.
+nlohmann::json run_worker(const Scenario& scenario, const WorkerOptions& options);
+
+/// Monotonic clock in seconds, comparable between processes of one machine.
+double monotonic_seconds();
+
+}  // namespace resist::exec

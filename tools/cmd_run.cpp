@@ -1,0 +1,222 @@
+// `resist run`: real training of a scenario's plan by N local worker processes over Gloo.
+#include <netinet/in.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "plan/input_error.hpp"
+#include "plan/json_file.hpp"
+#include "plan/trace.hpp"
+#include "tools/commands.hpp"
+
+extern char** environ;
+
+namespace resist::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct RunOptions {
+  std::string scenario;
+  std::optional<int> workers;
+  std::optional<std::uint64_t> rounds;
+  std::string trace;
+  std::string format = "text";
+  std::string out;
+  std::vector<std::string> sets;
+  int threads = 1;
+  int timeout_s = 600;
+};
+
+/// A free TCP port on loopback for the job's rendezvous.
+int free_port() {
+  const int s = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  if (::bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+      ::getsockname(s, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
+    ::close(s);
+    throw std::runtime_error("cannot find a free port on 127.0.0.1");
+  }
+  ::close(s);
+  return ntohs(a.sin_port);
+}
+
+fs::path worker_binary() {
+  const fs::path self = fs::read_symlink("/proc/self/exe");
+  const fs::path beside = self.parent_path() / "resist-worker";
+  if (!fs::exists(beside))
+    throw std::runtime_error(fmt::format("{} is missing: this resist was built without LibTorch "
+                                         "(apt-get install libtorch-dev libgloo-dev, rebuild)", beside.string()));
+  return beside;
+}
+
+pid_t spawn(const fs::path& binary, const std::vector<std::string>& args, const std::vector<std::string>& env) {
+  std::vector<char*> argv{const_cast<char*>(binary.c_str())};
+  for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  std::vector<std::string> all_env = env;
+  for (char** e = environ; *e; ++e) all_env.emplace_back(*e);
+  std::vector<char*> envp;
+  for (const std::string& e : all_env) envp.push_back(const_cast<char*>(e.c_str()));
+  envp.push_back(nullptr);
+  pid_t pid = 0;
+  if (::posix_spawn(&pid, binary.c_str(), nullptr, nullptr, argv.data(), envp.data()) != 0)
+    throw std::runtime_error("cannot start " + binary.string());
+  return pid;
+}
+
+/// Waits for every worker; the first failure or the time-out stops the others.
+void wait_workers(std::vector<pid_t>& pids, int timeout_s) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
+  std::size_t left = pids.size();
+  std::string failure;
+  while (left > 0) {
+    for (std::size_t r = 0; r < pids.size(); ++r) {
+      if (pids[r] == 0) continue;
+      int status = 0;
+      if (::waitpid(pids[r], &status, WNOHANG) != pids[r]) continue;
+      pids[r] = 0;
+      --left;
+      const bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+      if (!ok && failure.empty())
+        failure = WIFEXITED(status) ? fmt::format("worker {} failed (exit code {})", r, WEXITSTATUS(status))
+                                    : fmt::format("worker {} died (signal {})", r, WTERMSIG(status));
+    }
+    if (failure.empty() && std::chrono::steady_clock::now() > deadline)
+      failure = fmt::format("workers still running after {} s", timeout_s);
+    if (!failure.empty()) {
+      for (pid_t& p : pids)
+        if (p != 0) {
+          ::kill(p, SIGKILL);
+          ::waitpid(p, nullptr, 0);
+          p = 0;
+        }
+      throw std::runtime_error(failure + "; the other workers were stopped");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
+std::string summary_text(const std::vector<nlohmann::json>& reports) {
+  const nlohmann::json& first = reports.front();
+  std::string out = fmt::format("{:>6} {:>12} {:>18}\n", "round", "mean loss", "shared parameters");
+  for (std::size_t r = 0; r < first["loss"].size(); ++r) {
+    double loss = 0;
+    for (const auto& rep : reports) loss += rep["loss"][r].get<double>();
+    bool same = true;
+    for (const auto& rep : reports) same = same && rep["shared_checksum"][r] == first["shared_checksum"][r];
+    out += fmt::format("{:>6} {:>12.4f} {:>18}\n", r, loss / static_cast<double>(reports.size()),
+                       same ? "identical" : "DIFFERS");
+  }
+  double samples = 0, seconds = 0;
+  for (const auto& rep : reports) {
+    samples += rep["samples"].get<double>();
+    seconds = std::max(seconds, rep["seconds"].get<double>());
+  }
+  out += fmt::format("\n{} workers trained {:.0f} samples in {:.2f} s: {:.1f} images/s; accuracy of "
+                     "the global model on held-out data: {:.1f}%\n", reports.size(), samples, seconds,
+                     samples / seconds, 100 * first["accuracy"].get<double>());
+  return out;
+}
+
+/// What the executor trains so far: pre-activation ResNets, not IST.
+void check_supported(const Scenario& s) {
+  if (s.strategy.kind == StrategyKind::ist)
+    throw InputError(s.source, "/strategy/name", "the executor does not train IST yet; expected "
+                                                 "resist, local_sgd or data_parallel");
+  if (s.model.arch.rfind("preact_", 0) != 0)
+    throw InputError(s.source, "/model/arch",
+                     fmt::format("the executor builds pre-activation ResNets (preact_*) so far, "
+                                 "found \"{}\"", s.model.arch));
+}
+
+int run(const RunOptions& o) {
+  std::vector<std::string> sets = o.sets;
+  if (o.workers) sets.push_back(fmt::format("strategy.workers={}", *o.workers));
+  const Scenario s = o.scenario.empty() ? default_scenario(sets) : load_scenario(o.scenario, sets);
+  check_supported(s);
+  const fs::path binary = worker_binary();
+  const fs::path dir = fs::temp_directory_path() / fmt::format("resist-run-{}", ::getpid());
+  fs::create_directories(dir);
+  std::vector<std::string> args;
+  if (!o.scenario.empty()) args.push_back(fs::absolute(o.scenario).string());
+  for (const std::string& set : sets) args.insert(args.end(), {"--set", set});
+  if (o.rounds) args.insert(args.end(), {"--rounds", std::to_string(*o.rounds)});
+  args.insert(args.end(), {"--threads", std::to_string(o.threads)});
+  const int port = free_port();
+  const auto t0 = std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+  std::vector<pid_t> pids;
+  for (int r = 0; r < s.strategy.workers; ++r) {
+    std::vector<std::string> a = args;
+    a.insert(a.end(), {"--report", (dir / fmt::format("rank{}.json", r)).string()});
+    pids.push_back(spawn(binary, a, {fmt::format("RANK={}", r), fmt::format("WORLD_SIZE={}", s.strategy.workers),
+                                     "MASTER_ADDR=127.0.0.1", fmt::format("MASTER_PORT={}", port),
+                                     fmt::format("RESIST_T0={:.9f}", t0)}));
+  }
+  std::vector<nlohmann::json> reports;
+  try {
+    wait_workers(pids, o.timeout_s);
+    for (int r = 0; r < s.strategy.workers; ++r)
+      reports.push_back(read_json_file(dir / fmt::format("rank{}.json", r)));
+  } catch (...) {
+    fs::remove_all(dir);
+    throw;
+  }
+  fs::remove_all(dir);
+  Trace merged;
+  for (const auto& rep : reports) {
+    Trace t = trace_from_json(rep["trace"], "worker report");
+    merged.meta = t.meta;
+    merged.events.insert(merged.events.end(), t.events.begin(), t.events.end());
+    merged.rounds.insert(merged.rounds.end(), t.rounds.begin(), t.rounds.end());
+  }
+  if (!o.trace.empty())
+    write_file_atomically(o.trace, trace_to_json(merged.meta, merged.events, merged.rounds).dump() + "\n");
+  if (o.format == "json") {
+    nlohmann::json j = nlohmann::json::array();
+    for (auto rep : reports) {
+      rep.erase("trace");
+      j.push_back(std::move(rep));
+    }
+    emit(o.out, nlohmann::json{{"workers", j}}.dump(1) + "\n");
+  } else {
+    emit(o.out, summary_text(reports));
+  }
+  return 0;
+}
+
+}  // namespace
+
+Runner add_run_command(CLI::App& app) {
+  auto o = std::make_shared<RunOptions>();
+  CLI::App* sub = app.add_subcommand("run", "Train a scenario's plan for real: N local worker "
+                                            "processes over Gloo (CPU)");
+  sub->add_option("scenario", o->scenario, "Scenario JSON file (default: the built-in one)");
+  sub->add_option("--workers", o->workers, "Number of worker processes (sets strategy.workers)")
+      ->check(CLI::PositiveNumber);
+  sub->add_option("--rounds", o->rounds, "Run only the first N rounds")->check(CLI::PositiveNumber);
+  sub->add_option("--trace", o->trace, "Write the measured trace (Chrome Trace Event JSON)");
+  sub->add_option("--threads", o->threads, "Intra-op threads per worker")->check(CLI::PositiveNumber);
+  sub->add_option("--timeout", o->timeout_s, "Stop all workers after this many seconds")
+      ->check(CLI::PositiveNumber);
+  sub->add_option("--format", o->format, "Output format")->check(CLI::IsMember({"text", "json"}));
+  sub->add_option("--out", o->out, "Write to this file (atomically) instead of standard output");
+  sub->add_option("--set", o->sets, "Override a scenario field: dotted.path=value; null removes it "
+                                    "(repeatable)")->allow_extra_args(false);
+  return [o] { return run(*o); };
+}
+
+}  // namespace resist::cli

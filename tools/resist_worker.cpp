@@ -1,0 +1,57 @@
+// `resist-worker`: one worker process of a real run. `resist run` starts these; torchrun-style
+// launchers, Slurm or mpirun can too, through RANK, WORLD_SIZE, MASTER_ADDR and MASTER_PORT.
+#include <cstdlib>
+#include <optional>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include "exec/worker.hpp"
+#include "plan/input_error.hpp"
+#include "plan/json_file.hpp"
+
+namespace {
+
+int env_int(const char* name, int fallback) {
+  const char* v = std::getenv(name);
+  return v ? std::atoi(v) : fallback;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace resist;
+  CLI::App app{"resist-worker: one worker of a real training run (started by resist run)"};
+  std::string scenario_path, report;
+  std::vector<std::string> sets;
+  std::optional<std::uint64_t> rounds;
+  int threads = 1;
+  app.add_option("scenario", scenario_path, "Scenario JSON file (default: the built-in one)");
+  app.add_option("--set", sets, "Override a scenario field")->allow_extra_args(false);
+  app.add_option("--rounds", rounds, "Run only the first N rounds");
+  app.add_option("--threads", threads, "Intra-op threads");
+  app.add_option("--report", report, "Write this worker's report (JSON) here")->required();
+  CLI11_PARSE(app, argc, argv);
+  exec::WorkerOptions o;
+  o.rank = env_int("RANK", 0);
+  o.world = env_int("WORLD_SIZE", 1);
+  o.master_addr = std::getenv("MASTER_ADDR") ? std::getenv("MASTER_ADDR") : "127.0.0.1";
+  o.master_port = env_int("MASTER_PORT", 29500);
+  o.t0 = std::getenv("RESIST_T0") ? std::atof(std::getenv("RESIST_T0")) : exec::monotonic_seconds();
+  o.threads = threads;
+  o.rounds = rounds;
+  try {
+    const Scenario s = scenario_path.empty() ? default_scenario(sets) : load_scenario(scenario_path, sets);
+    if (s.strategy.workers != o.world)
+      throw InputError(s.source, "/strategy/workers",
+                       fmt::format("expected WORLD_SIZE ({}) workers, found {}", o.world, s.strategy.workers));
+    write_file_atomically(report, exec::run_worker(s, o).dump() + "\n");
+    return 0;
+  } catch (const InputError& e) {
+    fmt::print(stderr, "resist-worker {}: error: {}\n", o.rank, e.what());
+    return kExitBadInput;
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "resist-worker {}: failed: {}\n", o.rank, e.what());
+    return 1;
+  }
+}
