@@ -195,6 +195,7 @@ nlohmann::json run_worker(const Scenario& scenario, const WorkerOptions& o) {
   const double seconds = monotonic_seconds() - start;
   nlohmann::json report = {{"rank", o.rank}, {"loss", log.loss}, {"shared_checksum", log.shared_checksum},
                            {"samples", backend.samples()}, {"seconds", seconds},
+                           {"rounds_run", plan.rounds.size()}, {"total_rounds", plan.total_rounds},
                            {"trace", trace_to_json({"measured", std::string(to_string(plan.strategy)),
                                                     plan.workers, plan.network.spec.arch, {}},
                                                    trace.events, trace.rounds)}};

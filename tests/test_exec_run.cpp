@@ -67,6 +67,7 @@ TEST_CASE("the measured trace holds one event per plan operation and member") {
   const Result r = run_resist("run --workers 2 --trace measured.json" + kTiny);
   REQUIRE_MESSAGE(r.code == 0, r.err);
   CHECK(r.out.find("identical") != std::string::npos);
+  CHECK(r.out.find("after 4 of") == std::string::npos);  // the whole (4-round) training ran
   const json t = json::parse(slurp(trace));
   CHECK(t["otherData"]["source"] == "measured");
   std::set<Key> seen;

@@ -129,6 +129,10 @@ std::string summary_text(const std::vector<nlohmann::json>& reports) {
   out += fmt::format("\n{} workers trained {:.0f} samples in {:.2f} s: {:.1f} images/s; accuracy of "
                      "the global model on held-out data: {:.1f}%\n", reports.size(), samples, seconds,
                      samples / seconds, 100 * first["accuracy"].get<double>());
+  if (first["rounds_run"] != first["total_rounds"])
+    out += fmt::format("(after {} of {} rounds: worker 0 holds the trained global model only after "
+                       "the last round; until then its partitioned blocks may be stale)\n",
+                       first["rounds_run"].get<std::uint64_t>(), first["total_rounds"].get<std::uint64_t>());
   return out;
 }
 
