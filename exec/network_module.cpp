@@ -136,7 +136,7 @@ void unflatten(const torch::Tensor& flat, const std::vector<torch::Tensor>& tens
   }
 }
 
-SyntheticBatch synthetic_batch(const ModelSpec& spec, int batch, std::uint64_t seed, int worker,
+Batch synthetic_batch(const ModelSpec& spec, int batch, std::uint64_t seed, int worker,
                                std::uint64_t step) {
   torch::NoGradGuard no_grad;
   const auto [c, h, w] = spec.input;

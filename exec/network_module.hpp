@@ -37,11 +37,11 @@ void unflatten(const torch::Tensor& flat, const std::vector<torch::Tensor>& tens
 
 /// Synthetic classification data that can be learnt: each class has a fixed random image, samples
 /// add noise to it. Deterministic in (seed, worker, step).
-struct SyntheticBatch {
+struct Batch {
   torch::Tensor images;
   torch::Tensor labels;
 };
-SyntheticBatch synthetic_batch(const ModelSpec& spec, int batch, std::uint64_t seed, int worker,
+Batch synthetic_batch(const ModelSpec& spec, int batch, std::uint64_t seed, int worker,
                                std::uint64_t step);
 
 }  // namespace resist::exec

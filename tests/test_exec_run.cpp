@@ -18,6 +18,7 @@ namespace {
 const std::string kTiny =
     " --set model.arch=preact_resnet18 --set model.width=0.125 --set model.depths=[1,1,3,1]"
     " --set model.input=[3,8,8] --set model.classes=4 --set strategy.local_iterations=4"
+    " --set data.dataset=synthetic"
     " --set training.batch_size=16 --set training.epochs=null --set training.rounds=4";
 
 json run_json(const std::string& args) {
@@ -82,6 +83,31 @@ TEST_CASE("a worker that dies stops the others, with a clear message") {
   ::unsetenv("RESIST_FAULT");
   CHECK(r.code == 1);
   CHECK(r.err.find("worker 1 failed (exit code 3); the other workers were stopped") != std::string::npos);
+}
+
+TEST_CASE("Fashion-MNIST from Debian's package: ResIST learns it") {
+  if (!fs::exists("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz")) {
+    MESSAGE("dataset-fashion-mnist is not installed; skipped");
+    return;
+  }
+  const Result r = run_resist(
+      "run --workers 2 --format json --set data.dataset=fashion_mnist --set model.input=[1,28,28]"
+      " --set model.classes=10 --set model.arch=preact_resnet18 --set model.width=0.125"
+      " --set model.depths=[1,1,3,1] --set strategy.local_iterations=10 --set training.batch_size=32"
+      " --set training.epochs=null --set training.rounds=6");
+  REQUIRE_MESSAGE(r.code == 0, r.err);
+  const json w = json::parse(r.out)["workers"];
+  CHECK(w[0]["loss"][5].get<double>() < w[0]["loss"][0].get<double>());
+  CHECK(w[0]["accuracy"].get<double>() > 0.4);  // ten classes: chance is 0.1
+}
+
+TEST_CASE("data that does not fit is refused before any worker starts") {
+  Result r = run_resist("run --workers 2 --set data.dataset=fashion_mnist" + kTiny.substr(0, kTiny.find(" --set data.")));
+  CHECK(r.code == 2);
+  CHECK(r.err.find("/model/input: dataset fashion_mnist has 1x28x28 images") != std::string::npos);
+  r = run_resist("run --workers 2 --set data.dataset=cifar10 --set data.path=/nonexistent");
+  CHECK(r.code == 2);
+  CHECK(r.err.find("/nonexistent/data_batch_1.bin: cannot open file") != std::string::npos);
 }
 
 TEST_CASE("what the executor cannot train yet is refused before any worker starts") {

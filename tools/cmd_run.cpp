@@ -14,6 +14,7 @@
 
 #include <fmt/format.h>
 
+#include "exec/dataset.hpp"
 #include "plan/input_error.hpp"
 #include "plan/json_file.hpp"
 #include "plan/trace.hpp"
@@ -152,6 +153,8 @@ int run(const RunOptions& o) {
   if (o.workers) sets.push_back(fmt::format("strategy.workers={}", *o.workers));
   const Scenario s = o.scenario.empty() ? default_scenario(sets) : load_scenario(o.scenario, sets);
   check_supported(s);
+  exec::check_model_fits(s, exec::probe_dataset(s, true));
+  exec::probe_dataset(s, false);  // the test split must be there too
   const fs::path binary = worker_binary();
   const fs::path dir = fs::temp_directory_path() / fmt::format("resist-run-{}", ::getpid());
   fs::create_directories(dir);

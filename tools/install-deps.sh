@@ -4,7 +4,8 @@
 set -euo pipefail
 
 packages=(g++ meson ninja-build pkg-config cmake nlohmann-json3-dev libfmt-dev libcli11-dev
-          doctest-dev libboost-graph-dev libsimgrid-dev libtorch-dev libgloo-dev)
+          doctest-dev libboost-graph-dev libsimgrid-dev libtorch-dev libgloo-dev
+          zlib1g-dev dataset-fashion-mnist)
 
 missing=()
 for p in "${packages[@]}"; do
