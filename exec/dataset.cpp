@@ -74,6 +74,17 @@ void check_labels(const Dataset& d, const fs::path& file) {
       bad(file, fmt::format("label {} of sample {} is not below the {} classes", d.labels[i], i, d.info.classes));
 }
 
+/// Number of whole CIFAR records in a file; anything else is reported as truncated or corrupt.
+std::size_t cifar_records(const fs::path& file, std::size_t record) {
+  std::error_code ec;
+  const std::uintmax_t bytes = fs::file_size(file, ec);
+  if (ec) bad(file, "cannot open file (does it exist?)");
+  if (bytes == 0 || bytes % record != 0)
+    bad(file, fmt::format("truncated or corrupt: {} bytes is not a whole number of {}-byte CIFAR "
+                          "records", bytes, record));
+  return static_cast<std::size_t>(bytes / record);
+}
+
 struct Files {
   std::vector<fs::path> paths;
   int classes = 0;
@@ -121,12 +132,7 @@ Dataset load_cifar(const std::vector<fs::path>& files, bool cifar100) {
   Dataset d;
   d.info = {3, 32, 32, cifar100 ? 100 : 10, 0};
   for (const fs::path& file : files) {
-    std::error_code ec;
-    const std::uintmax_t bytes = fs::file_size(file, ec);
-    if (ec) bad(file, "cannot open file (does it exist?)");
-    if (bytes == 0 || bytes % record != 0)
-      bad(file, fmt::format("truncated or corrupt: {} bytes is not a whole number of {}-byte CIFAR "
-                            "records", bytes, record));
+    const std::uintmax_t bytes = cifar_records(file, record) * record;
     std::ifstream in(file, std::ios::binary);
     std::vector<std::uint8_t> buffer(static_cast<std::size_t>(bytes));
     in.read(reinterpret_cast<char*>(buffer.data()), static_cast<std::streamsize>(bytes));
@@ -164,15 +170,7 @@ DatasetInfo probe_dataset(const Scenario& s, bool train) {
     const Files f = files_of(s, train);
     DatasetInfo info{3, 32, 32, f.classes, 0};
     const std::size_t record = (s.dataset == "cifar100" ? 2 : 1) + 3 * 32 * 32;
-    for (const fs::path& file : f.paths) {
-      std::error_code ec;
-      const std::uintmax_t bytes = fs::file_size(file, ec);
-      if (ec) bad(file, "cannot open file (does it exist?)");
-      if (bytes == 0 || bytes % record != 0)
-        bad(file, fmt::format("truncated or corrupt: {} bytes is not a whole number of {}-byte "
-                              "CIFAR records", bytes, record));
-      info.size += static_cast<std::size_t>(bytes / record);
-    }
+    for (const fs::path& file : f.paths) info.size += cifar_records(file, record);
     return info;
   }
   return load_dataset(s, train).info;  // reports the unsupported data set
