@@ -1,5 +1,5 @@
 // The executor's one communication interface: what plan operations need, over a group of ranks.
-// Engines: Gloo through c10d (CPU, here); NCCL on GPUs comes next (issue 4).
+// Engines: Gloo through c10d (CPU), and NCCL on GPUs (built when CUDA and NCCL are found).
 #pragma once
 
 #include <memory>
@@ -37,6 +37,12 @@ class Communicator {
 std::unique_ptr<Communicator> make_gloo_communicator(const c10::intrusive_ptr<c10d::Store>& store,
                                                      int rank, int size,
                                                      const std::string& interface_host = "127.0.0.1");
+
+/// An NCCL engine on GPU `local_rank` of this machine, its unique ids exchanged through `store`.
+/// Throws std::runtime_error when there is no such GPU. Declared always; defined only in builds
+/// with the `nccl` feature (RESIST_HAVE_NCCL).
+std::unique_ptr<Communicator> make_nccl_communicator(const c10::intrusive_ptr<c10d::Store>& store,
+                                                     int rank, int size, int local_rank);
 
 /// Checks a group: ascending, within [0, size), containing `rank`, `root` a member (-1: none).
 /// Throws std::invalid_argument saying what is wrong.

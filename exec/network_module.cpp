@@ -116,6 +116,15 @@ std::vector<torch::Tensor> ResNetModelImpl::state(std::size_t block) {
   return out;
 }
 
+std::vector<std::string> ResNetModelImpl::state_names(std::size_t block, bool all_buffers) {
+  const std::string prefix = module_name(net_.blocks[block].id) + ".";
+  std::vector<std::string> out;
+  for (const auto& p : blocks_[block]->named_parameters()) out.push_back(prefix + p.key());
+  for (const auto& b : blocks_[block]->named_buffers())
+    if (all_buffers || b.value().is_floating_point()) out.push_back(prefix + b.key());
+  return out;
+}
+
 std::vector<torch::Tensor> ResNetModelImpl::parameters_of(std::size_t block) {
   return blocks_[block]->parameters();
 }

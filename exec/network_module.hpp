@@ -22,6 +22,9 @@ class ResNetModelImpl : public torch::nn::Module {
 
   /// A block's parameters and floating-point buffers, in a fixed order (what the plan moves).
   std::vector<torch::Tensor> state(std::size_t block);
+  /// Names of state(block)'s tensors in the module's state_dict ("layer1_0.conv1.weight", ...);
+  /// with `all_buffers`, BatchNorm's integer counters too (a complete state_dict).
+  std::vector<std::string> state_names(std::size_t block, bool all_buffers = false);
   /// A block's parameters only.
   std::vector<torch::Tensor> parameters_of(std::size_t block);
 

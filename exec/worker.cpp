@@ -6,17 +6,25 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
+#include <map>
+#include <thread>
+
+#include <unistd.h>
 
 #include <fmt/format.h>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 
 #include <ATen/CPUGeneratorImpl.h>
+#include <torch/csrc/jit/serialization/pickle.h>
 
+#include "exec/checkpoint.hpp"
 #include "exec/communicator.hpp"
 #include "exec/dataset.hpp"
 #include "exec/network_module.hpp"
 #include "plan/generator.hpp"
 #include "plan/interpreter.hpp"
+#include "plan/json_file.hpp"
 #include "plan/trace.hpp"
 
 namespace resist::exec {
@@ -45,6 +53,23 @@ class DataFeed {
     ++step_;
     Batch b = gather(data_, picked);
     return s_.dataset == "fashion_mnist" ? b : augment(b);
+  }
+
+  /// Where the feed stands, to continue after a checkpoint exactly where it stopped.
+  struct Position {
+    std::int64_t epoch = 0, cursor = 0, step = 0;
+  };
+  Position position() const {
+    return {static_cast<std::int64_t>(epoch_), static_cast<std::int64_t>(cursor_), static_cast<std::int64_t>(step_)};
+  }
+  void restore(const Position& p) {
+    step_ = static_cast<std::uint64_t>(p.step);
+    epoch_ = static_cast<std::uint64_t>(p.epoch);
+    if (!shard_.empty() && epoch_ > 0) {
+      --epoch_;  // rebuild that epoch's order
+      reshuffle();
+    }
+    cursor_ = static_cast<std::size_t>(p.cursor);
   }
 
   static Batch gather(const Dataset& d, const std::vector<std::int64_t>& indices) {
@@ -93,13 +118,16 @@ class DataFeed {
 
 class TorchBackend final : public Backend {
  public:
-  TorchBackend(const Plan& plan, ResNetModel& model, Communicator& comm, DataFeed& feed,
-               const WorkerOptions& o)
-      : plan_(plan), model_(model), comm_(comm), feed_(feed), o_(o),
-        optimizer_(model->parameters(),
-                   torch::optim::SGDOptions(o.learning_rate).momentum(0.9).weight_decay(5e-4)) {}
+  TorchBackend(const Scenario& s, const Plan& plan, ResNetModel& model, Communicator& comm,
+               DataFeed& feed, const WorkerOptions& o)
+      : s_(s), plan_(plan), model_(model), comm_(comm), feed_(feed), o_(o),
+        optimizer_(model->parameters(), torch::optim::SGDOptions(s.training.learning_rate)
+                                            .momentum(s.training.momentum)
+                                            .weight_decay(s.training.weight_decay)) {}
 
   Ticket compute(const OpCall& call) override {
+    for (auto& group : optimizer_.param_groups())
+      static_cast<torch::optim::SGDOptions&>(group.options()).lr(s_.learning_rate(call.round.index));
     std::vector<char> active(plan_.network.blocks.size(), 0);
     for (BlockIndex b : call.round.assignments[static_cast<std::size_t>(o_.rank)].blocks) active[b] = 1;
     const bool step_after_sync = call.round.phase == Phase::data_parallel && plan_.workers > 1;
@@ -160,6 +188,24 @@ class TorchBackend final : public Backend {
   double round_loss() const { return round_loss_; }
   std::uint64_t samples() const { return samples_; }
 
+  /// Momentum buffer of each of the model's parameters (undefined before its first step).
+  std::vector<torch::Tensor> momentum() {
+    std::vector<torch::Tensor> out;
+    for (const torch::Tensor& p : model_->parameters()) {
+      const auto it = optimizer_.state().find(c10::guts::to_string(p.unsafeGetTensorImpl()));
+      out.push_back(it == optimizer_.state().end()
+                        ? torch::Tensor()
+                        : static_cast<torch::optim::SGDParamState&>(*it->second).momentum_buffer());
+    }
+    return out;
+  }
+  void set_momentum(std::size_t index, const torch::Tensor& buffer) {
+    const torch::Tensor p = model_->parameters().at(index);
+    auto state = std::make_unique<torch::optim::SGDParamState>();
+    state->momentum_buffer(buffer.clone());
+    optimizer_.state()[c10::guts::to_string(p.unsafeGetTensorImpl())] = std::move(state);
+  }
+
  private:
   std::vector<torch::Tensor> state(const Op& op) {
     std::vector<torch::Tensor> out;
@@ -184,6 +230,7 @@ class TorchBackend final : public Backend {
     return finished_.size() - 1;
   }
 
+  const Scenario& s_;
   const Plan& plan_;
   ResNetModel& model_;
   Communicator& comm_;
@@ -206,26 +253,156 @@ void inject_fault(std::uint64_t round, WorkerId self) {
   }
 }
 
-/// Records the loss and a checksum of the shared blocks' parameters after each round (BatchNorm
-/// running statistics are left out: data-parallel training averages gradients only).
-class RoundLog final : public Observer {
+/// Everything one worker's state is made of, as a dictionary torch.load can read too.
+std::vector<char> save_worker_state(ResNetModel& model, TorchBackend& backend, const DataFeed& feed,
+                                    std::uint64_t round) {
+  c10::impl::GenericDict d(c10::StringType::get(), c10::AnyType::get());
+  d.insert("round", static_cast<std::int64_t>(round));
+  const DataFeed::Position at = feed.position();
+  d.insert("feed.epoch", at.epoch);
+  d.insert("feed.cursor", at.cursor);
+  d.insert("feed.step", at.step);
+  d.insert("samples", static_cast<std::int64_t>(backend.samples()));
+  for (const auto& item : model->named_parameters()) d.insert("model." + item.key(), item.value().detach());
+  for (const auto& item : model->named_buffers()) d.insert("model." + item.key(), item.value());
+  const std::vector<torch::Tensor> momentum = backend.momentum();
+  for (std::size_t i = 0; i < momentum.size(); ++i)
+    if (momentum[i].defined()) d.insert(fmt::format("momentum.{}", i), momentum[i]);
+  return torch::pickle_save(c10::IValue(d));
+}
+
+std::vector<char> read_bytes(const std::filesystem::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) throw std::runtime_error(fmt::format("{}: cannot open checkpoint file", file.string()));
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+c10::impl::GenericDict load_dict(const std::filesystem::path& file) {
+  try {
+    return torch::pickle_load(read_bytes(file)).toGenericDict();
+  } catch (const c10::Error& e) {
+    throw std::runtime_error(fmt::format("{}: not a readable checkpoint ({})", file.string(),
+                                         e.what_without_backtrace()));
+  }
+}
+
+torch::Tensor tensor_at(const c10::impl::GenericDict& d, const std::string& key,
+                        const std::filesystem::path& file) {
+  if (!d.contains(key)) throw std::runtime_error(fmt::format("{}: {} is missing", file.string(), key));
+  return d.at(key).toTensor();
+}
+
+/// Puts a worker back where its checkpoint left it; returns the round the checkpoint ends.
+std::uint64_t restore_worker_state(const std::filesystem::path& file, ResNetModel& model,
+                                   TorchBackend& backend, DataFeed& feed) {
+  const c10::impl::GenericDict d = load_dict(file);
+  torch::NoGradGuard no_grad;
+  for (auto& item : model->named_parameters()) item.value().copy_(tensor_at(d, "model." + item.key(), file));
+  for (auto& item : model->named_buffers()) item.value().copy_(tensor_at(d, "model." + item.key(), file));
+  const std::size_t params = model->parameters().size();
+  for (std::size_t i = 0; i < params; ++i)
+    if (d.contains(fmt::format("momentum.{}", i)))
+      backend.set_momentum(i, d.at(fmt::format("momentum.{}", i)).toTensor());
+  feed.restore({d.at("feed.epoch").toInt(), d.at("feed.cursor").toInt(), d.at("feed.step").toInt()});
+  return static_cast<std::uint64_t>(d.at("round").toInt());
+}
+
+/// The worker that holds block `b`'s current state once round `round` has ended: a holder of the
+/// next round (the plan sent the block there), or worker 0 after the last round (it gathered all).
+WorkerId current_holder(const Plan& plan, std::uint64_t round, BlockIndex b) {
+  if (round + 1 >= plan.total_rounds) return 0;
+  const Round next = round + 1 < plan.rounds.size() ? plan.rounds[round + 1] : make_round(plan, round + 1);
+  for (WorkerId w = 0; w < plan.workers; ++w)
+    for (BlockIndex held : next.assignments[static_cast<std::size_t>(w)].blocks)
+      if (held == b) return w;
+  return 0;
+}
+
+/// The global model after `round`, assembled from the workers' files: a PyTorch state_dict.
+void write_global_model(const std::filesystem::path& dir, const Plan& plan, std::uint64_t round,
+                        ResNetModel& model) {
+  std::map<WorkerId, c10::impl::GenericDict> files;
+  c10::Dict<std::string, at::Tensor> state;
+  for (BlockIndex b = 0; b < plan.network.blocks.size(); ++b) {
+    const WorkerId w = current_holder(plan, round, b);
+    const std::filesystem::path file = worker_state_path(dir, round, w);
+    if (!files.count(w)) files.emplace(w, load_dict(file));
+    for (const std::string& name : model->state_names(b, true)) state.insert(name, tensor_at(files.at(w), "model." + name, file));
+  }
+  const std::vector<char> bytes = torch::pickle_save(c10::IValue(state));
+  write_file_atomically(global_model_path(dir), std::string_view(bytes.data(), bytes.size()));
+}
+
+/// After each round: records loss and a checksum of the shared blocks' parameters (BatchNorm
+/// running statistics are left out: data-parallel training averages gradients only), writes the
+/// checkpoint, shows progress, and injects the test fault.
+class AfterRound final : public Observer {
  public:
-  RoundLog(const TorchBackend& backend, ResNetModel& model) : backend_(backend), model_(model) {}
+  AfterRound(const Scenario& s, const WorkerOptions& o, TorchBackend& backend, ResNetModel& model,
+             DataFeed& feed, c10d::Store& store)
+      : s_(s), o_(o), backend_(backend), model_(model), feed_(feed), store_(store),
+        start_(monotonic_seconds()), start_samples_(backend.samples()) {}
+
   void on_op(const OpCall&, double, double) override {}
   void on_round(const Plan& plan, const Round& round, WorkerId self, double, double) override {
-    inject_fault(round.index, self);
     loss.push_back(backend_.round_loss());
     double sum = 0;
     for (std::size_t b = 0; b < plan.network.blocks.size(); ++b)
       if (!plan.network.blocks[b].partitionable)
         for (const torch::Tensor& t : model_->parameters_of(b)) sum += t.to(torch::kDouble).sum().item<double>();
     shared_checksum.push_back(sum);
+    if (!o_.checkpoint_dir.empty()) checkpoint(plan, round.index);
+    if (o_.progress && self == 0) show(plan, round.index);
+    inject_fault(round.index, self);
   }
+
   std::vector<double> loss, shared_checksum;
 
  private:
-  const TorchBackend& backend_;
+  void checkpoint(const Plan& plan, std::uint64_t round) {
+    const std::filesystem::path dir = o_.checkpoint_dir;
+    const std::vector<char> bytes = save_worker_state(model_, backend_, feed_, round);
+    std::filesystem::create_directories(worker_state_path(dir, round, o_.rank).parent_path());
+    write_file_atomically(worker_state_path(dir, round, o_.rank), std::string_view(bytes.data(), bytes.size()));
+    const std::string key = fmt::format("resist/checkpoint/{}", round);
+    store_.add(key, 1);
+    if (o_.rank != 0) return;
+    // Worker 0 waits until every worker's file is complete, then publishes the round.
+    const double deadline = monotonic_seconds() + o_.timeout_s;
+    while (store_.add(key, 0) < o_.world) {
+      if (monotonic_seconds() > deadline)
+        throw std::runtime_error(fmt::format("checkpoint of round {}: not every worker wrote its state "
+                                             "within {} s", round, o_.timeout_s));
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    write_global_model(dir, plan, round, model_);
+    write_manifest(dir, {round, plan.total_rounds, plan.workers, s_.document});
+    if (round > 0) std::filesystem::remove_all(worker_state_path(dir, round - 1, 0).parent_path());
+  }
+
+  /// One line per round, redrawn in place on a terminal.
+  void show(const Plan& plan, std::uint64_t round) {
+    const double elapsed = monotonic_seconds() - start_;
+    const double done = static_cast<double>(++shown_);
+    const double left = static_cast<double>(plan.rounds.size() - 1 - round);
+    const double rate = static_cast<double>((backend_.samples() - start_samples_) * static_cast<std::uint64_t>(o_.world)) / elapsed;
+    const double eta = elapsed / done * left;
+    const bool tty = ::isatty(STDERR_FILENO) != 0;
+    const std::string line = fmt::format("round {}/{}  loss {:.4f}  {:.0f} images/s  elapsed {:.0f} s  ETA {:.0f} s",
+                                         round + 1, plan.rounds.size(), backend_.round_loss(), rate, elapsed, eta);
+    std::fprintf(stderr, tty ? "\r\033[K%s%s" : "%s%s", line.c_str(), tty && left > 0 ? "" : "\n");
+    std::fflush(stderr);
+  }
+
+  const Scenario& s_;
+  const WorkerOptions& o_;
+  TorchBackend& backend_;
   ResNetModel& model_;
+  DataFeed& feed_;
+  c10d::Store& store_;
+  double start_;
+  std::uint64_t start_samples_;
+  std::uint64_t shown_ = 0;
 };
 
 /// Accuracy of the whole model (every block, test-time scale) on up to 2,000 held-out samples.
@@ -272,18 +449,35 @@ nlohmann::json run_worker(const Scenario& scenario, const WorkerOptions& o) {
   store_options.numWorkers = static_cast<std::size_t>(o.world);
   store_options.timeout = std::chrono::seconds(o.timeout_s);
   auto store = c10::make_intrusive<c10d::TCPStore>(o.master_addr, store_options);
-  auto comm = make_gloo_communicator(store, o.rank, o.world);
+  std::unique_ptr<Communicator> comm;
+  if (o.backend == "nccl") {
+#ifdef RESIST_HAVE_NCCL
+    comm = make_nccl_communicator(store, o.rank, o.world, o.local_rank);
+#else
+    throw std::runtime_error("this resist-worker was built without NCCL (CUDA toolkit with NCCL not "
+                             "found at build time); use --backend gloo");
+#endif
+  } else {
+    comm = make_gloo_communicator(store, o.rank, o.world);
+  }
   DataFeed feed(scenario, o.rank, o.world);
-  TorchBackend backend(plan, model, *comm, feed, o);
+  TorchBackend backend(scenario, plan, model, *comm, feed, o);
+  std::size_t first = 0;
+  if (o.resume) {
+    const CheckpointManifest m = read_manifest_for(o.checkpoint_dir, scenario);
+    first = static_cast<std::size_t>(
+        restore_worker_state(worker_state_path(o.checkpoint_dir, m.round, o.rank), model, backend, feed) + 1);
+  }
   TraceRecorder trace;
-  RoundLog log(backend, model);
+  AfterRound after(scenario, o, backend, model, feed, *store);
   Interpreter interpreter(plan, o.rank, backend);
   interpreter.add_observer(trace);
-  interpreter.add_observer(log);
+  interpreter.add_observer(after);
   const double start = monotonic_seconds();
-  interpreter.run();
+  for (std::size_t r = first; r < plan.rounds.size(); ++r) interpreter.run_round(plan.rounds[r]);
   const double seconds = monotonic_seconds() - start;
-  nlohmann::json report = {{"rank", o.rank}, {"loss", log.loss}, {"shared_checksum", log.shared_checksum},
+  nlohmann::json report = {{"rank", o.rank}, {"first_round", first}, {"loss", after.loss},
+                           {"shared_checksum", after.shared_checksum},
                            {"samples", backend.samples()}, {"seconds", seconds},
                            {"rounds_run", plan.rounds.size()}, {"total_rounds", plan.total_rounds},
                            {"trace", trace_to_json({"measured", std::string(to_string(plan.strategy)),

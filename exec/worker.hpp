@@ -16,18 +16,23 @@ namespace resist::exec {
 struct WorkerOptions {
   int rank = 0;
   int world = 1;
+  int local_rank = 0;       ///< rank among the workers of this machine (picks the GPU)
   std::string master_addr = "127.0.0.1";
   int master_port = 29500;
   double t0 = 0;            ///< monotonic seconds all workers of the job count from
   int threads = 1;          ///< intra-op threads per worker
-  double learning_rate = 0.05;
   std::optional<std::uint64_t> rounds;  ///< run only the first N rounds
   int timeout_s = 120;      ///< rendezvous and communication time-out
+  std::string checkpoint_dir;  ///< checkpoint after every round here ("" = none); see checkpoint.hpp
+  bool resume = false;         ///< continue from checkpoint_dir's last complete round
+  bool progress = false;       ///< rank 0 shows progress on standard error
+  std::string backend = "gloo";  ///< communication engine: gloo or nccl
 };
 
 /// Trains this worker's part of the scenario's plan over Gloo and returns its report:
-/// {"rank", "loss": [per round], "shared_checksum": [per round: sum of the shared blocks' parameters], "samples", "seconds",
-/// "accuracy" (rank 0), "trace": Chrome trace of this worker}. Throws on failure.
+/// {"rank", "first_round" (> 0 when resumed), "loss": [per round run], "shared_checksum": [per
+/// round run: sum of the shared blocks' parameters], "samples", "seconds", "accuracy" (rank 0),
+/// "trace": Chrome trace of this worker}. Throws on failure.
 nlohmann::json run_worker(const Scenario& scenario, const WorkerOptions& options);
 
 /// Monotonic clock in seconds, comparable between processes of one machine.

@@ -68,6 +68,11 @@ Scenario read_fields(const json& doc, const std::string& source) {
   if (tr.contains("epochs")) s.training.epochs = tr.at("epochs").get<double>();
   if (tr.contains("rounds")) s.training.rounds = tr.at("rounds").get<std::uint64_t>();
   s.training.dtype = *parse_dtype(tr.at("dtype").get<std::string>());
+  s.training.learning_rate = tr.at("learning_rate").get<double>();
+  s.training.momentum = tr.at("momentum").get<double>();
+  s.training.weight_decay = tr.at("weight_decay").get<double>();
+  s.training.lr_steps = tr.at("lr_steps").get<std::vector<double>>();
+  s.training.lr_gamma = tr.at("lr_gamma").get<double>();
   const json& co = doc.at("collectives");
   s.collectives.allreduce = *parse_algorithm(co.at("allreduce").get<std::string>());
   s.collectives.reduce = *parse_algorithm(co.at("reduce").get<std::string>());
@@ -92,6 +97,15 @@ void check_length(const Scenario& s) {
     throw InputError(s.source, "/data/train_samples",
                      fmt::format("required for dataset \"{}\" when training.epochs is set",
                                  s.dataset));
+  for (std::size_t i = 1; i < t.lr_steps.size(); ++i)
+    if (t.lr_steps[i] <= t.lr_steps[i - 1])
+      throw InputError(s.source, fmt::format("/training/lr_steps/{}", i),
+                       fmt::format("expected epochs in ascending order, found {} after {}",
+                                   t.lr_steps[i], t.lr_steps[i - 1]));
+  if (!t.lr_steps.empty() && s.train_samples == 0)
+    throw InputError(s.source, "/data/train_samples",
+                     fmt::format("required for dataset \"{}\" when training.lr_steps is set "
+                                 "(steps are in epochs)", s.dataset));
 }
 
 Network checked_network(const Scenario& s) {
@@ -245,6 +259,21 @@ std::uint64_t Scenario::total_rounds() const {
   const double rounds = std::ceil(training.epochs.value_or(1.0) *
                                   static_cast<double>(train_samples) / per_round);
   return std::max<std::uint64_t>(1, static_cast<std::uint64_t>(rounds));
+}
+
+double Scenario::epochs_before(std::uint64_t round) const {
+  if (train_samples == 0) return 0;
+  const double per_round = static_cast<double>(strategy.workers) * training.batch_size *
+                           iterations_per_round();
+  return static_cast<double>(round) * per_round / static_cast<double>(train_samples);
+}
+
+double Scenario::learning_rate(std::uint64_t round) const {
+  const double epoch = epochs_before(round);
+  double rate = training.learning_rate;
+  for (double step : training.lr_steps)
+    if (epoch >= step) rate *= training.lr_gamma;
+  return rate;
 }
 
 Scenario parse_scenario(json document, const std::string& source) {

@@ -40,6 +40,11 @@ struct TrainingSettings {
   std::optional<double> epochs;
   std::optional<std::uint64_t> rounds;
   Dtype dtype = Dtype::fp32;
+  double learning_rate = 0.05;   ///< SGD, at the start of training
+  double momentum = 0.9;
+  double weight_decay = 5e-4;
+  std::vector<double> lr_steps;  ///< epochs at which the rate is multiplied by lr_gamma
+  double lr_gamma = 0.1;
 };
 
 struct CollectiveSettings {
@@ -77,6 +82,10 @@ struct Scenario {
   int iterations_per_round() const;
   /// Rounds of the whole training, from training.rounds or training.epochs.
   std::uint64_t total_rounds() const;
+  /// Epochs of training done before round `round` starts (0 when the data set size is unknown).
+  double epochs_before(std::uint64_t round) const;
+  /// The learning rate of round `round`: training.learning_rate times lr_gamma per lr_steps passed.
+  double learning_rate(std::uint64_t round) const;
 };
 
 /// Validates a parsed document (schema, then cross-field rules) and builds the scenario.

@@ -34,15 +34,20 @@ inline fs::path scratch() {
   return dir;
 }
 
+/// Runs a shell command in the scratch folder and captures its exit code and output.
+inline Result run_command(const std::string& command) {
+  const fs::path dir = scratch();
+  const std::string cmd = "cd '" + dir.string() + "' && " + command + " >stdout.txt 2>stderr.txt";
+  const int status = std::system(cmd.c_str());
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(dir / "stdout.txt"),
+          slurp(dir / "stderr.txt")};
+}
+
 /// Runs `resist ARGS` in the scratch folder and captures its exit code and output.
 inline Result run_resist(const std::string& args) {
   const char* bin = std::getenv("RESIST_BIN");
   REQUIRE(bin != nullptr);
-  const fs::path dir = scratch();
-  const std::string cmd = "cd '" + dir.string() + "' && '" + bin + "' " + args + " >stdout.txt 2>stderr.txt";
-  const int status = std::system(cmd.c_str());
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(dir / "stdout.txt"),
-          slurp(dir / "stderr.txt")};
+  return run_command("'" + std::string(bin) + "' " + args);
 }
 
 inline void write(const fs::path& p, const std::string& text) {

@@ -21,6 +21,8 @@ const std::string kTiny =
     " --set data.dataset=synthetic"
     " --set training.batch_size=16 --set training.epochs=null --set training.rounds=4";
 
+std::string fmt_round(std::uint64_t saved) { return "(resumed after round " + std::to_string(saved) + ")"; }
+
 json run_json(const std::string& args) {
   const Result r = run_resist("run --format json" + kTiny + " " + args);
   REQUIRE_MESSAGE(r.code == 0, r.err);
@@ -83,6 +85,87 @@ TEST_CASE("a worker that dies stops the others, with a clear message") {
   ::unsetenv("RESIST_FAULT");
   CHECK(r.code == 1);
   CHECK(r.err.find("worker 1 failed (exit code 3); the other workers were stopped") != std::string::npos);
+}
+
+TEST_CASE("a run killed and resumed ends with the same model as an uninterrupted run") {
+  const std::string resist = kTiny + " --workers 3 --set strategy.min_depth=1 --checkpoint-dir ";
+  fs::remove_all(scratch() / "whole");
+  fs::remove_all(scratch() / "cut");
+  Result whole = run_resist("run" + resist + "whole");
+  REQUIRE_MESSAGE(whole.code == 0, whole.err);
+  CHECK(whole.out.find("global model (PyTorch state_dict, torch.load): whole/model.pt") != std::string::npos);
+  CHECK(json::parse(slurp(scratch() / "whole/checkpoint.json"))["round"] == 3);
+  CHECK(fs::exists(scratch() / "whole/round-3/rank2.pt"));
+  CHECK_FALSE(fs::exists(scratch() / "whole/round-2"));  // only the last complete round is kept
+
+  ::setenv("RESIST_FAULT", "1:1", 1);
+  const Result cut = run_resist("run" + resist + "cut");
+  ::unsetenv("RESIST_FAULT");
+  REQUIRE(cut.code == 1);
+  const std::uint64_t saved = json::parse(slurp(scratch() / "cut/checkpoint.json"))["round"].get<std::uint64_t>();
+  CHECK(saved <= 1);
+  const Result resumed = run_resist("run" + resist + "cut --resume");
+  REQUIRE_MESSAGE(resumed.code == 0, resumed.err);
+  CHECK(resumed.out.find(fmt_round(saved)) != std::string::npos);
+  // Python's torch.load reads both files, and every tensor of the two models is equal.
+  const Result same = run_command(
+      "/usr/bin/python3 -c \"import torch; a = torch.load('whole/model.pt'); b = torch.load('cut/model.pt'); "
+      "print(len(a), sorted(a) == sorted(b) and all(torch.equal(a[k], b[k]) for k in a))\"");
+  REQUIRE_MESSAGE(same.code == 0, same.err);
+  // A complete state_dict: 44 parameters, 26 running statistics and 13 BatchNorm counters.
+  CHECK(same.out == "83 True\n");
+}
+
+TEST_CASE("resuming needs a checkpoint of the same scenario") {
+  fs::remove_all(scratch() / "none");
+  Result r = run_resist("run" + kTiny + " --workers 2 --checkpoint-dir none --resume");
+  CHECK(r.code == 2);
+  CHECK(r.err == "resist: error: none/checkpoint.json: no checkpoint to resume from (expected the "
+                 "manifest a run with --checkpoint-dir writes after each round)\n");
+  fs::remove_all(scratch() / "other");
+  r = run_resist("run" + kTiny + " --workers 2 --checkpoint-dir other --quiet");
+  REQUIRE_MESSAGE(r.code == 0, r.err);
+  CHECK(r.err.empty());  // --quiet: no progress lines
+  r = run_resist("run" + kTiny + " --workers 2 --checkpoint-dir other --resume --set training.batch_size=8");
+  CHECK(r.code == 2);
+  CHECK(r.err == "resist: error: other/checkpoint.json: /scenario/training/batch_size: the checkpoint "
+                 "is from a different scenario: an integer (16) there, an integer (8) now; resume with "
+                 "the scenario and --set options of the original run\n");
+  r = run_resist("run --resume" + kTiny);
+  CHECK(r.code != 0);
+  CHECK(r.err.find("--resume requires --checkpoint-dir") != std::string::npos);
+}
+
+TEST_CASE("progress: one plain line per round when standard error is not a terminal") {
+  const Result r = run_resist("run --workers 2" + kTiny);
+  REQUIRE_MESSAGE(r.code == 0, r.err);
+  CHECK(r.err.find("round 1/4  loss ") != std::string::npos);
+  CHECK(r.err.find("round 4/4  loss ") != std::string::npos);
+  CHECK(r.err.find("ETA 0 s\n") != std::string::npos);
+  CHECK(r.err.find('\r') == std::string::npos);
+}
+
+TEST_CASE("the optimizer settings reach the workers") {
+  const json base = run_json("--workers 2");
+  const json slow = run_json("--workers 2 --set training.learning_rate=0.001");
+  const json steps = run_json("--workers 2 --set training.learning_rate=0.001 --set data.train_samples=128"
+                              " --set training.lr_steps=[1] --set training.lr_gamma=50");
+  // 128 samples an epoch, 2 x 16 x 4 = 128 a round: from round 1 on the rate is 0.001 x 50.
+  CHECK(slow[0]["loss"][3].get<double>() > base[0]["loss"][3].get<double>() + 0.1);
+  CHECK(steps[0]["loss"][0] == slow[0]["loss"][0]);  // round 0 trains at the same rate
+  CHECK(steps[0]["loss"][3].get<double>() < slow[0]["loss"][3].get<double>() - 0.1);
+}
+
+TEST_CASE("--backend nccl without a GPU: a clear error, not a hang") {
+  if (fs::exists("/dev/nvidia0") || fs::exists("/dev/nvidiactl")) {
+    MESSAGE("a GPU driver is present; this checks machines without one");
+    return;
+  }
+  const Result r = run_resist("run --workers 2 --backend nccl --timeout 60" + kTiny);
+  CHECK(r.code == 1);
+  const bool built_with_nccl = r.err.find("built without NCCL") == std::string::npos;
+  if (built_with_nccl) CHECK(r.err.find("NCCL engine: no CUDA device here") != std::string::npos);
+  CHECK(r.err.find("the other workers were stopped") != std::string::npos);
 }
 
 TEST_CASE("Fashion-MNIST from Debian's package: ResIST learns it") {

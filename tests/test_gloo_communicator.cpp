@@ -1,12 +1,8 @@
 // The Gloo engine with four ranks in threads sharing a HashStore: averages, sub-groups, bit-exact
 // moves, and misuse.
-#include <functional>
-#include <thread>
-
 #include <ATen/ATen.h>
-#include <torch/csrc/distributed/c10d/HashStore.hpp>
 
-#include "exec/communicator.hpp"
+#include "tests/communicator_helpers.hpp"
 
 // Last: c10's logging brings glog's CHECK macro, which doctest's must replace.
 #include <doctest/doctest.h>
@@ -17,22 +13,12 @@ namespace {
 
 constexpr int kRanks = 4;
 
-/// Runs `body` on every rank at once, each with its own communicator; rethrows the first failure.
+/// Runs `body` on every rank at once, each with its own communicator; fails on any rank's failure.
 void on_ranks(const std::function<void(Communicator&)>& body) {
-  auto store = c10::make_intrusive<c10d::HashStore>();
-  std::vector<std::thread> threads;
-  std::vector<std::string> failures(kRanks);
-  for (int r = 0; r < kRanks; ++r)
-    threads.emplace_back([&, r] {
-      try {
-        auto comm = resist::exec::make_gloo_communicator(store, r, kRanks);
-        body(*comm);
-      } catch (const std::exception& e) {
-        failures[static_cast<std::size_t>(r)] = e.what();
-      }
-    });
-  for (auto& t : threads) t.join();
-  for (const std::string& f : failures) REQUIRE_MESSAGE(f.empty(), f);
+  const auto make = [](const c10::intrusive_ptr<c10d::Store>& store, int rank, int ranks) {
+    return resist::exec::make_gloo_communicator(store, rank, ranks);
+  };
+  for (const std::string& f : resist::test::on_ranks(kRanks, make, body)) REQUIRE_MESSAGE(f.empty(), f);
 }
 
 at::Tensor filled(int rank) { return at::full({5, 3}, static_cast<double>(rank), at::kFloat); }

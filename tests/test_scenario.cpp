@@ -65,6 +65,41 @@ TEST_CASE("rounds from epochs depend on the strategy's iterations per round") {
   CHECK(fixed.total_rounds() == 7);
 }
 
+TEST_CASE("optimizer settings and the learning-rate steps") {
+  const Scenario plain = parse_scenario(minimal(), "s.json");
+  CHECK(plain.training.learning_rate == doctest::Approx(0.05));
+  CHECK(plain.training.momentum == doctest::Approx(0.9));
+  CHECK(plain.training.weight_decay == doctest::Approx(5e-4));
+  CHECK(plain.learning_rate(1'000'000) == doctest::Approx(0.05));  // no steps: constant
+  // 4 workers x 128 images x 50 iterations = 25,600 images a round; 50,000 images an epoch.
+  const Scenario s = test::scenario({"training.learning_rate=0.1", "training.lr_steps=[80,120]",
+                                     "training.lr_gamma=0.5"});
+  CHECK(s.epochs_before(0) == 0);
+  CHECK(s.epochs_before(125) == doctest::Approx(64.0));
+  CHECK(s.learning_rate(0) == doctest::Approx(0.1));
+  CHECK(s.learning_rate(156) == doctest::Approx(0.1));    // 79.9 epochs
+  CHECK(s.learning_rate(157) == doctest::Approx(0.05));   // 80.4 epochs
+  CHECK(s.learning_rate(235) == doctest::Approx(0.025));  // 120.3 epochs
+  SUBCASE("steps out of order") {
+    json doc = minimal();
+    doc["training"]["lr_steps"] = {10, 5};
+    CHECK(parse_error(doc) ==
+          "s.json: /training/lr_steps/1: expected epochs in ascending order, found 5 after 10");
+  }
+  SUBCASE("steps need the data set's size") {
+    json doc = minimal();
+    doc["data"] = {{"dataset", "synthetic"}};
+    doc["training"]["lr_steps"] = {10};
+    CHECK(parse_error(doc) == "s.json: /data/train_samples: required for dataset \"synthetic\" "
+                              "when training.lr_steps is set (steps are in epochs)");
+  }
+  SUBCASE("a negative rate") {
+    json doc = minimal();
+    doc["training"]["learning_rate"] = -1;
+    CHECK(parse_error(doc) == "s.json: /training/learning_rate: expected a number > 0, found -1");
+  }
+}
+
 TEST_CASE("--set overrides any field") {
   const Scenario s = test::scenario({"strategy.workers=8", "model.arch=preact_resnet152",
                                      "strategy.name=local_sgd", "model.depths=[1,1,4,1]"});

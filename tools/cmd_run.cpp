@@ -14,6 +14,7 @@
 
 #include <fmt/format.h>
 
+#include "exec/checkpoint.hpp"
 #include "exec/dataset.hpp"
 #include "plan/input_error.hpp"
 #include "plan/json_file.hpp"
@@ -37,6 +38,10 @@ struct RunOptions {
   std::vector<std::string> sets;
   int threads = 1;
   int timeout_s = 600;
+  std::string checkpoint_dir;
+  bool resume = false;
+  bool quiet = false;
+  std::string backend = "gloo";
 };
 
 /// A free TCP port on loopback for the job's rendezvous.
@@ -114,12 +119,14 @@ void wait_workers(std::vector<pid_t>& pids, int timeout_s) {
 std::string summary_text(const std::vector<nlohmann::json>& reports) {
   const nlohmann::json& first = reports.front();
   std::string out = fmt::format("{:>6} {:>12} {:>18}\n", "round", "mean loss", "shared parameters");
+  const std::size_t first_round = first.value("first_round", std::size_t{0});
+  if (first_round > 0) out += fmt::format("(resumed after round {})\n", first_round - 1);
   for (std::size_t r = 0; r < first["loss"].size(); ++r) {
     double loss = 0;
     for (const auto& rep : reports) loss += rep["loss"][r].get<double>();
     bool same = true;
     for (const auto& rep : reports) same = same && rep["shared_checksum"][r] == first["shared_checksum"][r];
-    out += fmt::format("{:>6} {:>12.4f} {:>18}\n", r, loss / static_cast<double>(reports.size()),
+    out += fmt::format("{:>6} {:>12.4f} {:>18}\n", first_round + r, loss / static_cast<double>(reports.size()),
                        same ? "identical" : "DIFFERS");
   }
   double samples = 0, seconds = 0;
@@ -155,6 +162,12 @@ int run(const RunOptions& o) {
   check_supported(s);
   exec::check_model_fits(s, exec::probe_dataset(s, true));
   exec::probe_dataset(s, false);  // the test split must be there too
+  if (o.resume) {
+    const exec::CheckpointManifest m = exec::read_manifest_for(o.checkpoint_dir, s);
+    if (m.workers != s.strategy.workers)
+      throw InputError(exec::manifest_path(o.checkpoint_dir).string(), "/workers",
+                       fmt::format("the checkpoint has {} workers, this run {}", m.workers, s.strategy.workers));
+  }
   const fs::path binary = worker_binary();
   const fs::path dir = fs::temp_directory_path() / fmt::format("resist-run-{}", ::getpid());
   fs::create_directories(dir);
@@ -162,7 +175,14 @@ int run(const RunOptions& o) {
   if (!o.scenario.empty()) args.push_back(fs::absolute(o.scenario).string());
   for (const std::string& set : sets) args.insert(args.end(), {"--set", set});
   if (o.rounds) args.insert(args.end(), {"--rounds", std::to_string(*o.rounds)});
-  args.insert(args.end(), {"--threads", std::to_string(o.threads)});
+  args.insert(args.end(), {"--threads", std::to_string(o.threads), "--timeout",
+                           std::to_string(o.timeout_s), "--backend", o.backend});
+  if (!o.checkpoint_dir.empty()) {
+    fs::create_directories(o.checkpoint_dir);
+    args.insert(args.end(), {"--checkpoint-dir", fs::absolute(o.checkpoint_dir).string()});
+  }
+  if (o.resume) args.push_back("--resume");
+  if (!o.quiet) args.push_back("--progress");
   const int port = free_port();
   const auto t0 = std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
   std::vector<pid_t> pids;
@@ -200,7 +220,11 @@ int run(const RunOptions& o) {
     }
     emit(o.out, nlohmann::json{{"workers", j}}.dump(1) + "\n");
   } else {
-    emit(o.out, summary_text(reports));
+    std::string text = summary_text(reports);
+    if (!o.checkpoint_dir.empty())
+      text += fmt::format("global model (PyTorch state_dict, torch.load): {}\n",
+                          exec::global_model_path(o.checkpoint_dir).string());
+    emit(o.out, text);
   }
   return 0;
 }
@@ -219,6 +243,14 @@ Runner add_run_command(CLI::App& app) {
   sub->add_option("--threads", o->threads, "Intra-op threads per worker")->check(CLI::PositiveNumber);
   sub->add_option("--timeout", o->timeout_s, "Stop all workers after this many seconds")
       ->check(CLI::PositiveNumber);
+  sub->add_option("--checkpoint-dir", o->checkpoint_dir,
+                  "After every round, write the global model (model.pt, a PyTorch state_dict) and "
+                  "each worker's state here, atomically");
+  sub->add_flag("--resume", o->resume, "Continue from the last complete round in --checkpoint-dir")
+      ->needs(sub->get_option("--checkpoint-dir"));
+  sub->add_flag("--quiet", o->quiet, "No progress display");
+  sub->add_option("--backend", o->backend, "Communication engine: gloo (CPU) or nccl (GPUs)")
+      ->check(CLI::IsMember({"gloo", "nccl"}));
   sub->add_option("--format", o->format, "Output format")->check(CLI::IsMember({"text", "json"}));
   sub->add_option("--out", o->out, "Write to this file (atomically) instead of standard output");
   sub->add_option("--set", o->sets, "Override a scenario field: dotted.path=value; null removes it "

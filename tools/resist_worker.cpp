@@ -26,17 +26,24 @@ int main(int argc, char** argv) {
   std::vector<std::string> sets;
   std::optional<std::uint64_t> rounds;
   int threads = 1;
+  exec::WorkerOptions o;
   app.add_option("scenario", scenario_path, "Scenario JSON file (default: the built-in one)");
   app.add_option("--set", sets, "Override a scenario field")->allow_extra_args(false);
   app.add_option("--rounds", rounds, "Run only the first N rounds");
   app.add_option("--threads", threads, "Intra-op threads");
   app.add_option("--report", report, "Write this worker's report (JSON) here")->required();
+  app.add_option("--checkpoint-dir", o.checkpoint_dir, "Checkpoint after every round here");
+  app.add_flag("--resume", o.resume, "Continue from the checkpoint's last complete round")
+      ->needs(app.get_option("--checkpoint-dir"));
+  app.add_flag("--progress", o.progress, "Rank 0 shows progress on standard error");
+  app.add_option("--timeout", o.timeout_s, "Rendezvous and communication time-out, seconds");
+  app.add_option("--backend", o.backend, "Communication engine")->check(CLI::IsMember({"gloo", "nccl"}));
   CLI11_PARSE(app, argc, argv);
-  exec::WorkerOptions o;
   o.rank = env_int("RANK", 0);
   o.world = env_int("WORLD_SIZE", 1);
   o.master_addr = std::getenv("MASTER_ADDR") ? std::getenv("MASTER_ADDR") : "127.0.0.1";
   o.master_port = env_int("MASTER_PORT", 29500);
+  o.local_rank = env_int("LOCAL_RANK", o.rank);
   o.t0 = std::getenv("RESIST_T0") ? std::atof(std::getenv("RESIST_T0")) : exec::monotonic_seconds();
   o.threads = threads;
   o.rounds = rounds;

@@ -1,0 +1,207 @@
+// The NCCL engine, written against NCCL and the CUDA runtime directly: raw device pointers and one
+// stream per communicator. Tensors already on the GPU are used in place; host tensors (Debian's
+// LibTorch is CPU-only) are staged through a device buffer. World collectives use the world
+// communicator; a collective over a sub-group (ResIST's holders of a block) uses a communicator of
+// just those ranks, created on first use (its unique id travels through the store) and cached.
+#include <cstring>
+#include <map>
+#include <stdexcept>
+
+#include <cuda_runtime.h>
+#include <nccl.h>
+
+#include <ATen/ATen.h>
+#include <fmt/format.h>
+
+#include "exec/communicator.hpp"
+
+namespace resist::exec {
+namespace {
+
+void cuda_check(cudaError_t e, const char* what) {
+  if (e != cudaSuccess)
+    throw std::runtime_error(fmt::format("NCCL engine: {}: {}", what, cudaGetErrorString(e)));
+}
+
+void nccl_check(ncclResult_t r, const char* what) {
+  if (r != ncclSuccess)
+    throw std::runtime_error(fmt::format("NCCL engine: {}: {}", what, ncclGetErrorString(r)));
+}
+
+ncclDataType_t nccl_type(const at::Tensor& t) {
+  switch (t.scalar_type()) {
+    case at::kFloat: return ncclFloat32;
+    case at::kDouble: return ncclFloat64;
+    case at::kHalf: return ncclFloat16;
+    case at::kBFloat16: return ncclBfloat16;
+    case at::kLong: return ncclInt64;
+    case at::kInt: return ncclInt32;
+    default:
+      throw std::invalid_argument(fmt::format("NCCL engine: tensors of type {} are not supported",
+                                              c10::toString(t.scalar_type())));
+  }
+}
+
+/// A unique id through the store: the first member creates it, the others wait for it.
+ncclUniqueId shared_id(c10d::Store& store, const std::string& key, bool create) {
+  ncclUniqueId id;
+  if (create) {
+    nccl_check(ncclGetUniqueId(&id), "ncclGetUniqueId");
+    const auto* bytes = reinterpret_cast<const std::uint8_t*>(&id);
+    store.set(key, std::vector<std::uint8_t>(bytes, bytes + sizeof id));
+  } else {
+    const std::vector<std::uint8_t> bytes = store.get(key);  // waits up to the store's time-out
+    if (bytes.size() != sizeof id) throw std::runtime_error("NCCL engine: malformed unique id in the store");
+    std::memcpy(&id, bytes.data(), sizeof id);
+  }
+  return id;
+}
+
+class NcclCommunicator final : public Communicator {
+ public:
+  NcclCommunicator(const c10::intrusive_ptr<c10d::Store>& store, int rank, int size, int local_rank)
+      : store_(store), rank_(rank), size_(size) {
+    int devices = 0;
+    const cudaError_t e = cudaGetDeviceCount(&devices);
+    if (e != cudaSuccess || devices == 0)
+      throw std::runtime_error(fmt::format("NCCL engine: no CUDA device here ({}); use --backend gloo",
+                                           e == cudaSuccess ? "0 devices" : cudaGetErrorString(e)));
+    if (local_rank >= devices)
+      throw std::runtime_error(fmt::format("NCCL engine: local rank {} needs GPU {}, but this machine "
+                                           "has {}; NCCL takes one GPU per rank (ranks sharing a GPU: "
+                                           "--backend gloo)", local_rank, local_rank, devices));
+    device_ = local_rank;
+    cuda_check(cudaSetDevice(device_), "cudaSetDevice");
+    cuda_check(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking), "cudaStreamCreate");
+    const ncclUniqueId id = shared_id(*store_, "resist/nccl/world", rank == 0);
+    nccl_check(ncclCommInitRank(&world_, size, id, rank), "ncclCommInitRank (world)");
+  }
+
+  ~NcclCommunicator() override {
+    cudaSetDevice(device_);
+    for (auto& [group, comm] : groups_) ncclCommDestroy(comm);
+    if (world_) ncclCommDestroy(world_);
+    if (staging_) cudaFree(staging_);
+    if (stream_) cudaStreamDestroy(stream_);
+  }
+
+  int rank() const override { return rank_; }
+  int size() const override { return size_; }
+
+  void allreduce_mean(at::Tensor& tensor, const std::vector<int>& group, int) override {
+    check_group(group, rank_, size_, -1);
+    run(tensor, [&](void* p, std::size_t n, ncclDataType_t type) {
+      nccl_check(ncclAllReduce(p, p, n, type, ncclAvg, comm_of(group), stream_), "ncclAllReduce");
+    });
+  }
+
+  void reduce_mean(at::Tensor& tensor, const std::vector<int>& group, int root, int) override {
+    check_group(group, rank_, size_, root);
+    const int sub_root = index_in(group, root);
+    if (rank_ != root) {
+      // Non-roots keep their tensor: NCCL reduces from a copy.
+      at::Tensor copy = tensor.clone();
+      run(copy, [&](void* p, std::size_t n, ncclDataType_t type) {
+        nccl_check(ncclReduce(p, p, n, type, ncclAvg, sub_root, comm_of(group), stream_), "ncclReduce");
+      });
+      return;
+    }
+    run(tensor, [&](void* p, std::size_t n, ncclDataType_t type) {
+      nccl_check(ncclReduce(p, p, n, type, ncclAvg, sub_root, comm_of(group), stream_), "ncclReduce");
+    });
+  }
+
+  void broadcast(at::Tensor& tensor, const std::vector<int>& group, int root, int) override {
+    check_group(group, rank_, size_, root);
+    const int sub_root = index_in(group, root);
+    run(tensor, [&](void* p, std::size_t n, ncclDataType_t type) {
+      nccl_check(ncclBroadcast(p, p, n, type, sub_root, comm_of(group), stream_), "ncclBroadcast");
+    });
+  }
+
+  void send(at::Tensor& tensor, int peer, int) override {
+    check_peer(peer);
+    run(tensor, [&](void* p, std::size_t n, ncclDataType_t type) {
+      nccl_check(ncclSend(p, n, type, peer, world_, stream_), "ncclSend");
+    }, /*copy_back=*/false);
+  }
+
+  void recv(at::Tensor& tensor, int peer, int) override {
+    check_peer(peer);
+    run(tensor, [&](void* p, std::size_t n, ncclDataType_t type) {
+      nccl_check(ncclRecv(p, n, type, peer, world_, stream_), "ncclRecv");
+    }, /*copy_back=*/true, /*copy_in=*/false);
+  }
+
+ private:
+  void check_peer(int peer) const {
+    if (peer < 0 || peer >= size_ || peer == rank_)
+      throw std::invalid_argument(fmt::format("peer {} is not another rank of 0..{}", peer, size_ - 1));
+  }
+
+  static int index_in(const std::vector<int>& group, int rank) {
+    for (std::size_t i = 0; i < group.size(); ++i)
+      if (group[i] == rank) return static_cast<int>(i);
+    return -1;
+  }
+
+  /// The communicator of a group: the world's, or one made for exactly these ranks.
+  ncclComm_t comm_of(const std::vector<int>& group) {
+    if (static_cast<int>(group.size()) == size_) return world_;
+    const auto found = groups_.find(group);
+    if (found != groups_.end()) return found->second;
+    std::string key = "resist/nccl/group";
+    for (int r : group) key += fmt::format("/{}", r);
+    const ncclUniqueId id = shared_id(*store_, key, rank_ == group.front());
+    ncclComm_t comm = nullptr;
+    nccl_check(ncclCommInitRank(&comm, static_cast<int>(group.size()), id, index_in(group, rank_)),
+               "ncclCommInitRank (group)");
+    groups_.emplace(group, comm);
+    return comm;
+  }
+
+  /// Runs one NCCL call on the tensor's device memory (staging host tensors) and waits for it.
+  template <typename Call>
+  void run(at::Tensor& tensor, Call&& call, bool copy_back = true, bool copy_in = true) {
+    if (!tensor.is_contiguous()) throw std::invalid_argument("NCCL engine: tensors must be contiguous");
+    cuda_check(cudaSetDevice(device_), "cudaSetDevice");
+    const std::size_t bytes = tensor.numel() * tensor.element_size();
+    const ncclDataType_t type = nccl_type(tensor);
+    const auto n = static_cast<std::size_t>(tensor.numel());
+    if (tensor.is_cuda()) {
+      call(tensor.data_ptr(), n, type);
+      cuda_check(cudaStreamSynchronize(stream_), "cudaStreamSynchronize");
+      return;
+    }
+    if (bytes > staging_bytes_) {
+      if (staging_) cuda_check(cudaFree(staging_), "cudaFree");
+      staging_ = nullptr;
+      cuda_check(cudaMalloc(&staging_, bytes), "cudaMalloc");
+      staging_bytes_ = bytes;
+    }
+    if (copy_in)
+      cuda_check(cudaMemcpyAsync(staging_, tensor.data_ptr(), bytes, cudaMemcpyHostToDevice, stream_), "cudaMemcpyAsync");
+    call(staging_, n, type);
+    if (copy_back)
+      cuda_check(cudaMemcpyAsync(tensor.data_ptr(), staging_, bytes, cudaMemcpyDeviceToHost, stream_), "cudaMemcpyAsync");
+    cuda_check(cudaStreamSynchronize(stream_), "cudaStreamSynchronize");
+  }
+
+  c10::intrusive_ptr<c10d::Store> store_;
+  int rank_, size_;
+  int device_ = 0;
+  cudaStream_t stream_ = nullptr;
+  ncclComm_t world_ = nullptr;
+  std::map<std::vector<int>, ncclComm_t> groups_;
+  void* staging_ = nullptr;
+  std::size_t staging_bytes_ = 0;
+};
+
+}  // namespace
+
+std::unique_ptr<Communicator> make_nccl_communicator(const c10::intrusive_ptr<c10d::Store>& store,
+                                                     int rank, int size, int local_rank) {
+  return std::make_unique<NcclCommunicator>(store, rank, size, local_rank);
+}
+
+}  // namespace resist::exec
