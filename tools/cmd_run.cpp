@@ -1,8 +1,6 @@
 // `resist run`: real training of a scenario's plan by N local worker processes over Gloo.
-#include <netinet/in.h>
 #include <signal.h>
 #include <spawn.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -16,9 +14,13 @@
 
 #include "exec/checkpoint.hpp"
 #include "exec/dataset.hpp"
+#include "exec/net.hpp"
 #include "plan/input_error.hpp"
 #include "plan/json_file.hpp"
+#include "model/model_text.hpp"
+#include "plan/generator.hpp"
 #include "plan/trace.hpp"
+#include "plan/trace_stats.hpp"
 #include "tools/commands.hpp"
 
 extern char** environ;
@@ -43,22 +45,6 @@ struct RunOptions {
   bool quiet = false;
   std::string backend = "gloo";
 };
-
-/// A free TCP port on loopback for the job's rendezvous.
-int free_port() {
-  const int s = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof a;
-  if (::bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
-      ::getsockname(s, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
-    ::close(s);
-    throw std::runtime_error("cannot find a free port on 127.0.0.1");
-  }
-  ::close(s);
-  return ntohs(a.sin_port);
-}
 
 fs::path worker_binary() {
   const fs::path self = fs::read_symlink("/proc/self/exe");
@@ -116,7 +102,36 @@ void wait_workers(std::vector<pid_t>& pids, int timeout_s) {
   }
 }
 
-std::string summary_text(const std::vector<nlohmann::json>& reports) {
+/// The whole run in figures: throughput, accuracy, and per round time split and bytes moved.
+nlohmann::json run_summary(const std::vector<nlohmann::json>& reports, const Trace& trace, const Plan& plan) {
+  double samples = 0, seconds = 0;
+  for (const auto& rep : reports) {
+    samples += rep["samples"].get<double>();
+    seconds = std::max(seconds, rep["seconds"].get<double>());
+  }
+  const std::vector<RoundTiming> timings = round_timings(trace.events, trace.rounds);
+  double time = 0, compute = 0, comm = 0;
+  for (const RoundTiming& r : timings) {
+    time += r.time_s;
+    compute += r.compute_s;
+    comm += r.comm_s;
+  }
+  const std::size_t first = reports.front().value("first_round", std::size_t{0});
+  double payload = 0, wire = 0;
+  for (std::size_t r = first; r < plan.rounds.size(); ++r) {
+    payload += static_cast<double>(plan.rounds[r].payload_bytes);
+    wire += static_cast<double>(plan.rounds[r].wire_bytes);
+  }
+  const double n = std::max<double>(1, static_cast<double>(timings.size()));
+  const double rounds = std::max<double>(1, static_cast<double>(plan.rounds.size() - first));
+  return {{"strategy", std::string(to_string(plan.strategy))}, {"workers", plan.workers},
+          {"rounds", timings.size()}, {"seconds", seconds}, {"samples", samples},
+          {"images_per_s", samples / seconds}, {"accuracy", reports.front()["accuracy"]},
+          {"round_s", time / n}, {"compute_s", compute / n}, {"comm_s", comm / n},
+          {"payload_bytes_per_round", payload / rounds}, {"wire_bytes_per_round", wire / rounds}};
+}
+
+std::string summary_text(const std::vector<nlohmann::json>& reports, const nlohmann::json& summary) {
   const nlohmann::json& first = reports.front();
   std::string out = fmt::format("{:>6} {:>12} {:>18}\n", "round", "mean loss", "shared parameters");
   const std::size_t first_round = first.value("first_round", std::size_t{0});
@@ -129,14 +144,14 @@ std::string summary_text(const std::vector<nlohmann::json>& reports) {
     out += fmt::format("{:>6} {:>12.4f} {:>18}\n", first_round + r, loss / static_cast<double>(reports.size()),
                        same ? "identical" : "DIFFERS");
   }
-  double samples = 0, seconds = 0;
-  for (const auto& rep : reports) {
-    samples += rep["samples"].get<double>();
-    seconds = std::max(seconds, rep["seconds"].get<double>());
-  }
   out += fmt::format("\n{} workers trained {:.0f} samples in {:.2f} s: {:.1f} images/s; accuracy of "
-                     "the global model on held-out data: {:.1f}%\n", reports.size(), samples, seconds,
-                     samples / seconds, 100 * first["accuracy"].get<double>());
+                     "the global model on held-out data: {:.1f}%\n", reports.size(),
+                     summary["samples"].get<double>(), summary["seconds"].get<double>(),
+                     summary["images_per_s"].get<double>(), 100 * first["accuracy"].get<double>());
+  out += fmt::format("per round: {:.3f} s (compute {:.3f} s, communication {:.3f} s); {}B payload, "
+                     "{}B on the wire\n", summary["round_s"].get<double>(), summary["compute_s"].get<double>(),
+                     summary["comm_s"].get<double>(), si(summary["payload_bytes_per_round"].get<double>()),
+                     si(summary["wire_bytes_per_round"].get<double>()));
   if (first["rounds_run"] != first["total_rounds"])
     out += fmt::format("(after {} of {} rounds: worker 0 holds the trained global model only after "
                        "the last round; until then its partitioned blocks may be stale)\n",
@@ -183,7 +198,7 @@ int run(const RunOptions& o) {
   }
   if (o.resume) args.push_back("--resume");
   if (!o.quiet) args.push_back("--progress");
-  const int port = free_port();
+  const int port = exec::free_loopback_port();
   const auto t0 = std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
   std::vector<pid_t> pids;
   for (int r = 0; r < s.strategy.workers; ++r) {
@@ -212,15 +227,16 @@ int run(const RunOptions& o) {
   }
   if (!o.trace.empty())
     write_file_atomically(o.trace, trace_to_json(merged.meta, merged.events, merged.rounds).dump() + "\n");
+  const nlohmann::json summary = run_summary(reports, merged, make_plan(s, o.rounds));
   if (o.format == "json") {
     nlohmann::json j = nlohmann::json::array();
     for (auto rep : reports) {
       rep.erase("trace");
       j.push_back(std::move(rep));
     }
-    emit(o.out, nlohmann::json{{"workers", j}}.dump(1) + "\n");
+    emit(o.out, nlohmann::json{{"summary", summary}, {"workers", j}}.dump(1) + "\n");
   } else {
-    std::string text = summary_text(reports);
+    std::string text = summary_text(reports, summary);
     if (!o.checkpoint_dir.empty())
       text += fmt::format("global model (PyTorch state_dict, torch.load): {}\n",
                           exec::global_model_path(o.checkpoint_dir).string());
