@@ -26,6 +26,24 @@ double covered(std::vector<std::pair<double, double>> intervals) {
 
 }  // namespace
 
+std::map<std::pair<std::uint64_t, OpId>, double> comm_ready_times(const std::vector<TraceEvent>& events) {
+  std::map<std::pair<std::uint64_t, OpId>, double> ready;
+  for (const TraceEvent& e : events)
+    if (e.kind != OpKind::compute) {
+      auto [it, fresh] = ready.emplace(std::pair{e.round, e.op}, e.start);
+      if (!fresh) it->second = std::max(it->second, e.start);
+    }
+  return ready;
+}
+
+double effective_duration(const TraceEvent& e,
+                          const std::map<std::pair<std::uint64_t, OpId>, double>& ready) {
+  if (e.kind == OpKind::compute) return e.end - e.start;
+  const auto it = ready.find({e.round, e.op});
+  const double from = it == ready.end() ? e.start : std::min(e.end, it->second);
+  return e.end - from;
+}
+
 std::vector<RoundTiming> round_timings(const std::vector<TraceEvent>& events,
                                        const std::vector<RoundSpan>& spans) {
   std::map<std::uint64_t, RoundTiming> rounds;
@@ -36,12 +54,7 @@ std::vector<RoundTiming> round_timings(const std::vector<TraceEvent>& events,
   }
   // A communication can only move data once every member has started it: a receive posted early
   // waits for its sender, and that wait is not communication.
-  std::map<std::pair<std::uint64_t, OpId>, double> ready;
-  for (const TraceEvent& e : events)
-    if (e.kind != OpKind::compute) {
-      double& r = ready[{e.round, e.op}];
-      r = std::max(r, e.start);
-    }
+  const auto ready = comm_ready_times(events);
   std::map<std::pair<std::uint64_t, WorkerId>, std::vector<std::pair<double, double>>> comm;
   for (const TraceEvent& e : events) {
     auto it = rounds.find(e.round);
@@ -49,7 +62,7 @@ std::vector<RoundTiming> round_timings(const std::vector<TraceEvent>& events,
     if (e.kind == OpKind::compute)
       it->second.compute_s = std::max(it->second.compute_s, e.end - e.start);
     else
-      comm[{e.round, e.worker}].push_back({std::min(e.end, ready[{e.round, e.op}]), e.end});
+      comm[{e.round, e.worker}].push_back({e.end - effective_duration(e, ready), e.end});
   }
   for (const auto& [key, intervals] : comm) {
     RoundTiming& r = rounds[key.first];

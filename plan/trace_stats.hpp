@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <vector>
 
 #include "plan/trace.hpp"
@@ -20,6 +21,15 @@ struct RoundTiming {
                               ///< when its last member started it)
   double exposed_comm_s = 0;  ///< time_s - compute_s: time not hidden behind compute
 };
+
+/// When each communication op of each round could first move data: the latest start among its
+/// members (a receive posted early waits for its sender, and that wait is not communication).
+std::map<std::pair<std::uint64_t, OpId>, double> comm_ready_times(const std::vector<TraceEvent>& events);
+
+/// An event's duration as the op's own time: compute from its start, communication from when
+/// the op was ready (comm_ready_times) to this member's end.
+double effective_duration(const TraceEvent& e,
+                          const std::map<std::pair<std::uint64_t, OpId>, double>& ready);
 
 /// Timings of every round that has spans, in round order.
 std::vector<RoundTiming> round_timings(const std::vector<TraceEvent>& events,

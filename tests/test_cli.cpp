@@ -170,4 +170,24 @@ TEST_CASE("resist sim bad input: exit 2, no trace file") {
   }
   CHECK_FALSE(fs::exists(trace));
 }
+TEST_CASE("resist compare: a trace against itself is exact; other plans are refused") {
+  REQUIRE(run_resist("sim --rounds 3 --trace cmp-a.json").code == 0);
+  REQUIRE(run_resist("sim --rounds 3 --set strategy.name=local_sgd --trace cmp-b.json").code == 0);
+  Result r = run_resist("compare cmp-a.json cmp-a.json --format json");
+  REQUIRE_MESSAGE(r.code == 0, r.err);
+  const auto j = nlohmann::json::parse(r.out);
+  CHECK(j["rounds_compared"] == 3);
+  CHECK(j["summary"]["median_round_error"] == 0.0);
+  CHECK(j["summary"]["total_error"] == 0.0);
+  CHECK(j["kinds"][0]["kind"] == "compute");
+  r = run_resist("compare cmp-a.json cmp-a.json");
+  CHECK(r.out.find("per-round error: median 0.0%, 90th percentile 0.0%") != std::string::npos);
+  r = run_resist("compare cmp-a.json cmp-b.json");
+  CHECK(r.code == 2);
+  CHECK(r.err == "resist: error: cmp-b.json: /otherData/strategy: not a trace of the same plan as "
+                 "cmp-a.json: strategy resist there, local_sgd here\n");
+  r = run_resist("compare cmp-a.json missing.json");
+  CHECK(r.code == 2);
+  CHECK(r.err.find("missing.json: cannot open file") != std::string::npos);
+}
 #endif

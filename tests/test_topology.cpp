@@ -57,7 +57,7 @@ TEST_CASE("every shipped cluster loads, built in and from its file") {
     CHECK(built_in.links.size() == file.links.size());
     CHECK_FALSE(built_in.worker_gpus.empty());
   }
-  CHECK(builtin_cluster_names().size() == 4);
+  CHECK(builtin_cluster_names().size() == 5);
 }
 
 TEST_CASE("shapes expand into elements and links") {
@@ -193,7 +193,7 @@ TEST_CASE("bad clusters: one clear message with file, pointer and element") {
 TEST_CASE("cluster references") {
   CHECK(input_error([] { load_cluster("dgx9", "."); }) ==
         "unknown cluster \"dgx9\"; expected a built-in cluster (v100x4-nvlink, h100x8-node, "
-        "h100x8-4nodes-100g, fattree-1024-25g) or a path ending in .json");
+        "h100x8-4nodes-100g, fattree-1024-25g, cpu-local) or a path ending in .json");
   CHECK(input_error([] { load_cluster("nope.json", "/tmp"); }) ==
         "/tmp/nope.json: cannot open file (does it exist?)");
 }

@@ -8,6 +8,7 @@
 #include <CLI/CLI.hpp>
 
 #include "plan/scenario.hpp"
+#include "plan/trace.hpp"
 
 namespace resist::cli {
 
@@ -18,6 +19,10 @@ Runner add_plan_command(CLI::App& app);
 Runner add_model_command(CLI::App& app);
 Runner add_sim_command(CLI::App& app);
 Runner add_run_command(CLI::App& app);
+Runner add_compare_command(CLI::App& app);
+
+/// Reads a trace file (either source); InputError naming the file on bad input.
+Trace load_trace(const std::string& file);
 
 /// Parses "local_sgd,data_parallel"; throws InputError("--compare", ...) for an unknown name.
 std::vector<StrategyKind> parse_strategy_list(const std::string& list);

@@ -31,6 +31,7 @@ int main(int argc, char** argv) {
   cli::Runner sim = cli::add_sim_command(app);
 #endif
   cli::Runner run = cli::add_run_command(app);
+  cli::Runner compare = cli::add_compare_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -44,6 +45,7 @@ int main(int argc, char** argv) {
   try {
     if (app.got_subcommand("plan")) return plan();
     if (app.got_subcommand("run")) return run();
+    if (app.got_subcommand("compare")) return compare();
 #ifdef RESIST_HAVE_SIM
     if (app.got_subcommand("sim")) return sim();
 #endif

@@ -15,6 +15,8 @@ const std::vector<GpuModel>& known_gpu_models() {
        141.0 * (1ull << 30)},
       // A 2-core x86 machine with AVX2 FMA at ~2.5 GHz: 2 x 2.5e9 x 32 FLOP/cycle.
       {"CPU-2core", {{Dtype::fp32, 160e9}, {Dtype::bf16, 160e9}}, 24.0 * (1ull << 30)},
+      // One x86 core with AVX2: 2 FMA units x 8 floats x 2 FLOP x 2.5 GHz.
+      {"CPU-core", {{Dtype::fp32, 80e9}, {Dtype::bf16, 80e9}}, 24.0 * (1ull << 30)},
   };
   return kModels;
 }

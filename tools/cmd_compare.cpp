@@ -1,0 +1,36 @@
+// `resist compare SIMULATED MEASURED`: a simulated and a measured trace of one plan, operation by
+// operation.
+#include <memory>
+
+#include "plan/json_file.hpp"
+#include "plan/trace_compare.hpp"
+#include "tools/commands.hpp"
+
+namespace resist::cli {
+namespace {
+
+struct CompareOptions {
+  std::string simulated, measured, format = "text", out;
+};
+
+}  // namespace
+
+Trace load_trace(const std::string& file) { return trace_from_json(read_json_file(file), file); }
+
+Runner add_compare_command(CLI::App& app) {
+  auto o = std::make_shared<CompareOptions>();
+  CLI::App* sub = app.add_subcommand(
+      "compare", "Compare a simulated trace (resist sim --trace) with a measured one (resist run "
+                 "--trace) of the same plan: errors per operation kind and round");
+  sub->add_option("simulated", o->simulated, "Simulated trace")->required();
+  sub->add_option("measured", o->measured, "Measured trace")->required();
+  sub->add_option("--format", o->format, "Output format")->check(CLI::IsMember({"text", "json"}));
+  sub->add_option("--out", o->out, "Write to this file (atomically) instead of standard output");
+  return [o] {
+    const Comparison c = compare_traces(load_trace(o->simulated), o->simulated, load_trace(o->measured), o->measured);
+    emit(o->out, o->format == "json" ? comparison_to_json(c).dump(1) + "\n" : comparison_text(c));
+    return 0;
+  };
+}
+
+}  // namespace resist::cli
