@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -59,6 +60,15 @@ struct SimSettings {
   std::string network_model = "CM02";   ///< SimGrid network model
   std::string collectives = "auto";     ///< auto, step or coarse
   int coarse_above = 64;                ///< auto: coarse collectives above this many workers
+  double iteration_overhead_s = 0;      ///< per local iteration, beyond the FLOPs
+  double bandwidth_scale = 1;           ///< factor on every link's bandwidth
+  std::map<std::string, double, std::less<>> op_overhead_s;  ///< per communication op, by kind name
+
+  /// The overhead of one op of this kind ("send", "allreduce", ...; 0 when none is set).
+  double op_overhead(std::string_view kind) const {
+    const auto it = op_overhead_s.find(kind);
+    return it == op_overhead_s.end() ? 0 : it->second;
+  }
 };
 
 /// A validated scenario. `document` keeps the JSON with defaults filled, for echoing into outputs.

@@ -14,29 +14,48 @@ Ticket SimBackend::keep(sg4::ActivityPtr activity) {
 }
 
 Ticket SimBackend::compute(const OpCall& call) {
-  return keep(sg4::this_actor::exec_async(call.op.flops));
+  // Calibrated per-iteration overhead, as the FLOPs the host computes in that time.
+  const double extra = settings_.iteration_overhead_s * call.op.iterations * sg4::this_actor::get_host()->get_speed();
+  return keep(sg4::this_actor::exec_async(call.op.flops + extra));
 }
 
 Ticket SimBackend::send(const OpCall& call, WorkerId peer) {
-  return keep(world_.put(call.op.id, self_, peer, static_cast<double>(call.op.bytes)));
+  const double overhead = settings_.op_overhead(to_string(call.op.kind));
+  if (overhead <= 0) return keep(world_.put(call.op.id, self_, peer, static_cast<double>(call.op.bytes)));
+  // The sender spends the op's fixed overhead before the data moves; the receiver waits for it.
+  World* world = &world_;
+  const Op* op = &call.op;
+  const WorkerId self = self_;
+  return in_helper(call, [world, op, self, peer, overhead] {
+    sg4::this_actor::sleep_for(overhead);
+    world->put(op->id, self, peer, static_cast<double>(op->bytes))->wait();
+  });
 }
 
 Ticket SimBackend::recv(const OpCall& call, WorkerId peer) {
   return keep(world_.get(call.op.id, peer, self_));
 }
 
-Ticket SimBackend::collective(const OpCall& call) {
+Ticket SimBackend::in_helper(const OpCall& call, std::function<void()> body) {
   auto finish = std::make_shared<double>(0);
-  const Op* op = &call.op;
-  World* world = &world_;
-  const WorkerId self = self_;
-  auto actor = sg4::Actor::create(fmt::format("w{}.r{}.op{}", self, call.round.index, op->id),
-                                  sg4::this_actor::get_host(), [world, op, self, finish] {
-                                    run_collective(*world, *op, self);
+  auto actor = sg4::Actor::create(fmt::format("w{}.r{}.op{}", self_, call.round.index, call.op.id),
+                                  sg4::this_actor::get_host(), [body = std::move(body), finish] {
+                                    body();
                                     *finish = sg4::Engine::get_clock();
                                   });
   pending_.push_back({nullptr, std::move(actor), std::move(finish)});
   return pending_.size() - 1;
+}
+
+Ticket SimBackend::collective(const OpCall& call) {
+  const Op* op = &call.op;
+  World* world = &world_;
+  const WorkerId self = self_;
+  const double overhead = settings_.op_overhead(to_string(op->kind));
+  return in_helper(call, [world, op, self, overhead] {
+    if (overhead > 0) sg4::this_actor::sleep_for(overhead);  // every member pays it, in parallel
+    run_collective(*world, *op, self);
+  });
 }
 
 double SimBackend::wait(Ticket ticket) {

@@ -1,17 +1,20 @@
 // Internal to sim/: the Backend the plan interpreter drives inside a SimGrid actor.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <vector>
 
 #include "plan/backend.hpp"
+#include "plan/scenario.hpp"
 #include "sim/sim_world.hpp"
 
 namespace resist::sim {
 
 class SimBackend final : public Backend {
  public:
-  SimBackend(World& world, WorkerId self) : world_(world), self_(self) {}
+  SimBackend(World& world, WorkerId self, const SimSettings& settings)
+      : world_(world), self_(self), settings_(settings) {}
 
   Ticket compute(const OpCall& call) override;
   Ticket send(const OpCall& call, WorkerId peer) override;
@@ -28,8 +31,11 @@ class SimBackend final : public Backend {
   };
   Ticket keep(sg4::ActivityPtr activity);
 
+  Ticket in_helper(const OpCall& call, std::function<void()> body);
+
   World& world_;
   WorkerId self_;
+  const SimSettings& settings_;
   std::vector<Pending> pending_;
 };
 

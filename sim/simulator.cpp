@@ -33,8 +33,8 @@ json run_engine(const Plan& plan, const Cluster& cluster, const SimSettings& set
   sim::World world(plan, sim::build_platform(cluster, plan.dtype, settings.efficiency), coarse);
   TraceRecorder recorder;
   for (WorkerId w = 0; w < plan.workers; ++w)
-    sim::sg4::Actor::create(fmt::format("worker{}", w), world.host(w), [&world, &recorder, &plan, w] {
-      sim::SimBackend backend(world, w);
+    sim::sg4::Actor::create(fmt::format("worker{}", w), world.host(w), [&world, &recorder, &plan, &settings, w] {
+      sim::SimBackend backend(world, w, settings);
       Interpreter interpreter(plan, w, backend);
       interpreter.add_observer(recorder);
       interpreter.run();
@@ -144,7 +144,9 @@ void check_fit(const Plan& plan, const Cluster& cluster, const std::string& scen
   }
 }
 
-SimResult simulate(const Plan& plan, const Cluster& cluster, const SimSettings& settings) {
+SimResult simulate(const Plan& plan, const Cluster& given, const SimSettings& settings) {
+  Cluster cluster = given;  // links as fast as the software gets them (calibrated scale)
+  for (ClusterLink& l : cluster.links) l.bandwidth *= settings.bandwidth_scale;
   const json out = run_isolated(plan, cluster, settings);
   SimResult r;
   r.strategy = std::string(to_string(plan.strategy));

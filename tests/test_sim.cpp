@@ -115,6 +115,30 @@ TEST_CASE("compute time is FLOPs over peak times efficiency") {
   CHECK(run(p, star(2)) == doctest::Approx(1e12 / (67e12 * 0.5)).epsilon(1e-9));
 }
 
+TEST_CASE("calibrated settings: iteration and op overheads, bandwidth scale") {
+  SimSettings s = settings();
+  s.iteration_overhead_s = 0.002;
+  s.bandwidth_scale = 0.5;
+  s.op_overhead_s = {{"send", 0.003}, {"reduce", 0.004}};
+  Plan p = bare_plan(3);
+  Op op;
+  op.kind = OpKind::compute;
+  op.group = {1};
+  op.root = 1;
+  op.flops = 1e12;
+  op.iterations = 5;
+  add(p, op);
+  CHECK(run(p, star(3), s) == doctest::Approx(1e12 / (67e12 * 0.5) + 5 * 0.002).epsilon(1e-9));
+  const double m = 1e7;
+  p = bare_plan(3);
+  add(p, comm(OpKind::send, {0, 2}, 0, Algorithm::direct, m));
+  CHECK(run(p, star(3), s) == doctest::Approx(0.003 + kPath + m / (0.5 * kBandwidth)).epsilon(1e-9));
+  p.rounds[0].ops[0] = comm(OpKind::reduce, {0, 1, 2}, 2, Algorithm::direct, m);
+  CHECK(run(p, star(3), s) == doctest::Approx(0.004 + kPath + 2 * m / (0.5 * kBandwidth)).epsilon(1e-9));
+  p.rounds[0].ops[0] = comm(OpKind::broadcast, {0, 1, 2}, 2, Algorithm::direct, m);  // no overhead set
+  CHECK(run(p, star(3), s) == doctest::Approx(kPath + 2 * m / (0.5 * kBandwidth)).epsilon(1e-9));
+}
+
 TEST_CASE("the LV08 model is slower than CM02 on latency-bound transfers") {
   Plan p = bare_plan(2);
   add(p, comm(OpKind::send, {0, 1}, 0, Algorithm::direct, 1000));
