@@ -144,6 +144,20 @@ void check_fit(const Plan& plan, const Cluster& cluster, const std::string& scen
   }
 }
 
+Cluster scenario_cluster(const Scenario& s) {
+  std::string known;
+  for (const std::string& n : builtin_cluster_names()) known += (known.empty() ? "" : ", ") + n;
+  if (s.cluster.empty())
+    throw InputError(s.source, "/cluster", fmt::format("resist sim needs a cluster: a built-in "
+                                                       "name ({}) or a path ending in .json", known));
+  try {
+    return load_cluster(s.cluster, s.folder());
+  } catch (const InputError& e) {
+    if (!e.source().empty()) throw;
+    throw InputError(s.source, "/cluster", e.message());
+  }
+}
+
 SimResult simulate(const Plan& plan, const Cluster& given, const SimSettings& settings) {
   Cluster cluster = given;  // links as fast as the software gets them (calibrated scale)
   for (ClusterLink& l : cluster.links) l.bandwidth *= settings.bandwidth_scale;

@@ -37,6 +37,10 @@ struct SimResult {
   double peak_rss_mib = 0;      ///< peak memory of the simulating process
 };
 
+/// The scenario's cluster (built-in name, or a file relative to the scenario); InputError naming
+/// the scenario's /cluster when it has none or it does not load.
+Cluster scenario_cluster(const Scenario& s);
+
 /// Checks that a plan can run on a cluster: a GPU for every worker, a rate for its dtype.
 /// Throws InputError naming the scenario (`scenario_source`) or the cluster file.
 void check_fit(const Plan& plan, const Cluster& cluster, const std::string& scenario_source);

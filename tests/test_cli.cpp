@@ -190,4 +190,20 @@ TEST_CASE("resist compare: a trace against itself is exact; other plans are refu
   CHECK(r.code == 2);
   CHECK(r.err.find("missing.json: cannot open file") != std::string::npos);
 }
+TEST_CASE("resist calibrate writes a scenario that loads; bad input leaves nothing") {
+  REQUIRE(run_resist("sim --rounds 3 --trace cal-trace.json").code == 0);
+  fs::remove(scratch() / "cal.json");
+  Result r = run_resist("calibrate cal-trace.json --out cal.json");
+  REQUIRE_MESSAGE(r.code == 0, r.err);
+  CHECK(r.out.find("median per-round error") != std::string::npos);
+  CHECK(r.out.find("calibrated scenario: cal.json") != std::string::npos);
+  const auto doc = nlohmann::json::parse(slurp(scratch() / "cal.json"));
+  CHECK(doc["sim"].contains("bandwidth_scale"));
+  CHECK(run_resist("plan cal.json --rounds 1").code == 0);
+  fs::remove(scratch() / "cal2.json");
+  r = run_resist("calibrate cal-trace.json --set strategy.name=local_sgd --out cal2.json");
+  CHECK(r.code == 2);
+  CHECK(r.err.find("cal-trace.json: /otherData/strategy: not a trace of the same plan") != std::string::npos);
+  CHECK_FALSE(fs::exists(scratch() / "cal2.json"));
+}
 #endif

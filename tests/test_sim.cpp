@@ -6,6 +6,7 @@
 
 #include "plan/generator.hpp"
 #include "plan/round_builder.hpp"
+#include "sim/calibrate.hpp"
 #include "sim/simulator.hpp"
 #include "tests/helpers.hpp"
 
@@ -202,4 +203,38 @@ TEST_CASE("plans that do not fit the cluster") {
   CHECK(test::input_error([&] { check_fit(bf16, c, "s.json"); }) ==
         "s.json: /training/dtype: GPU model V100 of cluster \"4x V100 on one machine, NVLink (the "
         "ResIST paper's setup)\" has no bf16 rate; use a dtype it supports");
+}
+
+TEST_CASE("calibration recovers the settings a trace was made with") {
+  // A "measured" trace simulated with known settings; calibrating the default ones must find them.
+  // ResNet-34's partitioned blocks differ in size, so transfer times vary and the bandwidth scale
+  // can be told from the fixed overheads.
+  const Scenario s = test::scenario({"cluster=cpu-local", "strategy.workers=3", "strategy.min_depth=1",
+                                     "model.arch=preact_resnet34", "model.width=0.25", "model.classes=10",
+                                     "strategy.local_iterations=4", "training.batch_size=32"});
+  SimSettings truth = s.sim;
+  truth.efficiency = 0.25;
+  truth.bandwidth_scale = 0.3;
+  truth.op_overhead_s = {{"allreduce", 0.002}, {"reduce", 0.001}, {"send", 0.0005}};
+  const Plan plan = make_plan(s, 6);
+  SimResult made = simulate(plan, scenario_cluster(s), truth);
+  made.trace.meta.source = "measured";
+  const Calibration c = calibrate(s, made.trace, "made.json");
+  CHECK(c.before_comparison.median_round_error > 0.3);
+  CHECK(c.after.efficiency == doctest::Approx(0.25).epsilon(0.01));
+  CHECK(c.after.bandwidth_scale == doctest::Approx(0.3).epsilon(0.05));
+  CHECK(c.after.op_overhead("allreduce") == doctest::Approx(0.002).epsilon(0.1));
+  CHECK(c.after_comparison.median_round_error < 0.01);
+  CHECK(std::abs(c.after_comparison.total_error) < 0.01);
+  SUBCASE("the calibrated scenario loads and carries the settings") {
+    const Scenario back = parse_scenario(calibrated_document(s, c.after), "calibrated.json");
+    CHECK(back.sim.efficiency == doctest::Approx(c.after.efficiency));
+    CHECK(back.sim.op_overhead("reduce") == doctest::Approx(c.after.op_overhead("reduce")));
+    CHECK(calibration_text(c).find("sim.bandwidth_scale") != std::string::npos);
+  }
+  SUBCASE("a trace of another plan is refused") {
+    made.trace.meta.workers = 2;
+    CHECK(test::input_error([&] { calibrate(s, made.trace, "made.json"); }).find(
+              "made.json: /otherData/workers: not a trace of the same plan") == 0);
+  }
 }

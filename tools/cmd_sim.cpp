@@ -25,20 +25,6 @@ struct SimOptions {
 
 constexpr std::uint64_t kDefaultRounds = 20;
 
-Cluster scenario_cluster(const Scenario& s) {
-  std::string known;
-  for (const std::string& n : builtin_cluster_names()) known += (known.empty() ? "" : ", ") + n;
-  if (s.cluster.empty())
-    throw InputError(s.source, "/cluster", fmt::format("resist sim needs a cluster: a built-in "
-                                                       "name ({}) or a path ending in .json", known));
-  try {
-    return load_cluster(s.cluster, s.folder());
-  } catch (const InputError& e) {
-    if (!e.source().empty()) throw;
-    throw InputError(s.source, "/cluster", e.message());
-  }
-}
-
 int run_sim(const SimOptions& o) {
   const Scenario scenario = o.scenario.empty() ? default_scenario(o.sets)
                                                : load_scenario(o.scenario, o.sets);

@@ -29,6 +29,7 @@ int main(int argc, char** argv) {
   cli::Runner model = cli::add_model_command(app);
 #ifdef RESIST_HAVE_SIM
   cli::Runner sim = cli::add_sim_command(app);
+  cli::Runner calibrate = cli::add_calibrate_command(app);
 #endif
   cli::Runner run = cli::add_run_command(app);
   cli::Runner compare = cli::add_compare_command(app);
@@ -48,6 +49,7 @@ int main(int argc, char** argv) {
     if (app.got_subcommand("compare")) return compare();
 #ifdef RESIST_HAVE_SIM
     if (app.got_subcommand("sim")) return sim();
+    if (app.got_subcommand("calibrate")) return calibrate();
 #endif
     return model();
   } catch (const InputError& e) {

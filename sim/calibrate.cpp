@@ -1,0 +1,184 @@
+#include "sim/calibrate.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+
+#include <fmt/format.h>
+
+#include "plan/generator.hpp"
+#include "sim/simulator.hpp"
+
+namespace resist {
+namespace {
+
+constexpr const char* kCommKinds[] = {"send", "allreduce", "reduce", "broadcast"};
+
+Comparison simulate_and_compare(const Plan& plan, const Cluster& cluster, const SimSettings& settings,
+                                const Trace& measured, const std::string& source) {
+  const SimResult r = simulate(plan, cluster, settings);
+  return compare_traces(r.trace, "the simulation", measured, source);
+}
+
+/// Compute: measured = flops / speed + iterations * overhead, least squares over the compute ops.
+/// When flops per iteration hardly vary, speed and overhead cannot be told apart: overhead 0.
+void fit_compute(const Plan& plan, const Comparison& c, Calibration& out) {
+  double ff = 0, fk = 0, kk = 0, fm = 0, km = 0, sum_m = 0, sum_f = 0, speed = 0;
+  double lo = 1e300, hi = 0;
+  std::size_t n = 0;
+  for (const OpComparison& o : c.ops) {
+    if (o.kind != OpKind::compute || o.flops <= 0) continue;
+    const double k = plan.rounds.at(o.round).ops.at(o.op).iterations;
+    const double without = o.predicted_s - k * out.before.iteration_overhead_s;
+    if (without > 0) speed += o.flops / without;  // what the simulated host computes per second
+    ++n;
+    ff += o.flops * o.flops;
+    fk += o.flops * k;
+    kk += k * k;
+    fm += o.flops * o.measured_s;
+    km += k * o.measured_s;
+    sum_m += o.measured_s;
+    sum_f += o.flops;
+    lo = std::min(lo, o.flops / k);
+    hi = std::max(hi, o.flops / k);
+  }
+  if (n == 0 || speed <= 0) {
+    out.notes.push_back("no compute operations to fit: efficiency and iteration overhead kept");
+    return;
+  }
+  speed /= static_cast<double>(n);
+  double inverse = sum_m / sum_f, overhead = 0;
+  const double det = ff * kk - fk * fk;
+  if ((hi - lo) / hi > 0.05 && det > 0) {
+    const double a = (fm * kk - km * fk) / det, b = (ff * km - fk * fm) / det;
+    if (a > 0 && b >= 0) {
+      inverse = a;
+      overhead = b;
+    } else {
+      out.notes.push_back("the two-parameter compute fit was not physical; fitted the rate alone");
+    }
+  } else {
+    out.notes.push_back("every compute op does about the same FLOPs per iteration: the per-iteration "
+                        "overhead cannot be told from the rate, so it is folded into the efficiency");
+  }
+  out.after.efficiency = out.before.efficiency * (1 / inverse) / speed;
+  out.after.iteration_overhead_s = overhead;
+  if (out.after.efficiency > 1) {
+    out.notes.push_back(fmt::format("the fitted efficiency {:.3f} exceeds 1: the cluster's peak FLOP/s "
+                                    "is too low for this machine; capped at 1", out.after.efficiency));
+    out.after.efficiency = 1;
+  }
+}
+
+/// Communication: measured = predicted-at-scale-1 / scale + overhead(kind), least squares with
+/// one scale for all kinds and one overhead per kind.
+void fit_comm(const Comparison& c, Calibration& out) {
+  std::map<std::string, std::vector<std::pair<double, double>>> by_kind;  // (t at scale 1, measured)
+  for (const OpComparison& o : c.ops) {
+    if (o.kind == OpKind::compute) continue;
+    const std::string kind(to_string(o.kind));
+    const double t = std::max(0.0, o.predicted_s - out.before.op_overhead(kind)) * out.before.bandwidth_scale;
+    by_kind[kind].push_back({t, o.measured_s});
+  }
+  if (by_kind.empty()) {
+    out.notes.push_back("no communication operations to fit: bandwidth scale and op overheads kept");
+    return;
+  }
+  double sxy = 0, sxx = 0;
+  for (const auto& [kind, points] : by_kind) {
+    double mt = 0, mm = 0;
+    for (const auto& [t, m] : points) {
+      mt += t;
+      mm += m;
+    }
+    mt /= static_cast<double>(points.size());
+    mm /= static_cast<double>(points.size());
+    for (const auto& [t, m] : points) {
+      sxy += (t - mt) * (m - mm);
+      sxx += (t - mt) * (t - mt);
+    }
+  }
+  double inverse = sxx > 0 ? sxy / sxx : 0;
+  if (inverse <= 0) {
+    out.notes.push_back("communication times do not grow with the simulated transfer times here "
+                        "(fixed costs dominate): bandwidth scale kept, only the op overheads fitted");
+    inverse = 1 / out.before.bandwidth_scale;
+  }
+  out.after.bandwidth_scale = 1 / inverse;
+  out.after.op_overhead_s.clear();
+  for (const auto& [kind, points] : by_kind) {
+    double rest = 0;
+    for (const auto& [t, m] : points) rest += m - inverse * t;
+    out.after.op_overhead_s[kind] = std::max(0.0, rest / static_cast<double>(points.size()));
+  }
+}
+
+std::string percent(double e) { return fmt::format("{:+.1f}%", 100 * e); }
+
+}  // namespace
+
+Calibration calibrate(const Scenario& s, const Trace& measured, const std::string& source) {
+  std::uint64_t rounds = 0;
+  for (const RoundSpan& r : measured.rounds) rounds = std::max(rounds, r.round + 1);
+  const Plan plan = make_plan(s, rounds);
+  const Cluster cluster = scenario_cluster(s);
+  check_fit(plan, cluster, s.source);
+  Calibration c;
+  c.before = c.after = s.sim;
+  c.before_comparison = simulate_and_compare(plan, cluster, c.before, measured, source);
+  fit_compute(plan, c.before_comparison, c);
+  fit_comm(c.before_comparison, c);
+  c.after_comparison = simulate_and_compare(plan, cluster, c.after, measured, source);
+  return c;
+}
+
+nlohmann::json calibrated_document(const Scenario& s, const SimSettings& settings) {
+  nlohmann::json doc = s.document;
+  nlohmann::json& sim = doc["sim"];
+  sim["efficiency"] = settings.efficiency;
+  sim["iteration_overhead_s"] = settings.iteration_overhead_s;
+  sim["bandwidth_scale"] = settings.bandwidth_scale;
+  nlohmann::json overheads = nlohmann::json::object();
+  for (const char* kind : kCommKinds) overheads[kind] = settings.op_overhead(kind);
+  sim["op_overhead_s"] = overheads;
+  return doc;
+}
+
+std::string calibration_text(const Calibration& c) {
+  std::string out = fmt::format("{:<28} {:>14} {:>14}\n", "setting", "before", "after");
+  const auto row = [&](const std::string& name, double before, double after, const char* unit) {
+    out += fmt::format("{:<28} {:>12.6g}{:2} {:>12.6g}{:2}\n", name, before, unit, after, unit);
+  };
+  row("sim.efficiency", c.before.efficiency, c.after.efficiency, "");
+  row("sim.iteration_overhead_s", c.before.iteration_overhead_s, c.after.iteration_overhead_s, " s");
+  row("sim.bandwidth_scale", c.before.bandwidth_scale, c.after.bandwidth_scale, "");
+  for (const char* kind : kCommKinds)
+    row(fmt::format("sim.op_overhead_s.{}", kind), c.before.op_overhead(kind), c.after.op_overhead(kind), " s");
+  out += fmt::format("\n{:<28} {:>14} {:>14}\n", "error (simulated vs measured)", "before", "after");
+  const auto err = [&](const std::string& name, double before, double after, bool sign) {
+    out += fmt::format("{:<28} {:>14} {:>14}\n", name, sign ? percent(before) : fmt::format("{:.1f}%", 100 * before),
+                       sign ? percent(after) : fmt::format("{:.1f}%", 100 * after));
+  };
+  err("median per-round error", c.before_comparison.median_round_error, c.after_comparison.median_round_error, false);
+  err("90th percentile", c.before_comparison.p90_round_error, c.after_comparison.p90_round_error, false);
+  err("total time", c.before_comparison.total_error, c.after_comparison.total_error, true);
+  for (std::size_t i = 0; i < c.before_comparison.kinds.size() && i < c.after_comparison.kinds.size(); ++i)
+    err(std::string(to_string(c.before_comparison.kinds[i].kind)) + " time", c.before_comparison.kinds[i].error,
+        c.after_comparison.kinds[i].error, true);
+  for (const std::string& n : c.notes) out += "note: " + n + "\n";
+  return out;
+}
+
+nlohmann::json calibration_to_json(const Calibration& c) {
+  const auto settings = [](const SimSettings& s) {
+    nlohmann::json overheads = nlohmann::json::object();
+    for (const char* kind : kCommKinds) overheads[kind] = s.op_overhead(kind);
+    return nlohmann::json{{"efficiency", s.efficiency}, {"iteration_overhead_s", s.iteration_overhead_s},
+                          {"bandwidth_scale", s.bandwidth_scale}, {"op_overhead_s", overheads}};
+  };
+  return {{"before", settings(c.before)}, {"after", settings(c.after)},
+          {"before_comparison", comparison_to_json(c.before_comparison)},
+          {"after_comparison", comparison_to_json(c.after_comparison)}, {"notes", c.notes}};
+}
+
+}  // namespace resist

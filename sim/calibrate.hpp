@@ -1,0 +1,31 @@
+// Calibration: fits the simulator's free settings (compute efficiency, per-iteration overhead,
+// bandwidth scale, per-kind op overheads) to a measured trace of a scenario's plan, then checks
+// the fit by simulating again.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "plan/scenario.hpp"
+#include "plan/trace_compare.hpp"
+
+namespace resist {
+
+struct Calibration {
+  SimSettings before, after;
+  Comparison before_comparison, after_comparison;
+  std::vector<std::string> notes;  ///< what the fit could not determine, and what it did instead
+};
+
+/// Simulates the scenario's plan for the rounds `measured` holds, fits the settings to the
+/// measured operations, and simulates again with them. InputError when the trace is not of this
+/// scenario's plan (see compare_traces).
+Calibration calibrate(const Scenario& scenario, const Trace& measured, const std::string& measured_source);
+
+/// The scenario document with the calibrated settings in its "sim" section.
+nlohmann::json calibrated_document(const Scenario& scenario, const SimSettings& settings);
+
+std::string calibration_text(const Calibration& c);
+nlohmann::json calibration_to_json(const Calibration& c);
+
+}  // namespace resist
