@@ -1,6 +1,10 @@
 #include "sim/sim_text.hpp"
 
+#include <algorithm>
+
 #include <fmt/format.h>
+
+#include "plan/generator.hpp"
 
 namespace resist {
 namespace {
@@ -113,6 +117,25 @@ nlohmann::json predictions_json(const std::vector<Prediction>& ps, const std::st
     strategies.push_back(std::move(s));
   }
   return {{"cluster", cluster_name}, {"strategies", std::move(strategies)}};
+}
+
+std::vector<Prediction> predict_strategies(const Scenario& scenario, const Cluster& cluster,
+                                           const std::vector<StrategyKind>& others, std::uint64_t rounds) {
+  std::vector<StrategyKind> kinds{scenario.strategy.kind};
+  for (StrategyKind k : others)
+    if (std::find(kinds.begin(), kinds.end(), k) == kinds.end()) kinds.push_back(k);
+  std::vector<Plan> plans;
+  for (StrategyKind k : kinds) {
+    const Scenario variant = k == scenario.strategy.kind ? scenario : with_strategy(scenario, k);
+    plans.push_back(make_plan(variant, std::min(rounds, variant.total_rounds())));
+    check_fit(plans.back(), cluster, scenario.source);
+  }
+  std::vector<Prediction> predictions;
+  for (Plan& plan : plans) {
+    SimResult result = simulate(plan, cluster, scenario.sim);
+    predictions.push_back({std::move(plan), std::move(result)});
+  }
+  return predictions;
 }
 
 }  // namespace resist

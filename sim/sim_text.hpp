@@ -16,6 +16,11 @@ struct Prediction {
   SimResult result;
 };
 
+/// Simulates the scenario's strategy and then each of `others` (itself skipped) for the first
+/// `rounds` rounds (at most the whole training) on the cluster.
+std::vector<Prediction> predict_strategies(const Scenario& scenario, const Cluster& cluster,
+                                           const std::vector<StrategyKind>& others, std::uint64_t rounds);
+
 /// Per-round times, the busiest links and the totals of one prediction.
 std::string prediction_table(const Prediction& p, const std::string& cluster_name);
 

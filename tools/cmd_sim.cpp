@@ -29,21 +29,8 @@ int run_sim(const SimOptions& o) {
   const Scenario scenario = o.scenario.empty() ? default_scenario(o.sets)
                                                : load_scenario(o.scenario, o.sets);
   const Cluster cluster = scenario_cluster(scenario);
-  std::vector<StrategyKind> kinds{scenario.strategy.kind};
-  for (StrategyKind k : parse_strategy_list(o.compare))
-    if (k != scenario.strategy.kind) kinds.push_back(k);
-  std::vector<Plan> plans;
-  for (StrategyKind k : kinds) {
-    const Scenario variant = k == scenario.strategy.kind ? scenario : with_strategy(scenario, k);
-    plans.push_back(make_plan(variant, o.rounds.value_or(std::min(kDefaultRounds,
-                                                                  variant.total_rounds()))));
-    check_fit(plans.back(), cluster, scenario.source);
-  }
-  std::vector<Prediction> predictions;
-  for (Plan& plan : plans) {
-    SimResult result = simulate(plan, cluster, scenario.sim);
-    predictions.push_back({std::move(plan), std::move(result)});
-  }
+  std::vector<Prediction> predictions =
+      predict_strategies(scenario, cluster, parse_strategy_list(o.compare), o.rounds.value_or(kDefaultRounds));
   const std::string name = cluster.name.empty() ? scenario.cluster : cluster.name;
   std::string text;
   if (o.format == "json") {
