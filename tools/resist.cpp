@@ -31,6 +31,9 @@ int main(int argc, char** argv) {
   cli::Runner sim = cli::add_sim_command(app);
   cli::Runner calibrate = cli::add_calibrate_command(app);
 #endif
+#ifdef RESIST_HAVE_REPORT
+  cli::Runner report = cli::add_report_command(app);
+#endif
   cli::Runner run = cli::add_run_command(app);
   cli::Runner compare = cli::add_compare_command(app);
   try {
@@ -50,6 +53,9 @@ int main(int argc, char** argv) {
 #ifdef RESIST_HAVE_SIM
     if (app.got_subcommand("sim")) return sim();
     if (app.got_subcommand("calibrate")) return calibrate();
+#endif
+#ifdef RESIST_HAVE_REPORT
+    if (app.got_subcommand("report")) return report();
 #endif
     return model();
   } catch (const InputError& e) {

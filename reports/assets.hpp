@@ -1,0 +1,14 @@
+// What the HTML report inlines, compiled in at build time (tools/embed_report_assets.py).
+#pragma once
+
+#include <string_view>
+
+namespace resist {
+
+std::string_view chartjs_version();
+/// Chart.js's UMD build, as installed from the npm registry.
+std::string_view chartjs_source();
+/// reports/report.html: the page, with /*RESIST_CHARTJS*/ and /*RESIST_DATA*/ to fill in.
+std::string_view report_template();
+
+}  // namespace resist
