@@ -67,6 +67,21 @@ class HeadImpl : public nn::Module {
 };
 TORCH_MODULE(Head);
 
+/// IST's hidden layer: Linear (with bias), BatchNorm1d, ReLU; flattens its input.
+class HiddenImpl : public nn::Module {
+ public:
+  explicit HiddenImpl(const Block& b) {
+    fc_ = register_module("fc", nn::Linear(b.in_channels, b.out_channels));
+    bn_ = register_module("bn", nn::BatchNorm1d(b.out_channels));
+  }
+  torch::Tensor forward(torch::Tensor x) { return torch::relu(bn_(fc_(x.flatten(1)))); }
+
+ private:
+  nn::Linear fc_{nullptr};
+  nn::BatchNorm1d bn_{nullptr};
+};
+TORCH_MODULE(Hidden);
+
 std::string module_name(const std::string& id) {
   std::string out = id;
   for (char& c : out)
@@ -76,7 +91,7 @@ std::string module_name(const std::string& id) {
 
 }  // namespace
 
-ResNetModelImpl::ResNetModelImpl(const Network& net) : net_(net) {
+NetModelImpl::NetModelImpl(const Network& net) : net_(net) {
   for (const Block& b : net.blocks) {
     std::shared_ptr<nn::Module> m;
     switch (b.kind) {
@@ -84,16 +99,18 @@ ResNetModelImpl::ResNetModelImpl(const Network& net) : net_(net) {
       case BlockKind::preact_basic:
       case BlockKind::preact_bottleneck: m = PreActBlock(b).ptr(); break;
       case BlockKind::head_preact: m = Head(b).ptr(); break;
+      case BlockKind::hidden: m = Hidden(b).ptr(); break;
+      case BlockKind::output: m = nn::Linear(b.in_channels, b.out_channels).ptr(); break;
       default:
         throw std::invalid_argument(fmt::format(
-            "the executor builds pre-activation ResNets (preact_*); block {} of {} is {}", b.id,
+            "the executor builds pre-activation ResNets (preact_*) and mlp; block {} of {} is {}", b.id,
             net.spec.arch, to_string(b.kind)));
     }
     blocks_.push_back(register_module(module_name(b.id), m));
   }
 }
 
-torch::Tensor ResNetModelImpl::forward(torch::Tensor x, const std::vector<char>& active,
+torch::Tensor NetModelImpl::forward(torch::Tensor x, const std::vector<char>& active,
                                        double partitioned_scale) {
   for (std::size_t i = 0; i < blocks_.size(); ++i) {
     const Block& b = net_.blocks[i];
@@ -102,6 +119,10 @@ torch::Tensor ResNetModelImpl::forward(torch::Tensor x, const std::vector<char>&
       x = std::dynamic_pointer_cast<nn::Conv2dImpl>(blocks_[i])->forward(x);
     else if (b.kind == BlockKind::head_preact)
       x = std::dynamic_pointer_cast<HeadImpl>(blocks_[i])->forward(x);
+    else if (b.kind == BlockKind::hidden)
+      x = std::dynamic_pointer_cast<HiddenImpl>(blocks_[i])->forward(x);
+    else if (b.kind == BlockKind::output)
+      x = std::dynamic_pointer_cast<nn::LinearImpl>(blocks_[i])->forward(x);
     else
       x = std::dynamic_pointer_cast<PreActBlockImpl>(blocks_[i])
               ->forward(x, b.partitionable ? partitioned_scale : 1.0);
@@ -109,14 +130,14 @@ torch::Tensor ResNetModelImpl::forward(torch::Tensor x, const std::vector<char>&
   return x;
 }
 
-std::vector<torch::Tensor> ResNetModelImpl::state(std::size_t block) {
+std::vector<torch::Tensor> NetModelImpl::state(std::size_t block) {
   std::vector<torch::Tensor> out = blocks_[block]->parameters();
   for (const torch::Tensor& b : blocks_[block]->buffers())
     if (b.is_floating_point()) out.push_back(b);
   return out;
 }
 
-std::vector<std::string> ResNetModelImpl::state_names(std::size_t block, bool all_buffers) {
+std::vector<std::string> NetModelImpl::state_names(std::size_t block, bool all_buffers) {
   const std::string prefix = module_name(net_.blocks[block].id) + ".";
   std::vector<std::string> out;
   for (const auto& p : blocks_[block]->named_parameters()) out.push_back(prefix + p.key());
@@ -125,8 +146,71 @@ std::vector<std::string> ResNetModelImpl::state_names(std::size_t block, bool al
   return out;
 }
 
-std::vector<torch::Tensor> ResNetModelImpl::parameters_of(std::size_t block) {
+std::vector<torch::Tensor> NetModelImpl::parameters_of(std::size_t block) {
   return blocks_[block]->parameters();
+}
+
+namespace {
+
+torch::Tensor indices(const std::vector<std::uint32_t>& neurons) {
+  std::vector<std::int64_t> v(neurons.begin(), neurons.end());
+  return torch::tensor(v, torch::kLong);
+}
+
+}  // namespace
+
+std::vector<torch::Tensor> NetModelImpl::ist_slice(const std::vector<std::vector<std::uint32_t>>& neurons) {
+  torch::NoGradGuard no_grad;
+  std::vector<torch::Tensor> out;
+  torch::Tensor previous;  // kept inputs of the layer (undefined: all of them)
+  for (std::size_t l = 0; l < neurons.size(); ++l) {
+    const torch::Tensor keep = indices(neurons[l]);
+    const std::vector<torch::Tensor> s = state(l);  // fc.weight, fc.bias, bn.weight, bn.bias, running mean, var
+    torch::Tensor w = s[0].index_select(0, keep);
+    out.push_back(previous.defined() ? w.index_select(1, previous) : w);
+    for (std::size_t i = 1; i < s.size(); ++i) out.push_back(s[i].index_select(0, keep));
+    previous = keep;
+  }
+  const std::vector<torch::Tensor> o = state(neurons.size());  // output weight, bias
+  out.push_back(o[0].index_select(1, previous));
+  out.push_back(o[1].clone());
+  return out;
+}
+
+void NetModelImpl::ist_write_slice(const std::vector<std::vector<std::uint32_t>>& neurons,
+                                   const std::vector<torch::Tensor>& slice) {
+  torch::NoGradGuard no_grad;
+  std::size_t at = 0;
+  torch::Tensor previous;
+  for (std::size_t l = 0; l < neurons.size(); ++l) {
+    const torch::Tensor keep = indices(neurons[l]);
+    const std::vector<torch::Tensor> s = state(l);
+    if (previous.defined()) {
+      // weight[keep][:, previous] = slice: take the kept rows, overwrite their kept columns, put them back.
+      torch::Tensor rows = s[0].index_select(0, keep);
+      rows.index_copy_(1, previous, slice[at++]);
+      s[0].index_copy_(0, keep, rows);
+    } else {
+      s[0].index_copy_(0, keep, slice[at++]);
+    }
+    for (std::size_t i = 1; i < s.size(); ++i) s[i].index_copy_(0, keep, slice[at++]);
+    previous = keep;
+  }
+  const std::vector<torch::Tensor> o = state(neurons.size());
+  o[0].index_copy_(1, previous, slice[at++]);
+  o[1].copy_(slice[at++]);
+}
+
+torch::Tensor ist_forward(const std::vector<torch::Tensor>& slice, torch::Tensor x, bool training) {
+  x = x.flatten(1);
+  const std::size_t layers = (slice.size() - 2) / 6;
+  for (std::size_t l = 0; l < layers; ++l) {
+    const torch::Tensor* s = &slice[6 * l];
+    x = torch::nn::functional::linear(x, s[0], s[1]);
+    x = torch::batch_norm(x, s[2], s[3], s[4], s[5], training, 0.1, 1e-5, false);
+    x = torch::relu(x);
+  }
+  return torch::nn::functional::linear(x, slice[slice.size() - 2], slice.back());
 }
 
 torch::Tensor flatten(const std::vector<torch::Tensor>& tensors) {

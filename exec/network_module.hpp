@@ -9,12 +9,14 @@
 
 namespace resist::exec {
 
-/// A pre-activation ResNet whose partitionable blocks can be switched off (a sub-ResNet) and whose
-/// partitioned residual branches take a scale (ResIST's test-time scaling).
-class ResNetModelImpl : public torch::nn::Module {
+/// A network of the catalogue: a pre-activation ResNet whose partitionable blocks can be switched
+/// off (a sub-ResNet) and whose partitioned residual branches take a scale (ResIST's test-time
+/// scaling), or IST's MLP (hidden Linear-BatchNorm1d-ReLU layers, linear output) whose sub-networks
+/// are slices of hidden neurons.
+class NetModelImpl : public torch::nn::Module {
  public:
   /// Throws std::invalid_argument for block kinds the executor does not build yet.
-  explicit ResNetModelImpl(const Network& net);
+  explicit NetModelImpl(const Network& net);
 
   /// Runs the blocks whose `active` flag is set; `partitioned_scale` multiplies the residual branch
   /// of partitionable blocks.
@@ -25,6 +27,13 @@ class ResNetModelImpl : public torch::nn::Module {
   /// Names of state(block)'s tensors in the module's state_dict ("layer1_0.conv1.weight", ...);
   /// with `all_buffers`, BatchNorm's integer counters too (a complete state_dict).
   std::vector<std::string> state_names(std::size_t block, bool all_buffers = false);
+  /// IST (mlp only): copies of the tensors of the sub-network keeping `neurons[l]` of hidden layer
+  /// l, in a fixed order (per layer: weight rows and columns, bias, BN weight, bias, running mean,
+  /// variance; then the output weight's columns and the whole output bias).
+  std::vector<torch::Tensor> ist_slice(const std::vector<std::vector<std::uint32_t>>& neurons);
+  /// Writes such a slice back at the neurons' places.
+  void ist_write_slice(const std::vector<std::vector<std::uint32_t>>& neurons,
+                       const std::vector<torch::Tensor>& slice);
   /// A block's parameters only.
   std::vector<torch::Tensor> parameters_of(std::size_t block);
 
@@ -32,7 +41,11 @@ class ResNetModelImpl : public torch::nn::Module {
   const Network net_;
   std::vector<std::shared_ptr<torch::nn::Module>> blocks_;
 };
-TORCH_MODULE(ResNetModel);
+TORCH_MODULE(NetModel);
+
+/// The forward pass of an IST slice (from NetModelImpl::ist_slice) on a batch; `training` uses
+/// and updates the slice's BatchNorm statistics.
+torch::Tensor ist_forward(const std::vector<torch::Tensor>& slice, torch::Tensor x, bool training);
 
 /// Copies tensors into one flat buffer, and back.
 torch::Tensor flatten(const std::vector<torch::Tensor>& tensors);

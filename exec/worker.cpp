@@ -118,7 +118,7 @@ class DataFeed {
 
 class TorchBackend final : public Backend {
  public:
-  TorchBackend(const Scenario& s, const Plan& plan, ResNetModel& model, Communicator& comm,
+  TorchBackend(const Scenario& s, const Plan& plan, NetModel& model, Communicator& comm,
                DataFeed& feed, const WorkerOptions& o)
       : s_(s), plan_(plan), model_(model), comm_(comm), feed_(feed), o_(o),
         optimizer_(model->parameters(), torch::optim::SGDOptions(s.training.learning_rate)
@@ -128,6 +128,7 @@ class TorchBackend final : public Backend {
   Ticket compute(const OpCall& call) override {
     for (auto& group : optimizer_.param_groups())
       static_cast<torch::optim::SGDOptions&>(group.options()).lr(s_.learning_rate(call.round.index));
+    if (call.round.phase == Phase::ist) return compute_ist(call);
     std::vector<char> active(plan_.network.blocks.size(), 0);
     for (BlockIndex b : call.round.assignments[static_cast<std::size_t>(o_.rank)].blocks) active[b] = 1;
     const bool step_after_sync = call.round.phase == Phase::data_parallel && plan_.workers > 1;
@@ -148,12 +149,20 @@ class TorchBackend final : public Backend {
   }
 
   Ticket send(const OpCall& call, WorkerId peer) override {
+    if (call.op.payload == Payload::neuron_slices) {
+      // Gather: a worker sends the slice it trained. Scatter: worker 0 sends the peer's next slice.
+      const bool gather = call.op.root != 0;
+      torch::Tensor flat = flatten(model_->ist_slice(gather ? neurons(call.round, o_.rank) : next_neurons(call.round, peer)));
+      comm_.send(flat, peer, tag(call));
+      return done();
+    }
     torch::Tensor flat = flatten(state(call.op));
     comm_.send(flat, peer, tag(call));
     return done();
   }
 
   Ticket recv(const OpCall& call, WorkerId peer) override {
+    if (call.op.payload == Payload::neuron_slices) return recv_ist(call, peer);
     const auto tensors = state(call.op);
     torch::Tensor flat = torch::empty({numel(tensors)});
     comm_.recv(flat, peer, tag(call));
@@ -186,6 +195,8 @@ class TorchBackend final : public Backend {
   double now() override { return monotonic_seconds() - o_.t0; }
 
   double round_loss() const { return round_loss_; }
+  /// Whether the plan keeps some parameters identical on every worker after each round (not IST).
+  bool has_shared_parameters() const { return plan_.strategy != StrategyKind::ist; }
   std::uint64_t samples() const { return samples_; }
 
   /// Momentum buffer of each of the model's parameters (undefined before its first step).
@@ -220,6 +231,71 @@ class TorchBackend final : public Backend {
     return n;
   }
 
+  const std::vector<std::vector<std::uint32_t>>& neurons(const Round& round, WorkerId w) const {
+    return round.assignments.at(static_cast<std::size_t>(w)).neurons;
+  }
+
+  /// A worker's neurons in the round after `round` (generated once per round when the plan does
+  /// not hold it).
+  const std::vector<std::vector<std::uint32_t>>& next_neurons(const Round& round, WorkerId w) {
+    const std::uint64_t next = round.index + 1;
+    if (next < plan_.rounds.size()) return neurons(plan_.rounds[next], w);
+    if (!next_round_ || next_round_->index != next) next_round_ = make_round(plan_, next);
+    return neurons(*next_round_, w);
+  }
+
+  /// IST: trains this worker's slice of hidden neurons for the op's iterations (a fresh optimizer
+  /// each round: momentum does not carry over between slices) and writes it back.
+  Ticket compute_ist(const OpCall& call) {
+    const auto& mine = neurons(call.round, o_.rank);
+    std::vector<torch::Tensor> slice = model_->ist_slice(mine);
+    std::vector<torch::Tensor> trained;
+    for (std::size_t i = 0; i < slice.size(); ++i) {
+      const bool running_stat = i + 2 < slice.size() && (i % 6 == 4 || i % 6 == 5);
+      if (!running_stat) trained.push_back(slice[i].set_requires_grad(true));
+    }
+    torch::optim::SGD sgd(trained, torch::optim::SGDOptions(s_.learning_rate(call.round.index))
+                                       .momentum(s_.training.momentum)
+                                       .weight_decay(s_.training.weight_decay));
+    double loss_sum = 0;
+    for (std::uint32_t i = 0; i < call.op.iterations; ++i) {
+      const Batch batch = feed_.next(plan_.batch_size);
+      sgd.zero_grad();
+      torch::Tensor loss = torch::nn::functional::cross_entropy(ist_forward(slice, batch.images, true), batch.labels);
+      loss.backward();
+      sgd.step();
+      loss_sum += loss.item<double>();
+      samples_ += plan_.batch_size;
+    }
+    round_loss_ = loss_sum / std::max<std::uint32_t>(1, call.op.iterations);
+    for (torch::Tensor& t : slice) t = t.detach();
+    model_->ist_write_slice(mine, slice);
+    own_output_bias_ = slice.back().clone();
+    return done();
+  }
+
+  /// IST: worker 0 gathers a trained slice (the output bias, which every slice trains, becomes
+  /// the mean over the workers so far); a worker receives its next slice from worker 0.
+  Ticket recv_ist(const OpCall& call, WorkerId peer) {
+    const bool gather = o_.rank == 0;
+    const auto& where = gather ? neurons(call.round, peer) : next_neurons(call.round, o_.rank);
+    std::vector<torch::Tensor> slice = model_->ist_slice(where);
+    torch::Tensor flat = torch::empty({numel(slice)});
+    comm_.recv(flat, peer, tag(call));
+    unflatten(flat, slice);
+    if (gather) {
+      if (gathered_round_ != call.round.index) {
+        gathered_round_ = call.round.index;
+        bias_sum_ = own_output_bias_.clone();
+        bias_count_ = 1;
+      }
+      bias_sum_ += slice.back();
+      slice.back() = bias_sum_ / static_cast<double>(++bias_count_);
+    }
+    model_->ist_write_slice(where, slice);
+    return done();
+  }
+
   /// Unique among the operations that can be in flight together: round and op id.
   static int tag(const OpCall& call) {
     return static_cast<int>((call.round.index % 4096) * 65536 + call.op.id);
@@ -232,7 +308,7 @@ class TorchBackend final : public Backend {
 
   const Scenario& s_;
   const Plan& plan_;
-  ResNetModel& model_;
+  NetModel& model_;
   Communicator& comm_;
   DataFeed& feed_;
   const WorkerOptions& o_;
@@ -240,6 +316,10 @@ class TorchBackend final : public Backend {
   std::vector<double> finished_;
   std::uint64_t samples_ = 0;
   double round_loss_ = 0;
+  std::optional<Round> next_round_;            // IST: the next round, when the plan lacks it
+  torch::Tensor own_output_bias_, bias_sum_;   // IST: averaging the output bias on worker 0
+  std::uint64_t gathered_round_ = ~std::uint64_t{0};
+  int bias_count_ = 0;
 };
 
 /// RESIST_FAULT=RANK:ROUND makes that worker die after that round, to test that the others stop.
@@ -254,7 +334,7 @@ void inject_fault(std::uint64_t round, WorkerId self) {
 }
 
 /// Everything one worker's state is made of, as a dictionary torch.load can read too.
-std::vector<char> save_worker_state(ResNetModel& model, TorchBackend& backend, const DataFeed& feed,
+std::vector<char> save_worker_state(NetModel& model, TorchBackend& backend, const DataFeed& feed,
                                     std::uint64_t round) {
   c10::impl::GenericDict d(c10::StringType::get(), c10::AnyType::get());
   d.insert("round", static_cast<std::int64_t>(round));
@@ -293,7 +373,7 @@ torch::Tensor tensor_at(const c10::impl::GenericDict& d, const std::string& key,
 }
 
 /// Puts a worker back where its checkpoint left it; returns the round the checkpoint ends.
-std::uint64_t restore_worker_state(const std::filesystem::path& file, ResNetModel& model,
+std::uint64_t restore_worker_state(const std::filesystem::path& file, NetModel& model,
                                    TorchBackend& backend, DataFeed& feed) {
   const c10::impl::GenericDict d = load_dict(file);
   torch::NoGradGuard no_grad;
@@ -320,7 +400,7 @@ WorkerId current_holder(const Plan& plan, std::uint64_t round, BlockIndex b) {
 
 /// The global model after `round`, assembled from the workers' files: a PyTorch state_dict.
 void write_global_model(const std::filesystem::path& dir, const Plan& plan, std::uint64_t round,
-                        ResNetModel& model) {
+                        NetModel& model) {
   std::map<WorkerId, c10::impl::GenericDict> files;
   c10::Dict<std::string, at::Tensor> state;
   for (BlockIndex b = 0; b < plan.network.blocks.size(); ++b) {
@@ -338,7 +418,7 @@ void write_global_model(const std::filesystem::path& dir, const Plan& plan, std:
 /// checkpoint, shows progress, and injects the test fault.
 class AfterRound final : public Observer {
  public:
-  AfterRound(const Scenario& s, const WorkerOptions& o, TorchBackend& backend, ResNetModel& model,
+  AfterRound(const Scenario& s, const WorkerOptions& o, TorchBackend& backend, NetModel& model,
              DataFeed& feed, c10d::Store& store)
       : s_(s), o_(o), backend_(backend), model_(model), feed_(feed), store_(store),
         start_(monotonic_seconds()), start_samples_(backend.samples()) {}
@@ -346,17 +426,22 @@ class AfterRound final : public Observer {
   void on_op(const OpCall&, double, double) override {}
   void on_round(const Plan& plan, const Round& round, WorkerId self, double, double) override {
     loss.push_back(backend_.round_loss());
-    double sum = 0;
-    for (std::size_t b = 0; b < plan.network.blocks.size(); ++b)
-      if (!plan.network.blocks[b].partitionable)
-        for (const torch::Tensor& t : model_->parameters_of(b)) sum += t.to(torch::kDouble).sum().item<double>();
-    shared_checksum.push_back(sum);
+    if (backend_.has_shared_parameters()) {
+      double sum = 0;
+      for (std::size_t b = 0; b < plan.network.blocks.size(); ++b)
+        if (!plan.network.blocks[b].partitionable)
+          for (const torch::Tensor& t : model_->parameters_of(b)) sum += t.to(torch::kDouble).sum().item<double>();
+      shared_checksum.push_back(sum);
+    } else {
+      shared_checksum.push_back(nlohmann::json());  // IST: every worker holds other slices
+    }
     if (!o_.checkpoint_dir.empty()) checkpoint(plan, round.index);
     if (o_.progress && self == 0) show(plan, round.index);
     inject_fault(round.index, self);
   }
 
-  std::vector<double> loss, shared_checksum;
+  std::vector<double> loss;
+  std::vector<nlohmann::json> shared_checksum;
 
  private:
   void checkpoint(const Plan& plan, std::uint64_t round) {
@@ -397,7 +482,7 @@ class AfterRound final : public Observer {
   const Scenario& s_;
   const WorkerOptions& o_;
   TorchBackend& backend_;
-  ResNetModel& model_;
+  NetModel& model_;
   DataFeed& feed_;
   c10d::Store& store_;
   double start_;
@@ -406,7 +491,7 @@ class AfterRound final : public Observer {
 };
 
 /// Accuracy of the whole model (every block, test-time scale) on up to 2,000 held-out samples.
-double evaluate(const Scenario& s, const Plan& plan, ResNetModel& model) {
+double evaluate(const Scenario& s, const Plan& plan, NetModel& model) {
   torch::NoGradGuard no_grad;
   model->eval();
   const std::vector<char> all(plan.network.blocks.size(), 1);
@@ -437,12 +522,10 @@ double monotonic_seconds() {
 }
 
 nlohmann::json run_worker(const Scenario& scenario, const WorkerOptions& o) {
-  if (scenario.strategy.kind == StrategyKind::ist)
-    throw std::invalid_argument("the executor does not train IST's fully connected nets yet");
   torch::set_num_threads(o.threads);
   torch::manual_seed(scenario.strategy.seed);  // every worker starts from the same global model
   const Plan plan = make_plan(scenario, o.rounds);
-  ResNetModel model(plan.network);
+  NetModel model(plan.network);
   c10d::TCPStoreOptions store_options;
   store_options.port = static_cast<std::uint16_t>(o.master_port);
   store_options.isServer = o.rank == 0;

@@ -193,12 +193,29 @@ TEST_CASE("data that does not fit is refused before any worker starts") {
   CHECK(r.err.find("/nonexistent/data_batch_1.bin: cannot open file") != std::string::npos);
 }
 
-TEST_CASE("what the executor cannot train yet is refused before any worker starts") {
-  Result r = run_resist("run --workers 2 --set model.arch=resnet18" + kTiny.substr(0, 0));
+TEST_CASE("what the executor cannot train is refused before any worker starts") {
+  const Result r = run_resist("run --workers 2 --set model.arch=resnet18" + kTiny.substr(0, 0));
   CHECK(r.code == 2);
   CHECK(r.err == "resist: error: <built-in default>: /model/arch: the executor builds pre-activation "
-                 "ResNets (preact_*) so far, found \"resnet18\"\n");
-  r = run_resist("run --set model.arch=mlp --set model.hidden=[8] --set strategy.name=ist");
-  CHECK(r.code == 2);
-  CHECK(r.err.find("/strategy/name: the executor does not train IST yet") != std::string::npos);
+                 "ResNets (preact_*) and mlp, found \"resnet18\"\n");
+}
+
+TEST_CASE("IST trains slices of an MLP's hidden neurons on 3 workers") {
+  const std::string mlp = " --set model.arch=mlp --set model.hidden=[48,48] --set model.input=[3,8,8]"
+                          " --set model.classes=4 --set data.dataset=synthetic --set strategy.local_iterations=4"
+                          " --set training.batch_size=16 --set training.epochs=null --set training.rounds=6";
+  const Result r = run_resist("run --workers 3 --format json --set strategy.name=ist --trace ist.json" + mlp);
+  REQUIRE_MESSAGE(r.code == 0, r.err);
+  const json w = json::parse(r.out)["workers"];
+  CHECK(w[0]["shared_checksum"][0].is_null());  // no parameters are kept identical everywhere
+  CHECK(w[0]["loss"][5].get<double>() < w[0]["loss"][0].get<double>());
+  CHECK(w[0]["accuracy"].get<double>() > 0.5);  // 4 classes: chance is 0.25
+  // One trace event per plan operation and member: 3 computes, 2 gathers, 2 scatters (x2 members)
+  // in every round but the last, which has no scatter.
+  const json t = json::parse(slurp(scratch() / "ist.json"));
+  std::size_t events = 0;
+  for (const json& e : t["traceEvents"]) events += e["ph"] == "X";
+  CHECK(events == 5 * (3 + 4 + 4) + (3 + 4));
+  const Result text = run_resist("run --workers 3 --quiet --set strategy.name=ist" + mlp);
+  CHECK(text.out.find("none (IST)") != std::string::npos);
 }

@@ -22,7 +22,7 @@ namespace {
 double plain_loop(const Scenario& s, std::uint64_t steps) {
   torch::manual_seed(s.strategy.seed);
   const Network net = build_network(s.model);
-  exec::ResNetModel model(net);
+  exec::NetModel model(net);
   torch::optim::SGD opt(model->parameters(), torch::optim::SGDOptions(s.training.learning_rate)
                                                  .momentum(s.training.momentum)
                                                  .weight_decay(s.training.weight_decay));

@@ -141,8 +141,8 @@ std::string summary_text(const std::vector<nlohmann::json>& reports, const nlohm
     for (const auto& rep : reports) loss += rep["loss"][r].get<double>();
     bool same = true;
     for (const auto& rep : reports) same = same && rep["shared_checksum"][r] == first["shared_checksum"][r];
-    out += fmt::format("{:>6} {:>12.4f} {:>18}\n", first_round + r, loss / static_cast<double>(reports.size()),
-                       same ? "identical" : "DIFFERS");
+    const char* shared = first["shared_checksum"][r].is_null() ? "none (IST)" : same ? "identical" : "DIFFERS";
+    out += fmt::format("{:>6} {:>12.4f} {:>18}\n", first_round + r, loss / static_cast<double>(reports.size()), shared);
   }
   out += fmt::format("\n{} workers trained {:.0f} samples in {:.2f} s: {:.1f} images/s; accuracy of "
                      "the global model on held-out data: {:.1f}%\n", reports.size(),
@@ -159,14 +159,13 @@ std::string summary_text(const std::vector<nlohmann::json>& reports, const nlohm
   return out;
 }
 
-/// What the executor trains so far: pre-activation ResNets, not IST.
+/// What the executor trains: pre-activation ResNets (ResIST, local SGD, data-parallel) and IST's
+/// MLP (any strategy).
 void check_supported(const Scenario& s) {
-  if (s.strategy.kind == StrategyKind::ist)
-    throw InputError(s.source, "/strategy/name", "the executor does not train IST yet; expected "
-                                                 "resist, local_sgd or data_parallel");
-  if (s.model.arch.rfind("preact_", 0) != 0)
+  const bool mlp = s.model.arch == "mlp";
+  if (!mlp && s.model.arch.rfind("preact_", 0) != 0)
     throw InputError(s.source, "/model/arch",
-                     fmt::format("the executor builds pre-activation ResNets (preact_*) so far, "
+                     fmt::format("the executor builds pre-activation ResNets (preact_*) and mlp, "
                                  "found \"{}\"", s.model.arch));
 }
 
