@@ -541,7 +541,7 @@ nlohmann::json run_worker(const Scenario& scenario, const WorkerOptions& o) {
                              "found at build time); use --backend gloo");
 #endif
   } else {
-    comm = make_gloo_communicator(store, o.rank, o.world);
+    comm = make_gloo_communicator(store, o.rank, o.world, o.bind_host);
   }
   DataFeed feed(scenario, o.rank, o.world);
   TorchBackend backend(scenario, plan, model, *comm, feed, o);

@@ -27,6 +27,7 @@ struct WorkerOptions {
   bool resume = false;         ///< continue from checkpoint_dir's last complete round
   bool progress = false;       ///< rank 0 shows progress on standard error
   std::string backend = "gloo";  ///< communication engine: gloo or nccl
+  std::string bind_host = "127.0.0.1";  ///< address (or host name) Gloo binds to
 };
 
 /// Trains this worker's part of the scenario's plan over Gloo and returns its report:

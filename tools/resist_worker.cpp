@@ -37,6 +37,8 @@ int main(int argc, char** argv) {
       ->needs(app.get_option("--checkpoint-dir"));
   app.add_flag("--progress", o.progress, "Rank 0 shows progress on standard error");
   app.add_option("--timeout", o.timeout_s, "Rendezvous and communication time-out, seconds");
+  app.add_option("--bind", o.bind_host, "Address or host name Gloo binds to (default 127.0.0.1; "
+                                        "for jobs across machines, this machine's address)");
   app.add_option("--backend", o.backend, "Communication engine")->check(CLI::IsMember({"gloo", "nccl"}));
   CLI11_PARSE(app, argc, argv);
   o.rank = env_int("RANK", 0);
