@@ -399,8 +399,8 @@ WorkerId current_holder(const Plan& plan, std::uint64_t round, BlockIndex b) {
 }
 
 /// The global model after `round`, assembled from the workers' files: a PyTorch state_dict.
-void write_global_model(const std::filesystem::path& dir, const Plan& plan, std::uint64_t round,
-                        NetModel& model) {
+c10::Dict<std::string, at::Tensor> write_global_model(const std::filesystem::path& dir, const Plan& plan,
+                                                     std::uint64_t round, NetModel& model) {
   std::map<WorkerId, c10::impl::GenericDict> files;
   c10::Dict<std::string, at::Tensor> state;
   for (BlockIndex b = 0; b < plan.network.blocks.size(); ++b) {
@@ -411,7 +411,10 @@ void write_global_model(const std::filesystem::path& dir, const Plan& plan, std:
   }
   const std::vector<char> bytes = torch::pickle_save(c10::IValue(state));
   write_file_atomically(global_model_path(dir), std::string_view(bytes.data(), bytes.size()));
+  return state;
 }
+
+double evaluate(const Scenario& s, const Plan& plan, NetModel& model, double partitioned_scale);
 
 /// After each round: records loss and a checksum of the shared blocks' parameters (BatchNorm
 /// running statistics are left out: data-parallel training averages gradients only), writes the
@@ -435,23 +438,51 @@ class AfterRound final : public Observer {
     } else {
       shared_checksum.push_back(nlohmann::json());  // IST: every worker holds other slices
     }
-    if (!o_.checkpoint_dir.empty()) checkpoint(plan, round.index);
+    std::optional<c10::Dict<std::string, at::Tensor>> global;
+    if (!o_.checkpoint_dir.empty()) global = checkpoint(plan, round.index);
+    const bool last = round.index + 1 == plan.rounds.size();
+    if (self == 0 && o_.eval_every > 0 && (round.index + 1) % o_.eval_every == 0 && !last)
+      evaluate_round(plan, round, global);
     if (o_.progress && self == 0) show(plan, round.index);
     inject_fault(round.index, self);
   }
 
   std::vector<double> loss;
   std::vector<nlohmann::json> shared_checksum;
+  nlohmann::json evaluations = nlohmann::json::array();  ///< [round, accuracy] pairs, rank 0
 
  private:
-  void checkpoint(const Plan& plan, std::uint64_t round) {
+  /// Accuracy of the global model after a round, where worker 0 can see it: its own model outside
+  /// ResIST's partitioned rounds, else the model the checkpoint assembled.
+  void evaluate_round(const Plan& plan, const Round& round,
+                      const std::optional<c10::Dict<std::string, at::Tensor>>& global) {
+    double accuracy = 0;
+    if (round.phase != Phase::resist) {
+      accuracy = evaluate(s_, plan, model_, 1.0);
+    } else if (global) {
+      if (!eval_model_) eval_model_ = NetModel(plan.network);
+      torch::NoGradGuard no_grad;
+      for (auto& item : (*eval_model_)->named_parameters()) item.value().copy_(global->at(item.key()));
+      for (auto& item : (*eval_model_)->named_buffers()) item.value().copy_(global->at(item.key()));
+      accuracy = evaluate(s_, plan, *eval_model_, plan.test_scale);
+    } else {
+      if (!warned_) std::fprintf(stderr, "resist-worker 0: --eval-every: the global model of a ResIST round "
+                                         "is spread over the workers; give --checkpoint-dir to assemble it\n");
+      warned_ = true;
+      return;
+    }
+    evaluations.push_back({round.index, accuracy});
+    last_accuracy_ = accuracy;
+  }
+
+  std::optional<c10::Dict<std::string, at::Tensor>> checkpoint(const Plan& plan, std::uint64_t round) {
     const std::filesystem::path dir = o_.checkpoint_dir;
     const std::vector<char> bytes = save_worker_state(model_, backend_, feed_, round);
     std::filesystem::create_directories(worker_state_path(dir, round, o_.rank).parent_path());
     write_file_atomically(worker_state_path(dir, round, o_.rank), std::string_view(bytes.data(), bytes.size()));
     const std::string key = fmt::format("resist/checkpoint/{}", round);
     store_.add(key, 1);
-    if (o_.rank != 0) return;
+    if (o_.rank != 0) return std::nullopt;
     // Worker 0 waits until every worker's file is complete, then publishes the round.
     const double deadline = monotonic_seconds() + o_.timeout_s;
     while (store_.add(key, 0) < o_.world) {
@@ -460,9 +491,10 @@ class AfterRound final : public Observer {
                                              "within {} s", round, o_.timeout_s));
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
-    write_global_model(dir, plan, round, model_);
+    c10::Dict<std::string, at::Tensor> global = write_global_model(dir, plan, round, model_);
     write_manifest(dir, {round, plan.total_rounds, plan.workers, s_.document});
     if (round > 0) std::filesystem::remove_all(worker_state_path(dir, round - 1, 0).parent_path());
+    return global;
   }
 
   /// One line per round, redrawn in place on a terminal.
@@ -473,8 +505,11 @@ class AfterRound final : public Observer {
     const double rate = static_cast<double>((backend_.samples() - start_samples_) * static_cast<std::uint64_t>(o_.world)) / elapsed;
     const double eta = elapsed / done * left;
     const bool tty = ::isatty(STDERR_FILENO) != 0;
-    const std::string line = fmt::format("round {}/{}  loss {:.4f}  {:.0f} images/s  elapsed {:.0f} s  ETA {:.0f} s",
-                                         round + 1, plan.rounds.size(), backend_.round_loss(), rate, elapsed, eta);
+    const std::string accuracy = last_accuracy_ ? fmt::format("  accuracy {:.1f}%", 100 * *last_accuracy_) : "";
+    last_accuracy_.reset();
+    const std::string line = fmt::format("round {}/{}  loss {:.4f}{}  {:.0f} images/s  elapsed {:.0f} s  ETA {:.0f} s",
+                                         round + 1, plan.rounds.size(), backend_.round_loss(), accuracy, rate,
+                                         elapsed, eta);
     std::fprintf(stderr, tty ? "\r\033[K%s%s" : "%s%s", line.c_str(), tty && left > 0 ? "" : "\n");
     std::fflush(stderr);
   }
@@ -488,10 +523,13 @@ class AfterRound final : public Observer {
   double start_;
   std::uint64_t start_samples_;
   std::uint64_t shown_ = 0;
+  std::optional<NetModel> eval_model_;
+  std::optional<double> last_accuracy_;
+  bool warned_ = false;
 };
 
 /// Accuracy of the whole model (every block, test-time scale) on up to 2,000 held-out samples.
-double evaluate(const Scenario& s, const Plan& plan, NetModel& model) {
+double evaluate(const Scenario& s, const Plan& plan, NetModel& model, double partitioned_scale) {
   torch::NoGradGuard no_grad;
   model->eval();
   const std::vector<char> all(plan.network.blocks.size(), 1);
@@ -509,7 +547,7 @@ double evaluate(const Scenario& s, const Plan& plan, NetModel& model) {
   }
   double right = 0, total = 0;
   for (const Batch& b : batches) {
-    right += model->forward(b.images, all, plan.test_scale).argmax(1).eq(b.labels).sum().item<double>();
+    right += model->forward(b.images, all, partitioned_scale).argmax(1).eq(b.labels).sum().item<double>();
     total += static_cast<double>(b.labels.size(0));
   }
   return right / total;
@@ -566,7 +604,13 @@ nlohmann::json run_worker(const Scenario& scenario, const WorkerOptions& o) {
                            {"trace", trace_to_json({"measured", std::string(to_string(plan.strategy)),
                                                     plan.workers, plan.network.spec.arch, {}},
                                                    trace.events, trace.rounds)}};
-  if (o.rank == 0) report["accuracy"] = evaluate(scenario, plan, model);
+  if (o.rank == 0) {
+    // After the last round worker 0 holds the global model; a ResIST round's needs the test-time scale.
+    const bool resist_round = !plan.rounds.empty() && plan.rounds.back().phase == Phase::resist;
+    report["accuracy"] = evaluate(scenario, plan, model, resist_round ? plan.test_scale : 1.0);
+    report["evaluations"] = after.evaluations;
+    report["evaluations"].push_back({plan.rounds.empty() ? 0 : plan.rounds.back().index, report["accuracy"]});
+  }
   return report;
 }
 

@@ -26,6 +26,7 @@ struct WorkerOptions {
   std::string checkpoint_dir;  ///< checkpoint after every round here ("" = none); see checkpoint.hpp
   bool resume = false;         ///< continue from checkpoint_dir's last complete round
   bool progress = false;       ///< rank 0 shows progress on standard error
+  std::uint64_t eval_every = 0;  ///< rank 0 evaluates the global model every N rounds (0: at the end only)
   std::string backend = "gloo";  ///< communication engine: gloo or nccl
   std::string bind_host = "127.0.0.1";  ///< address (or host name) Gloo binds to
 };

@@ -145,6 +145,22 @@ TEST_CASE("progress: one plain line per round when standard error is not a termi
   CHECK(r.err.find('\r') == std::string::npos);
 }
 
+TEST_CASE("--eval-every: accuracy of the global model after chosen rounds") {
+  fs::remove_all(scratch() / "eval");
+  json w = run_json("--workers 3 --set strategy.min_depth=1 --eval-every 2 --checkpoint-dir eval");
+  json ev = w[0]["evaluations"];
+  REQUIRE(ev.size() == 2);  // after round 1 (assembled from the checkpoint) and the final one
+  CHECK(ev[0][0] == 1);
+  CHECK(ev[1][0] == 3);
+  CHECK(ev[0][1].get<double>() > 0.25);
+  const Result r = run_resist("run --format json --workers 3 --set strategy.min_depth=1 --eval-every 2" + kTiny);
+  REQUIRE(r.code == 0);
+  CHECK(r.err.find("give --checkpoint-dir to assemble it") != std::string::npos);
+  CHECK(json::parse(r.out)["workers"][0]["evaluations"].size() == 1);
+  w = run_json("--workers 2 --set strategy.name=local_sgd --eval-every 1");
+  CHECK(w[0]["evaluations"].size() == 4);  // worker 0 holds the global model after every round
+}
+
 TEST_CASE("the optimizer settings reach the workers") {
   const json base = run_json("--workers 2");
   const json slow = run_json("--workers 2 --set training.learning_rate=0.001");

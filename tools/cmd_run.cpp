@@ -43,6 +43,7 @@ struct RunOptions {
   std::string checkpoint_dir;
   bool resume = false;
   bool quiet = false;
+  std::uint64_t eval_every = 0;
   std::string backend = "gloo";
 };
 
@@ -148,6 +149,12 @@ std::string summary_text(const std::vector<nlohmann::json>& reports, const nlohm
                      "the global model on held-out data: {:.1f}%\n", reports.size(),
                      summary["samples"].get<double>(), summary["seconds"].get<double>(),
                      summary["images_per_s"].get<double>(), 100 * first["accuracy"].get<double>());
+  if (first.contains("evaluations") && first["evaluations"].size() > 1) {
+    out += "accuracy after round:";
+    for (const auto& e : first["evaluations"])
+      out += fmt::format(" {}: {:.1f}%", e[0].get<std::uint64_t>(), 100 * e[1].get<double>());
+    out += "\n";
+  }
   out += fmt::format("per round: {:.3f} s (compute {:.3f} s, communication {:.3f} s); {}B payload, "
                      "{}B on the wire\n", summary["round_s"].get<double>(), summary["compute_s"].get<double>(),
                      summary["comm_s"].get<double>(), si(summary["payload_bytes_per_round"].get<double>()),
@@ -197,6 +204,7 @@ int run(const RunOptions& o) {
   }
   if (o.resume) args.push_back("--resume");
   if (!o.quiet) args.push_back("--progress");
+  if (o.eval_every > 0) args.insert(args.end(), {"--eval-every", std::to_string(o.eval_every)});
   const int port = exec::free_loopback_port();
   const auto t0 = std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
   std::vector<pid_t> pids;
@@ -264,6 +272,10 @@ Runner add_run_command(CLI::App& app) {
   sub->add_flag("--resume", o->resume, "Continue from the last complete round in --checkpoint-dir")
       ->needs(sub->get_option("--checkpoint-dir"));
   sub->add_flag("--quiet", o->quiet, "No progress display");
+  sub->add_option("--eval-every", o->eval_every,
+                  "Evaluate the global model on held-out data every N rounds (ResIST rounds need "
+                  "--checkpoint-dir: the model is assembled from the workers' checkpoints)")
+      ->check(CLI::PositiveNumber);
   sub->add_option("--backend", o->backend, "Communication engine: gloo (CPU) or nccl (GPUs)")
       ->check(CLI::IsMember({"gloo", "nccl"}));
   sub->add_option("--format", o->format, "Output format")->check(CLI::IsMember({"text", "json"}));

@@ -35,6 +35,7 @@ int main(int argc, char** argv) {
   app.add_option("--checkpoint-dir", o.checkpoint_dir, "Checkpoint after every round here");
   app.add_flag("--resume", o.resume, "Continue from the checkpoint's last complete round")
       ->needs(app.get_option("--checkpoint-dir"));
+  app.add_option("--eval-every", o.eval_every, "Evaluate the global model every N rounds");
   app.add_flag("--progress", o.progress, "Rank 0 shows progress on standard error");
   app.add_option("--timeout", o.timeout_s, "Rendezvous and communication time-out, seconds");
   app.add_option("--bind", o.bind_host, "Address or host name Gloo binds to (default 127.0.0.1; "
