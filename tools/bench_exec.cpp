@@ -2,7 +2,7 @@
 // (plan interpreter, LibTorch backend, Gloo communicator, trace, per-round checksum) and a plain
 // single-process LibTorch loop trains the same network on the same synthetic batches with the same
 // optimizer. Prints images/s of both and the overhead outside communication; asserts nothing.
-//   build/tools/bench_exec [rounds] [local_iterations] [width]
+//   ninja -C build tools/bench_exec && build/tools/bench_exec [rounds] [local_iterations] [width]
 #include <chrono>
 #include <cstdlib>
 
