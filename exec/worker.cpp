@@ -333,6 +333,16 @@ void inject_fault(std::uint64_t round, WorkerId self) {
   }
 }
 
+/// Waits until every worker of the job has counted itself in at `key` (store.add(key, 1)).
+void await_all(c10d::Store& store, const std::string& key, const WorkerOptions& o) {
+  const double deadline = monotonic_seconds() + o.timeout_s;
+  while (store.add(key, 0) < o.world) {
+    if (monotonic_seconds() > deadline)
+      throw std::runtime_error(fmt::format("{}: not every worker arrived within {} s", key, o.timeout_s));
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+}
+
 /// Everything one worker's state is made of, as a dictionary torch.load can read too.
 std::vector<char> save_worker_state(NetModel& model, TorchBackend& backend, const DataFeed& feed,
                                     std::uint64_t round) {
@@ -483,14 +493,7 @@ class AfterRound final : public Observer {
     const std::string key = fmt::format("resist/checkpoint/{}", round);
     store_.add(key, 1);
     if (o_.rank != 0) return std::nullopt;
-    // Worker 0 waits until every worker's file is complete, then publishes the round.
-    const double deadline = monotonic_seconds() + o_.timeout_s;
-    while (store_.add(key, 0) < o_.world) {
-      if (monotonic_seconds() > deadline)
-        throw std::runtime_error(fmt::format("checkpoint of round {}: not every worker wrote its state "
-                                             "within {} s", round, o_.timeout_s));
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    }
+    await_all(store_, key, o_);  // every worker's file is complete: publish the round
     c10::Dict<std::string, at::Tensor> global = write_global_model(dir, plan, round, model_);
     write_manifest(dir, {round, plan.total_rounds, plan.workers, s_.document});
     if (round > 0) std::filesystem::remove_all(worker_state_path(dir, round - 1, 0).parent_path());
@@ -597,6 +600,10 @@ nlohmann::json run_worker(const Scenario& scenario, const WorkerOptions& o) {
   const double start = monotonic_seconds();
   for (std::size_t r = first; r < plan.rounds.size(); ++r) interpreter.run_round(plan.rounds[r]);
   const double seconds = monotonic_seconds() - start;
+  // Nobody closes its connections while others still communicate (a peer that went away is an
+  // error to Gloo and NCCL).
+  store->add("resist/trained", 1);
+  await_all(*store, "resist/trained", o);
   nlohmann::json report = {{"rank", o.rank}, {"first_round", first}, {"loss", after.loss},
                            {"shared_checksum", after.shared_checksum},
                            {"samples", backend.samples()}, {"seconds", seconds},
@@ -604,6 +611,9 @@ nlohmann::json run_worker(const Scenario& scenario, const WorkerOptions& o) {
                            {"trace", trace_to_json({"measured", std::string(to_string(plan.strategy)),
                                                     plan.workers, plan.network.spec.arch, {}},
                                                    trace.events, trace.rounds)}};
+  // Worker 0 serves the store: it leaves last.
+  store->add("resist/left", 1);
+  if (o.rank == 0) await_all(*store, "resist/left", o);
   if (o.rank == 0) {
     // After the last round worker 0 holds the global model; a ResIST round's needs the test-time scale.
     const bool resist_round = !plan.rounds.empty() && plan.rounds.back().phase == Phase::resist;

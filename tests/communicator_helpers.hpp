@@ -1,6 +1,7 @@
 // Running a communicator engine with several ranks in threads of one test process.
 #pragma once
 
+#include <barrier>
 #include <functional>
 #include <memory>
 #include <string>
@@ -23,14 +24,18 @@ inline std::vector<std::string> on_ranks(int ranks, const MakeCommunicator& make
   auto store = c10::make_intrusive<c10d::HashStore>();
   std::vector<std::thread> threads;
   std::vector<std::string> failures(static_cast<std::size_t>(ranks));
+  // No rank closes its connections while others still talk (Gloo reports a peer that went away).
+  std::barrier done(ranks);
   for (int r = 0; r < ranks; ++r)
     threads.emplace_back([&, r] {
+      std::unique_ptr<exec::Communicator> comm;
       try {
-        auto comm = make(store, r, ranks);
+        comm = make(store, r, ranks);
         body(*comm);
       } catch (const std::exception& e) {
         failures[static_cast<std::size_t>(r)] = e.what();
       }
+      done.arrive_and_wait();
     });
   for (auto& t : threads) t.join();
   return failures;
