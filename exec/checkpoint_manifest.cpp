@@ -59,16 +59,14 @@ CheckpointManifest read_manifest_for(const fs::path& dir, const Scenario& scenar
   }
   m.scenario = field("scenario");
   const std::string differs = first_difference(m.scenario, scenario.document);
-  if (!differs.empty())
+  if (!differs.empty()) {
+    const nlohmann::json::json_pointer at(differs);
+    const auto value = [&](const nlohmann::json& doc) { return describe_json(doc.contains(at) ? doc.at(at) : nlohmann::json()); };
     throw InputError(file.string(), "/scenario" + differs,
                      fmt::format("the checkpoint is from a different scenario: {} there, {} now; "
                                  "resume with the scenario and --set options of the original run",
-                                 describe_json(m.scenario.contains(nlohmann::json::json_pointer(differs))
-                                                   ? m.scenario.at(nlohmann::json::json_pointer(differs))
-                                                   : nlohmann::json()),
-                                 describe_json(scenario.document.contains(nlohmann::json::json_pointer(differs))
-                                                   ? scenario.document.at(nlohmann::json::json_pointer(differs))
-                                                   : nlohmann::json())));
+                                 value(m.scenario), value(scenario.document)));
+  }
   for (int r = 0; r < m.workers; ++r)
     if (!fs::exists(worker_state_path(dir, m.round, r)))
       throw InputError(worker_state_path(dir, m.round, r).string(), "",

@@ -98,15 +98,8 @@ class NcclCommunicator final : public Communicator {
   void reduce_mean(at::Tensor& tensor, const std::vector<int>& group, int root, int) override {
     check_group(group, rank_, size_, root);
     const int sub_root = index_in(group, root);
-    if (rank_ != root) {
-      // Non-roots keep their tensor: NCCL reduces from a copy.
-      at::Tensor copy = tensor.clone();
-      run(copy, [&](void* p, std::size_t n, ncclDataType_t type) {
-        nccl_check(ncclReduce(p, p, n, type, ncclAvg, sub_root, comm_of(group), stream_), "ncclReduce");
-      });
-      return;
-    }
-    run(tensor, [&](void* p, std::size_t n, ncclDataType_t type) {
+    at::Tensor copy = rank_ == root ? tensor : tensor.clone();  // non-roots keep their tensor
+    run(copy, [&](void* p, std::size_t n, ncclDataType_t type) {
       nccl_check(ncclReduce(p, p, n, type, ncclAvg, sub_root, comm_of(group), stream_), "ncclReduce");
     });
   }

@@ -201,6 +201,15 @@ void NetModelImpl::ist_write_slice(const std::vector<std::vector<std::uint32_t>>
   o[1].copy_(slice[at++]);
 }
 
+std::vector<torch::Tensor> ist_parameters(const std::vector<torch::Tensor>& slice) {
+  std::vector<torch::Tensor> out;
+  for (std::size_t i = 0; i < slice.size(); ++i) {
+    const bool running_stat = i + 2 < slice.size() && i % 6 >= 4;  // hidden layers: 6 tensors each
+    if (!running_stat) out.push_back(slice[i]);
+  }
+  return out;
+}
+
 torch::Tensor ist_forward(const std::vector<torch::Tensor>& slice, torch::Tensor x, bool training) {
   x = x.flatten(1);
   const std::size_t layers = (slice.size() - 2) / 6;

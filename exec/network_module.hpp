@@ -43,6 +43,9 @@ class NetModelImpl : public torch::nn::Module {
 };
 TORCH_MODULE(NetModel);
 
+/// The trainable tensors of an IST slice (all but the BatchNorm running statistics).
+std::vector<torch::Tensor> ist_parameters(const std::vector<torch::Tensor>& slice);
+
 /// The forward pass of an IST slice (from NetModelImpl::ist_slice) on a batch; `training` uses
 /// and updates the slice's BatchNorm statistics.
 torch::Tensor ist_forward(const std::vector<torch::Tensor>& slice, torch::Tensor x, bool training);

@@ -235,12 +235,9 @@ class TorchBackend final : public Backend {
     return round.assignments.at(static_cast<std::size_t>(w)).neurons;
   }
 
-  /// A worker's neurons in the round after `round` (generated once per round when the plan does
-  /// not hold it).
+  /// A worker's neurons in the round after `round` (that round is fetched once).
   const std::vector<std::vector<std::uint32_t>>& next_neurons(const Round& round, WorkerId w) {
-    const std::uint64_t next = round.index + 1;
-    if (next < plan_.rounds.size()) return neurons(plan_.rounds[next], w);
-    if (!next_round_ || next_round_->index != next) next_round_ = make_round(plan_, next);
+    if (!next_round_ || next_round_->index != round.index + 1) next_round_ = round_at(plan_, round.index + 1);
     return neurons(*next_round_, w);
   }
 
@@ -249,11 +246,8 @@ class TorchBackend final : public Backend {
   Ticket compute_ist(const OpCall& call) {
     const auto& mine = neurons(call.round, o_.rank);
     std::vector<torch::Tensor> slice = model_->ist_slice(mine);
-    std::vector<torch::Tensor> trained;
-    for (std::size_t i = 0; i < slice.size(); ++i) {
-      const bool running_stat = i + 2 < slice.size() && (i % 6 == 4 || i % 6 == 5);
-      if (!running_stat) trained.push_back(slice[i].set_requires_grad(true));
-    }
+    std::vector<torch::Tensor> trained = ist_parameters(slice);
+    for (torch::Tensor& t : trained) t.set_requires_grad(true);
     torch::optim::SGD sgd(trained, torch::optim::SGDOptions(s_.learning_rate(call.round.index))
                                        .momentum(s_.training.momentum)
                                        .weight_decay(s_.training.weight_decay));
@@ -316,7 +310,7 @@ class TorchBackend final : public Backend {
   std::vector<double> finished_;
   std::uint64_t samples_ = 0;
   double round_loss_ = 0;
-  std::optional<Round> next_round_;            // IST: the next round, when the plan lacks it
+  std::optional<Round> next_round_;            // IST: the round after the current one
   torch::Tensor own_output_bias_, bias_sum_;   // IST: averaging the output bias on worker 0
   std::uint64_t gathered_round_ = ~std::uint64_t{0};
   int bias_count_ = 0;
@@ -397,15 +391,21 @@ std::uint64_t restore_worker_state(const std::filesystem::path& file, NetModel& 
   return static_cast<std::uint64_t>(d.at("round").toInt());
 }
 
-/// The worker that holds block `b`'s current state once round `round` has ended: a holder of the
-/// next round (the plan sent the block there), or worker 0 after the last round (it gathered all).
-WorkerId current_holder(const Plan& plan, std::uint64_t round, BlockIndex b) {
-  if (round + 1 >= plan.total_rounds) return 0;
-  const Round next = round + 1 < plan.rounds.size() ? plan.rounds[round + 1] : make_round(plan, round + 1);
+/// For each block, the worker that holds its current state once round `round` has ended: the
+/// first holder of the next round (the plan sent the block there), or worker 0 after the last
+/// round (it gathered all).
+std::vector<WorkerId> current_holders(const Plan& plan, std::uint64_t round) {
+  std::vector<WorkerId> holder(plan.network.blocks.size(), 0);
+  if (round + 1 >= plan.total_rounds) return holder;
+  const Round next = round_at(plan, round + 1);
+  std::vector<char> seen(holder.size(), 0);
   for (WorkerId w = 0; w < plan.workers; ++w)
-    for (BlockIndex held : next.assignments[static_cast<std::size_t>(w)].blocks)
-      if (held == b) return w;
-  return 0;
+    for (BlockIndex b : next.assignments[static_cast<std::size_t>(w)].blocks)
+      if (!seen[b]) {
+        seen[b] = 1;
+        holder[b] = w;
+      }
+  return holder;
 }
 
 /// The global model after `round`, assembled from the workers' files: a PyTorch state_dict.
@@ -413,8 +413,9 @@ c10::Dict<std::string, at::Tensor> write_global_model(const std::filesystem::pat
                                                      std::uint64_t round, NetModel& model) {
   std::map<WorkerId, c10::impl::GenericDict> files;
   c10::Dict<std::string, at::Tensor> state;
+  const std::vector<WorkerId> holders = current_holders(plan, round);
   for (BlockIndex b = 0; b < plan.network.blocks.size(); ++b) {
-    const WorkerId w = current_holder(plan, round, b);
+    const WorkerId w = holders[b];
     const std::filesystem::path file = worker_state_path(dir, round, w);
     if (!files.count(w)) files.emplace(w, load_dict(file));
     for (const std::string& name : model->state_names(b, true)) state.insert(name, tensor_at(files.at(w), "model." + name, file));

@@ -54,6 +54,10 @@ Round make_round(const Plan& plan, std::uint64_t index) {
   return round;
 }
 
+Round round_at(const Plan& plan, std::uint64_t index) {
+  return index < plan.rounds.size() ? plan.rounds[index] : make_round(plan, index);
+}
+
 Plan make_plan(const Scenario& scenario, std::optional<std::uint64_t> max_rounds) {
   Plan plan = plan_header(scenario);
   const std::uint64_t count = std::min(plan.total_rounds, max_rounds.value_or(plan.total_rounds));

@@ -15,5 +15,7 @@ Plan make_plan(const Scenario& scenario, std::optional<std::uint64_t> max_rounds
 /// Builds round `index` of a plan from its header alone (rounds are independent of each other,
 /// so any round can be made without the ones before it).
 Round make_round(const Plan& plan, std::uint64_t index);
+/// Round `index`: a copy of the one the plan holds, or generated when the plan is truncated.
+Round round_at(const Plan& plan, std::uint64_t index);
 
 }  // namespace resist

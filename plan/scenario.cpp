@@ -298,6 +298,10 @@ Scenario default_scenario(const std::vector<std::string>& overrides) {
                        "<built-in default>", overrides);
 }
 
+Scenario scenario_or_default(const std::string& file, const std::vector<std::string>& overrides) {
+  return file.empty() ? default_scenario(overrides) : load_scenario(file, overrides);
+}
+
 Scenario with_strategy(const Scenario& scenario, StrategyKind kind) {
   json doc = scenario.document;
   doc["strategy"]["name"] = std::string(to_string(kind));

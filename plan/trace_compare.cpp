@@ -88,7 +88,10 @@ Comparison compare_traces(const Trace& sim, const std::string& sim_source, const
   c.measured = meas.meta;
   const std::set<std::uint64_t> in_sim = rounds_of(sim), in_meas = rounds_of(meas);
   std::set<std::uint64_t> common;
-  for (std::uint64_t r : in_sim) (in_meas.count(r) ? common.insert(r), void() : c.only_simulated_rounds.push_back(r));
+  for (std::uint64_t r : in_sim) {
+    if (in_meas.count(r)) common.insert(r);
+    else c.only_simulated_rounds.push_back(r);
+  }
   for (std::uint64_t r : in_meas)
     if (!in_sim.count(r)) c.only_measured_rounds.push_back(r);
   if (common.empty()) refuse("/traceEvents", "no round is in both traces");

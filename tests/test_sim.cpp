@@ -51,6 +51,17 @@ Op comm(OpKind kind, std::vector<WorkerId> group, WorkerId root, Algorithm algor
   return op;
 }
 
+/// Worker 1 computes `flops` in `iterations` local iterations.
+Op compute_op(double flops, std::uint32_t iterations = 1) {
+  Op op;
+  op.kind = OpKind::compute;
+  op.group = {1};
+  op.root = 1;
+  op.flops = flops;
+  op.iterations = iterations;
+  return op;
+}
+
 void add(Plan& p, Op op) {
   op.id = static_cast<OpId>(p.rounds[0].ops.size());
   p.rounds[0].ops.push_back(std::move(op));
@@ -107,12 +118,7 @@ TEST_CASE("two transfers sharing one link each get half of it") {
 
 TEST_CASE("compute time is FLOPs over peak times efficiency") {
   Plan p = bare_plan(2);
-  Op op;
-  op.kind = OpKind::compute;
-  op.group = {1};
-  op.root = 1;
-  op.flops = 1e12;
-  add(p, op);
+  add(p, compute_op(1e12));
   CHECK(run(p, star(2)) == doctest::Approx(1e12 / (67e12 * 0.5)).epsilon(1e-9));
 }
 
@@ -122,13 +128,7 @@ TEST_CASE("calibrated settings: iteration and op overheads, bandwidth scale") {
   s.bandwidth_scale = 0.5;
   s.op_overhead_s = {{"send", 0.003}, {"reduce", 0.004}};
   Plan p = bare_plan(3);
-  Op op;
-  op.kind = OpKind::compute;
-  op.group = {1};
-  op.root = 1;
-  op.flops = 1e12;
-  op.iterations = 5;
-  add(p, op);
+  add(p, compute_op(1e12, 5));
   CHECK(run(p, star(3), s) == doctest::Approx(1e12 / (67e12 * 0.5) + 5 * 0.002).epsilon(1e-9));
   const double m = 1e7;
   p = bare_plan(3);

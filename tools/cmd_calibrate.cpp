@@ -23,12 +23,11 @@ Runner add_calibrate_command(CLI::App& app) {
                    "measured trace of the scenario's plan; write the calibrated scenario");
   sub->add_option("measured", o->measured, "Measured trace (resist run --trace)")->required();
   sub->add_option("--scenario", o->scenario, "Scenario the measured run trained (default: the built-in one)");
-  sub->add_option("--set", o->sets, "Override a scenario field, as for the measured run (repeatable)")
-      ->allow_extra_args(false);
+  add_set_option(sub, o->sets);  // as for the measured run
   sub->add_option("--out", o->out, "Write the calibrated scenario here (atomically)")->required();
   sub->add_option("--format", o->format, "Format of the printed summary")->check(CLI::IsMember({"text", "json"}));
   return [o] {
-    const Scenario s = o->scenario.empty() ? default_scenario(o->sets) : load_scenario(o->scenario, o->sets);
+    const Scenario s = scenario_or_default(o->scenario, o->sets);
     const Calibration c = calibrate(s, load_trace(o->measured), o->measured);
     nlohmann::json doc = calibrated_document(s, c.after);
     parse_scenario(doc, o->out);  // what is written must load

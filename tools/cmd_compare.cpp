@@ -24,8 +24,7 @@ Runner add_compare_command(CLI::App& app) {
                  "--trace) of the same plan: errors per operation kind and round");
   sub->add_option("simulated", o->simulated, "Simulated trace")->required();
   sub->add_option("measured", o->measured, "Measured trace")->required();
-  sub->add_option("--format", o->format, "Output format")->check(CLI::IsMember({"text", "json"}));
-  sub->add_option("--out", o->out, "Write to this file (atomically) instead of standard output");
+  add_output_options(sub, o->format, o->out);
   return [o] {
     const Comparison c = compare_traces(load_trace(o->simulated), o->simulated, load_trace(o->measured), o->measured);
     emit(o->out, o->format == "json" ? comparison_to_json(c).dump(1) + "\n" : comparison_text(c));

@@ -84,8 +84,7 @@ Runner add_model_command(CLI::App& app) {
       ->delimiter(',')->allow_extra_args(false);
   sub->add_option("--dtype", o->dtype, "Element type for the byte column")
       ->check(CLI::IsMember({"fp32", "fp16", "bf16"}));
-  sub->add_option("--format", o->format, "Output format")->check(CLI::IsMember({"text", "json"}));
-  sub->add_option("--out", o->out, "Write to this file (atomically) instead of standard output");
+  add_output_options(sub, o->format, o->out);
   return [o] { return run_model(*o); };
 }
 

@@ -36,8 +36,7 @@ nlohmann::json comparison_json(const std::vector<Plan>& plans) {
 }
 
 int run_plan(const PlanOptions& o) {
-  const Scenario scenario = o.scenario.empty() ? default_scenario(o.sets)
-                                               : load_scenario(o.scenario, o.sets);
+  const Scenario scenario = scenario_or_default(o.scenario, o.sets);
   std::vector<Plan> plans{make_plan(scenario, o.rounds)};
   for (StrategyKind kind : parse_strategy_list(o.compare))
     if (kind != scenario.strategy.kind) plans.push_back(make_plan(with_strategy(scenario, kind), o.rounds));
@@ -77,10 +76,8 @@ Runner add_plan_command(CLI::App& app) {
                   "Scenario JSON file (default: the built-in ResIST ResNet-101 CIFAR-100 setup)");
   sub->add_option("--rounds", o->rounds, "List only the first N rounds")
       ->check(CLI::PositiveNumber);
-  sub->add_option("--format", o->format, "Output format")->check(CLI::IsMember({"text", "json"}));
-  sub->add_option("--out", o->out, "Write to this file (atomically) instead of standard output");
-  sub->add_option("--set", o->sets, "Override a scenario field: dotted.path=value; null removes it (repeatable)")
-      ->allow_extra_args(false);
+  add_output_options(sub, o->format, o->out);
+  add_set_option(sub, o->sets);
   sub->add_option("--compare", o->compare,
                   "Also plan these strategies (comma-separated) and compare the bytes moved");
   return [o] { return run_plan(*o); };

@@ -21,7 +21,7 @@ struct ReportOptions {
 };
 
 int run_report(const ReportOptions& o) {
-  const Scenario s = o.scenario.empty() ? default_scenario(o.sets) : load_scenario(o.scenario, o.sets);
+  const Scenario s = scenario_or_default(o.scenario, o.sets);
   const Cluster cluster = scenario_cluster(s);
   ReportInputs in;
   in.scenario = &s;
@@ -57,8 +57,7 @@ Runner add_report_command(CLI::App& app) {
       ->check(CLI::PositiveNumber);
   sub->add_option("--timeline-rounds", o->timeline_rounds, "Rounds the timelines show (default 2)")
       ->check(CLI::PositiveNumber);
-  sub->add_option("--set", o->sets, "Override a scenario field: dotted.path=value (repeatable)")
-      ->allow_extra_args(false);
+  add_set_option(sub, o->sets);
   sub->add_option("--out", o->out, "The HTML file to write (atomically)")->required();
   return [o] { return run_report(*o); };
 }

@@ -169,8 +169,7 @@ std::string summary_text(const std::vector<nlohmann::json>& reports, const nlohm
 /// What the executor trains: pre-activation ResNets (ResIST, local SGD, data-parallel) and IST's
 /// MLP (any strategy).
 void check_supported(const Scenario& s) {
-  const bool mlp = s.model.arch == "mlp";
-  if (!mlp && s.model.arch.rfind("preact_", 0) != 0)
+  if (s.model.arch != "mlp" && s.model.arch.rfind("preact_", 0) != 0)
     throw InputError(s.source, "/model/arch",
                      fmt::format("the executor builds pre-activation ResNets (preact_*) and mlp, "
                                  "found \"{}\"", s.model.arch));
@@ -179,7 +178,7 @@ void check_supported(const Scenario& s) {
 int run(const RunOptions& o) {
   std::vector<std::string> sets = o.sets;
   if (o.workers) sets.push_back(fmt::format("strategy.workers={}", *o.workers));
-  const Scenario s = o.scenario.empty() ? default_scenario(sets) : load_scenario(o.scenario, sets);
+  const Scenario s = scenario_or_default(o.scenario, sets);
   check_supported(s);
   exec::check_model_fits(s, exec::probe_dataset(s, true));
   exec::probe_dataset(s, false);  // the test split must be there too
@@ -278,10 +277,8 @@ Runner add_run_command(CLI::App& app) {
       ->check(CLI::PositiveNumber);
   sub->add_option("--backend", o->backend, "Communication engine: gloo (CPU) or nccl (GPUs)")
       ->check(CLI::IsMember({"gloo", "nccl"}));
-  sub->add_option("--format", o->format, "Output format")->check(CLI::IsMember({"text", "json"}));
-  sub->add_option("--out", o->out, "Write to this file (atomically) instead of standard output");
-  sub->add_option("--set", o->sets, "Override a scenario field: dotted.path=value; null removes it "
-                                    "(repeatable)")->allow_extra_args(false);
+  add_output_options(sub, o->format, o->out);
+  add_set_option(sub, o->sets);
   return [o] { return run(*o); };
 }
 

@@ -26,8 +26,7 @@ struct SimOptions {
 constexpr std::uint64_t kDefaultRounds = 20;
 
 int run_sim(const SimOptions& o) {
-  const Scenario scenario = o.scenario.empty() ? default_scenario(o.sets)
-                                               : load_scenario(o.scenario, o.sets);
+  const Scenario scenario = scenario_or_default(o.scenario, o.sets);
   const Cluster cluster = scenario_cluster(scenario);
   std::vector<Prediction> predictions =
       predict_strategies(scenario, cluster, parse_strategy_list(o.compare), o.rounds.value_or(kDefaultRounds));
@@ -61,11 +60,8 @@ Runner add_sim_command(CLI::App& app) {
   sub->add_option("--compare", o->compare,
                   "Also simulate these strategies (comma-separated), e.g. local_sgd,data_parallel");
   sub->add_option("--trace", o->trace, "Write the first strategy's trace (Chrome Trace Event JSON)");
-  sub->add_option("--format", o->format, "Output format")->check(CLI::IsMember({"text", "json"}));
-  sub->add_option("--out", o->out, "Write to this file (atomically) instead of standard output");
-  sub->add_option("--set", o->sets, "Override a scenario field: dotted.path=value; null removes it "
-                                    "(repeatable)")
-      ->allow_extra_args(false);
+  add_output_options(sub, o->format, o->out);
+  add_set_option(sub, o->sets);
   return [o] { return run_sim(*o); };
 }
 

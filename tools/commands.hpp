@@ -29,6 +29,11 @@ Trace load_trace(const std::string& file);
 /// Parses "local_sgd,data_parallel"; throws InputError("--compare", ...) for an unknown name.
 std::vector<StrategyKind> parse_strategy_list(const std::string& list);
 
+/// --set, as every command that reads a scenario takes it.
+void add_set_option(CLI::App* sub, std::vector<std::string>& sets);
+/// --format text|json and --out FILE, as every command that prints a result takes them.
+void add_output_options(CLI::App* sub, std::string& format, std::string& out);
+
 /// Writes to `out` atomically when a path is given, else to standard output.
 void emit(const std::string& out, const std::string& text);
 

@@ -5,6 +5,7 @@ HTML template, so that `resist report` writes one self-contained HTML file.
 
 usage: embed_report_assets.py PACKAGE_JSON PACKAGE_LOCK TEMPLATE OUT_CPP WORK_DIR
 """
+import json
 import os
 import shutil
 import subprocess
@@ -40,7 +41,6 @@ def main() -> None:
     chartjs = chartjs.replace("</script", "<\\/script")
     chartjs = "\n".join(line for line in chartjs.splitlines() if not line.startswith("//# sourceMappingURL="))
     with open(os.path.join(work, "node_modules", "chart.js", "package.json"), encoding="utf-8") as f:
-        import json
         version = json.load(f)["version"]
     with open(template, encoding="utf-8") as f:
         html = f.read()

@@ -10,6 +10,17 @@
 
 namespace resist::cli {
 
+void add_set_option(CLI::App* sub, std::vector<std::string>& sets) {
+  sub->add_option("--set", sets, "Override a scenario field: dotted.path=value; null removes it "
+                                 "(repeatable)")
+      ->allow_extra_args(false);
+}
+
+void add_output_options(CLI::App* sub, std::string& format, std::string& out) {
+  sub->add_option("--format", format, "Output format")->check(CLI::IsMember({"text", "json"}));
+  sub->add_option("--out", out, "Write to this file (atomically) instead of standard output");
+}
+
 void emit(const std::string& out, const std::string& text) {
   if (out.empty()) {
     std::fwrite(text.data(), 1, text.size(), stdout);

@@ -51,7 +51,7 @@ int main(int argc, char** argv) {
   o.threads = threads;
   o.rounds = rounds;
   try {
-    const Scenario s = scenario_path.empty() ? default_scenario(sets) : load_scenario(scenario_path, sets);
+    const Scenario s = scenario_or_default(scenario_path, sets);
     if (s.strategy.workers != o.world)
       throw InputError(s.source, "/strategy/workers",
                        fmt::format("expected WORLD_SIZE ({}) workers, found {}", o.world, s.strategy.workers));
