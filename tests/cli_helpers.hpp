@@ -3,6 +3,9 @@
 
 #include <doctest/doctest.h>
 #include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
 
 #include <cstdlib>
 #include <filesystem>
@@ -28,10 +31,20 @@ inline std::string slurp(const fs::path& p) {
   return s.str();
 }
 
+/// The test program's own scratch folder (Meson runs suites in parallel, so each process needs
+/// its own: a shared one let one suite read another's captured output). Removed at exit.
 inline fs::path scratch() {
-  const fs::path dir = fs::temp_directory_path() / "resist-test-cli";
-  fs::create_directories(dir);
-  return dir;
+  struct Folder {
+    fs::path path = fs::temp_directory_path() /
+                    ("resist-test-" + std::string(program_invocation_short_name) + "-" + std::to_string(::getpid()));
+    Folder() { fs::create_directories(path); }
+    ~Folder() {
+      std::error_code ignored;
+      fs::remove_all(path, ignored);
+    }
+  };
+  static const Folder folder;
+  return folder.path;
 }
 
 /// Runs a shell command in the scratch folder and captures its exit code and output.
