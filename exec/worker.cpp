@@ -563,7 +563,8 @@ double monotonic_seconds() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
-nlohmann::json run_worker(const Scenario& scenario, const WorkerOptions& o) {
+nlohmann::json run_worker(const Scenario& scenario, const WorkerOptions& options) {
+  WorkerOptions o = options;
   torch::set_num_threads(o.threads);
   torch::manual_seed(scenario.strategy.seed);  // every worker starts from the same global model
   const Plan plan = make_plan(scenario, o.rounds);
@@ -574,6 +575,11 @@ nlohmann::json run_worker(const Scenario& scenario, const WorkerOptions& o) {
   store_options.numWorkers = static_cast<std::size_t>(o.world);
   store_options.timeout = std::chrono::seconds(o.timeout_s);
   auto store = c10::make_intrusive<c10d::TCPStore>(o.master_addr, store_options);
+  if (o.t0 == 0) {  // workers on several machines: trace times count from when all are here
+    store->add("resist/start", 1);
+    await_all(*store, "resist/start", o);
+    o.t0 = monotonic_seconds();
+  }
   std::unique_ptr<Communicator> comm;
   if (o.backend == "nccl") {
 #ifdef RESIST_HAVE_NCCL
@@ -612,9 +618,20 @@ nlohmann::json run_worker(const Scenario& scenario, const WorkerOptions& o) {
                            {"trace", trace_to_json({"measured", std::string(to_string(plan.strategy)),
                                                     plan.workers, plan.network.spec.arch, {}},
                                                    trace.events, trace.rounds)}};
+  if (o.gather_reports && o.rank != 0) {
+    const std::string text = report.dump();
+    store->set(fmt::format("resist/report/{}", o.rank), std::vector<std::uint8_t>(text.begin(), text.end()));
+  }
   // Worker 0 serves the store: it leaves last.
   store->add("resist/left", 1);
   if (o.rank == 0) await_all(*store, "resist/left", o);
+  if (o.rank == 0 && o.gather_reports) {
+    report["peers"] = nlohmann::json::array();
+    for (int r = 1; r < o.world; ++r) {
+      const std::vector<std::uint8_t> bytes = store->get(fmt::format("resist/report/{}", r));
+      report["peers"].push_back(nlohmann::json::parse(bytes.begin(), bytes.end()));
+    }
+  }
   if (o.rank == 0) {
     // After the last round worker 0 holds the global model; a ResIST round's needs the test-time scale.
     const bool resist_round = !plan.rounds.empty() && plan.rounds.back().phase == Phase::resist;

@@ -6,7 +6,10 @@
 #include <set>
 #include <tuple>
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
+
+#include "exec/net.hpp"
 
 #include "tests/cli_helpers.hpp"
 
@@ -22,6 +25,38 @@ const std::string kTiny =
     " --set training.batch_size=16 --set training.epochs=null --set training.rounds=4";
 
 std::string fmt_round(std::uint64_t saved) { return "(resumed after round " + std::to_string(saved) + ")"; }
+
+using OpKey = std::tuple<std::uint64_t, unsigned, int>;  // round, operation, worker
+
+/// (round, op, worker) of every event the plan's operations should leave in a measured trace.
+std::set<OpKey> expected_trace_keys(int workers) {
+  const Result plan = run_resist(fmt::format("plan --format json{} --set strategy.workers={}", kTiny, workers));
+  REQUIRE(plan.code == 0);
+  auto key = [](const json& round, const json& op, const json& worker) {
+    return OpKey{round.get<std::uint64_t>(), op.get<unsigned>(), worker.get<int>()};
+  };
+  std::set<OpKey> expected;
+  const json doc = json::parse(plan.out);
+  for (const json& round : doc["rounds"])
+    for (const json& op : round["ops"]) {
+      if (op["kind"] == "compute") expected.insert(key(round["index"], op["id"], op["worker"]));
+      else
+        for (const json& w : op["group"]) expected.insert(key(round["index"], op["id"], w));
+    }
+  return expected;
+}
+
+/// The measured trace's events as keys; CHECKs that none comes twice and that it says "measured".
+std::set<OpKey> trace_keys(const fs::path& file) {
+  const json t = json::parse(slurp(file));
+  CHECK(t["otherData"]["source"] == "measured");
+  std::set<OpKey> seen;
+  for (const json& e : t["traceEvents"])
+    if (e["ph"] == "X")
+      CHECK(seen.insert({e["args"]["round"].get<std::uint64_t>(), e["args"]["op"].get<unsigned>(),
+                         e["tid"].get<int>()}).second);
+  return seen;
+}
 
 json run_json(const std::string& args) {
   const Result r = run_resist("run --format json" + kTiny + " " + args);
@@ -52,31 +87,38 @@ TEST_CASE("local SGD and data-parallel train too") {
 }
 
 TEST_CASE("the measured trace holds one event per plan operation and member") {
-  const Result plan = run_resist("plan --format json" + kTiny + " --set strategy.workers=2");
-  REQUIRE(plan.code == 0);
-  using Key = std::tuple<std::uint64_t, unsigned, int>;
-  auto key = [](const json& round, const json& op, const json& worker) {
-    return Key{round.get<std::uint64_t>(), op.get<unsigned>(), worker.get<int>()};
-  };
-  std::set<Key> expected;
-  const json plan_doc = json::parse(plan.out);
-  for (const json& round : plan_doc["rounds"])
-    for (const json& op : round["ops"]) {
-      if (op["kind"] == "compute") expected.insert(key(round["index"], op["id"], op["worker"]));
-      else
-        for (const json& w : op["group"]) expected.insert(key(round["index"], op["id"], w));
-    }
-  const fs::path trace = scratch() / "measured.json";
   const Result r = run_resist("run --workers 2 --trace measured.json" + kTiny);
   REQUIRE_MESSAGE(r.code == 0, r.err);
   CHECK(r.out.find("identical") != std::string::npos);
   CHECK(r.out.find("after 4 of") == std::string::npos);  // the whole (4-round) training ran
-  const json t = json::parse(slurp(trace));
-  CHECK(t["otherData"]["source"] == "measured");
-  std::set<Key> seen;
-  for (const json& e : t["traceEvents"])
-    if (e["ph"] == "X") CHECK(seen.insert(key(e["args"]["round"], e["args"]["op"], e["tid"])).second);
-  CHECK(seen == expected);
+  CHECK(trace_keys(scratch() / "measured.json") == expected_trace_keys(2));
+}
+
+TEST_CASE("under an external launcher each process is one worker; worker 0 reports for all") {
+  // Worker 1 as Slurm would start it, worker 0 as torchrun would: the same job either way.
+  const int port = resist::exec::free_loopback_port();
+  const std::string bin = std::getenv("RESIST_BIN");
+  const std::string args = kTiny + " --trace job.json";
+  const Result r = run_command(fmt::format(
+      "{{ (SLURM_PROCID=1 SLURM_NTASKS=2 SLURM_LOCALID=1 MASTER_PORT={0} '{1}' run{2} >w1.out 2>w1.err; "
+      "echo $? >w1.rc) & RANK=0 WORLD_SIZE=2 MASTER_PORT={0} '{1}' run{2}; rc=$?; wait; exit $rc; }}",
+      port, bin, args));
+  REQUIRE_MESSAGE(r.code == 0, r.err);
+  CHECK(slurp(scratch() / "w1.rc") == "0\n");
+  CHECK(slurp(scratch() / "w1.out").empty());  // worker 0 prints and writes the results
+  CHECK(r.out.find("     3       ") != std::string::npos);
+  CHECK(r.out.find("2 workers trained 512 samples") != std::string::npos);
+  CHECK(trace_keys(scratch() / "job.json") == expected_trace_keys(2));
+
+  // The launcher's word and --workers disagree, or a variable is not a rank: exit 2, nothing run.
+  Result bad = run_command("RANK=0 WORLD_SIZE=2 '" + bin + "' run --workers 3" + kTiny);
+  CHECK(bad.code == 2);
+  CHECK(bad.err == "resist: error: --workers: 3 workers asked for, but the torchrun-style launcher "
+                   "started 2 processes\n");
+  bad = run_command("OMPI_COMM_WORLD_RANK=first OMPI_COMM_WORLD_SIZE=2 '" + bin + "' run" + kTiny);
+  CHECK(bad.code == 2);
+  CHECK(bad.err == "resist: error: environment: OMPI_COMM_WORLD_RANK: expected an integer from 0 to 1, "
+                   "found \"first\"\n");
 }
 
 TEST_CASE("a worker that dies stops the others, with a clear message") {

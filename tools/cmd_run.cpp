@@ -1,4 +1,5 @@
-// `resist run`: real training of a scenario's plan by N local worker processes over Gloo.
+// `resist run`: real training of a scenario's plan by N local worker processes, or by one worker of
+// a job that an external launcher started on many machines.
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -45,6 +46,7 @@ struct RunOptions {
   bool quiet = false;
   std::uint64_t eval_every = 0;
   std::string backend = "gloo";
+  std::string bind;
 };
 
 fs::path worker_binary() {
@@ -175,9 +177,44 @@ void check_supported(const Scenario& s) {
                                  "found \"{}\"", s.model.arch));
 }
 
+/// Starts this machine's worker processes: all N, or under an external launcher the one this
+/// process stands for. Returns their report files (rank order).
+std::vector<fs::path> start_workers(const std::optional<exec::JobPlace>& job, const Scenario& s,
+                                    const std::vector<std::string>& args, const fs::path& dir,
+                                    std::vector<pid_t>& pids) {
+  const fs::path binary = worker_binary();
+  std::vector<fs::path> reports;
+  auto start = [&](int rank, std::vector<std::string> a, std::vector<std::string> env) {
+    reports.push_back(dir / fmt::format("rank{}.json", rank));
+    a.insert(a.end(), {"--report", reports.back().string()});
+    pids.push_back(spawn(binary, a, env));
+  };
+  if (job) {
+    std::vector<std::string> a = args;
+    a.push_back("--gather");
+    start(job->rank, a, {fmt::format("RANK={}", job->rank), fmt::format("WORLD_SIZE={}", job->world),
+                         fmt::format("LOCAL_RANK={}", job->local_rank), "MASTER_ADDR=" + job->master_addr,
+                         fmt::format("MASTER_PORT={}", job->master_port)});
+    return reports;
+  }
+  const int port = exec::free_loopback_port();
+  const auto t0 = std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+  for (int r = 0; r < s.strategy.workers; ++r)
+    start(r, args, {fmt::format("RANK={}", r), fmt::format("WORLD_SIZE={}", s.strategy.workers),
+                    "MASTER_ADDR=127.0.0.1", fmt::format("MASTER_PORT={}", port),
+                    fmt::format("RESIST_T0={:.9f}", t0)});
+  return reports;
+}
+
 int run(const RunOptions& o) {
+  // Under torchrun, Slurm, mpirun...: this process is one worker of a job across machines.
+  const std::optional<exec::JobPlace> job = exec::job_from_environment();
   std::vector<std::string> sets = o.sets;
-  if (o.workers) sets.push_back(fmt::format("strategy.workers={}", *o.workers));
+  if (job && o.workers && *o.workers != job->world)
+    throw InputError("--workers", "", fmt::format("{} workers asked for, but the {} launcher started {} "
+                                                  "processes", *o.workers, job->launcher, job->world));
+  if (job) sets.push_back(fmt::format("strategy.workers={}", job->world));
+  else if (o.workers) sets.push_back(fmt::format("strategy.workers={}", *o.workers));
   const Scenario s = scenario_or_default(o.scenario, sets);
   check_supported(s);
   exec::check_model_fits(s, exec::probe_dataset(s, true));
@@ -188,7 +225,6 @@ int run(const RunOptions& o) {
       throw InputError(exec::manifest_path(o.checkpoint_dir).string(), "/workers",
                        fmt::format("the checkpoint has {} workers, this run {}", m.workers, s.strategy.workers));
   }
-  const fs::path binary = worker_binary();
   const fs::path dir = fs::temp_directory_path() / fmt::format("resist-run-{}", ::getpid());
   fs::create_directories(dir);
   std::vector<std::string> args;
@@ -204,26 +240,24 @@ int run(const RunOptions& o) {
   if (o.resume) args.push_back("--resume");
   if (!o.quiet) args.push_back("--progress");
   if (o.eval_every > 0) args.insert(args.end(), {"--eval-every", std::to_string(o.eval_every)});
-  const int port = exec::free_loopback_port();
-  const auto t0 = std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+  if (job) args.insert(args.end(), {"--bind", o.bind.empty() ? exec::default_bind_host(job->master_addr) : o.bind});
   std::vector<pid_t> pids;
-  for (int r = 0; r < s.strategy.workers; ++r) {
-    std::vector<std::string> a = args;
-    a.insert(a.end(), {"--report", (dir / fmt::format("rank{}.json", r)).string()});
-    pids.push_back(spawn(binary, a, {fmt::format("RANK={}", r), fmt::format("WORLD_SIZE={}", s.strategy.workers),
-                                     "MASTER_ADDR=127.0.0.1", fmt::format("MASTER_PORT={}", port),
-                                     fmt::format("RESIST_T0={:.9f}", t0)}));
-  }
   std::vector<nlohmann::json> reports;
   try {
+    const std::vector<fs::path> files = start_workers(job, s, args, dir, pids);
     wait_workers(pids, o.timeout_s);
-    for (int r = 0; r < s.strategy.workers; ++r)
-      reports.push_back(read_json_file(dir / fmt::format("rank{}.json", r)));
+    for (const fs::path& f : files) reports.push_back(read_json_file(f));
   } catch (...) {
     fs::remove_all(dir);
     throw;
   }
   fs::remove_all(dir);
+  if (job && job->rank != 0) return 0;  // worker 0 writes the results
+  if (job) {  // worker 0's report brought the others'
+    nlohmann::json peers = reports.front()["peers"];
+    reports.front().erase("peers");
+    for (nlohmann::json& p : peers) reports.push_back(std::move(p));
+  }
   Trace merged;
   for (const auto& rep : reports) {
     Trace t = trace_from_json(rep["trace"], "worker report");
@@ -255,8 +289,11 @@ int run(const RunOptions& o) {
 
 Runner add_run_command(CLI::App& app) {
   auto o = std::make_shared<RunOptions>();
-  CLI::App* sub = app.add_subcommand("run", "Train a scenario's plan for real: N local worker "
-                                            "processes over Gloo (CPU)");
+  CLI::App* sub = app.add_subcommand(
+      "run", "Train a scenario's plan for real: N local worker processes, or, under torchrun, Slurm or "
+             "mpirun (RANK/WORLD_SIZE, SLURM_PROCID/SLURM_NTASKS, OMPI_COMM_WORLD_RANK/_SIZE with "
+             "MASTER_ADDR and MASTER_PORT), this process's worker of the job; worker 0 prints and "
+             "writes the results");
   sub->add_option("scenario", o->scenario, "Scenario JSON file (default: the built-in one)");
   sub->add_option("--workers", o->workers, "Number of worker processes (sets strategy.workers)")
       ->check(CLI::PositiveNumber);
@@ -277,6 +314,9 @@ Runner add_run_command(CLI::App& app) {
       ->check(CLI::PositiveNumber);
   sub->add_option("--backend", o->backend, "Communication engine: gloo (CPU) or nccl (GPUs)")
       ->check(CLI::IsMember({"gloo", "nccl"}));
+  sub->add_option("--bind", o->bind, "Under an external launcher: the address or host name this "
+                                     "machine's worker listens on (default: this host's name, or "
+                                     "127.0.0.1 when MASTER_ADDR is loopback)");
   add_output_options(sub, o->format, o->out);
   add_set_option(sub, o->sets);
   return [o] { return run(*o); };

@@ -1,23 +1,16 @@
-// `resist-worker`: one worker process of a real run. `resist run` starts these; torchrun-style
-// launchers, Slurm or mpirun can too, through RANK, WORLD_SIZE, MASTER_ADDR and MASTER_PORT.
+// `resist-worker`: one worker process of a real run. `resist run` starts these, one per local
+// worker, or one per process of a job an external launcher started (torchrun-style variables,
+// Slurm, Open MPI, MPICH; see exec/net.hpp).
 #include <cstdlib>
 #include <optional>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include "exec/net.hpp"
 #include "exec/worker.hpp"
 #include "plan/input_error.hpp"
 #include "plan/json_file.hpp"
-
-namespace {
-
-int env_int(const char* name, int fallback) {
-  const char* v = std::getenv(name);
-  return v ? std::atoi(v) : fallback;
-}
-
-}  // namespace
 
 int main(int argc, char** argv) {
   using namespace resist;
@@ -41,16 +34,20 @@ int main(int argc, char** argv) {
   app.add_option("--bind", o.bind_host, "Address or host name Gloo binds to (default 127.0.0.1; "
                                         "for jobs across machines, this machine's address)");
   app.add_option("--backend", o.backend, "Communication engine")->check(CLI::IsMember({"gloo", "nccl"}));
+  app.add_flag("--gather", o.gather_reports, "Worker 0's report also holds every other worker's (\"peers\")");
   CLI11_PARSE(app, argc, argv);
-  o.rank = env_int("RANK", 0);
-  o.world = env_int("WORLD_SIZE", 1);
-  o.master_addr = std::getenv("MASTER_ADDR") ? std::getenv("MASTER_ADDR") : "127.0.0.1";
-  o.master_port = env_int("MASTER_PORT", 29500);
-  o.local_rank = env_int("LOCAL_RANK", o.rank);
-  o.t0 = std::getenv("RESIST_T0") ? std::atof(std::getenv("RESIST_T0")) : exec::monotonic_seconds();
+  // Without RESIST_T0 (one clock shared by the processes of one machine), the workers agree on
+  // the time origin at their first rendezvous.
+  if (const char* t0 = std::getenv("RESIST_T0")) o.t0 = std::atof(t0);
   o.threads = threads;
   o.rounds = rounds;
   try {
+    const exec::JobPlace place = exec::job_from_environment().value_or(exec::JobPlace{});
+    o.rank = place.rank;
+    o.world = place.world;
+    o.local_rank = place.local_rank;
+    o.master_addr = place.master_addr;
+    o.master_port = place.master_port;
     const Scenario s = scenario_or_default(scenario_path, sets);
     if (s.strategy.workers != o.world)
       throw InputError(s.source, "/strategy/workers",
