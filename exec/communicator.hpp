@@ -2,6 +2,7 @@
 // Engines: Gloo through c10d (CPU), and NCCL on GPUs (built when CUDA and NCCL are found).
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
@@ -11,8 +12,12 @@
 
 namespace resist::exec {
 
+/// How long a rank waits on the others in one operation before it gives up (throws): a peer that
+/// died or hangs stops the job in bounded time.
+inline constexpr std::chrono::milliseconds kDefaultOpTimeout{std::chrono::minutes(10)};
+
 /// Collectives over any ascending group of ranks that includes the caller, and point-to-point
-/// transfers. Calls block until this rank's part is done. `tag` tells concurrent operations apart
+/// transfers. Calls block until this rank's part is done, or throw after the engine's time-out. `tag` tells concurrent operations apart
 /// (the plan's round and op id make one); every member must pass the same tag.
 class Communicator {
  public:
@@ -36,13 +41,17 @@ class Communicator {
 /// processes, a HashStore across threads). `interface_host` is the address Gloo binds to.
 std::unique_ptr<Communicator> make_gloo_communicator(const c10::intrusive_ptr<c10d::Store>& store,
                                                      int rank, int size,
-                                                     const std::string& interface_host = "127.0.0.1");
+                                                     const std::string& interface_host = "127.0.0.1",
+                                                     std::chrono::milliseconds timeout = kDefaultOpTimeout);
 
 /// An NCCL engine on GPU `local_rank` of this machine, its unique ids exchanged through `store`.
-/// Throws std::runtime_error when there is no such GPU. Declared always; defined only in builds
-/// with the `nccl` feature (RESIST_HAVE_NCCL).
+/// Throws std::runtime_error when there is no such GPU. An operation still running after `timeout`
+/// aborts its communicator and throws (communicator set-up waits on the store's time-out for the
+/// unique id, then on NCCL itself). Declared always; defined only in builds with the `nccl`
+/// feature (RESIST_HAVE_NCCL).
 std::unique_ptr<Communicator> make_nccl_communicator(const c10::intrusive_ptr<c10d::Store>& store,
-                                                     int rank, int size, int local_rank);
+                                                     int rank, int size, int local_rank,
+                                                     std::chrono::milliseconds timeout = kDefaultOpTimeout);
 
 /// Checks a group: ascending, within [0, size), containing `rank`, `root` a member (-1: none).
 /// Throws std::invalid_argument saying what is wrong.

@@ -16,8 +16,8 @@ namespace {
 class GlooCommunicator final : public Communicator {
  public:
   GlooCommunicator(const c10::intrusive_ptr<c10d::Store>& store, int rank, int size,
-                   const std::string& host)
-      : rank_(rank), size_(size), group_(make_group(store, rank, size, host)) {}
+                   const std::string& host, std::chrono::milliseconds timeout)
+      : rank_(rank), size_(size), timeout_(timeout), group_(make_group(store, rank, size, host, timeout)) {}
 
   int rank() const override { return rank_; }
   int size() const override { return size_; }
@@ -26,7 +26,7 @@ class GlooCommunicator final : public Communicator {
     check_group(group, rank_, size_, -1);
     if (static_cast<int>(group.size()) == size_) {
       std::vector<at::Tensor> t{tensor};
-      group_->allreduce(t)->wait();
+      wait(group_->allreduce(t), "all-reduce over the world");
       tensor.div_(static_cast<double>(size_));
       return;
     }
@@ -62,23 +62,40 @@ class GlooCommunicator final : public Communicator {
   void send(at::Tensor& tensor, int peer, int tag) override {
     check_peer(peer);
     std::vector<at::Tensor> t{tensor.is_contiguous() ? tensor : tensor.contiguous()};
-    group_->send(t, peer, tag)->wait();
+    wait(group_->send(t, peer, tag), fmt::format("send to rank {}", peer));
   }
 
   void recv(at::Tensor& tensor, int peer, int tag) override {
     check_peer(peer);
     if (!tensor.is_contiguous()) throw std::invalid_argument("recv needs a contiguous tensor");
     std::vector<at::Tensor> t{tensor};
-    group_->recv(t, peer, tag)->wait();
+    wait(group_->recv(t, peer, tag), fmt::format("receive from rank {}", peer));
   }
 
  private:
   static c10::intrusive_ptr<c10d::ProcessGroupGloo> make_group(
-      const c10::intrusive_ptr<c10d::Store>& store, int rank, int size, const std::string& host) {
+      const c10::intrusive_ptr<c10d::Store>& store, int rank, int size, const std::string& host,
+      std::chrono::milliseconds timeout) {
     auto options = c10d::ProcessGroupGloo::Options::create();
+    options->timeout = timeout;
     options->devices.push_back(c10d::ProcessGroupGloo::createDeviceForHostname(host));
     return c10::make_intrusive<c10d::ProcessGroupGloo>(
         c10::make_intrusive<c10d::PrefixStore>("resist", store), rank, size, options);
+  }
+
+  /// Waits for one operation; its failure says what it was, and whether it ran out of time.
+  void wait(const c10::intrusive_ptr<c10d::Work>& work, const std::string& what) const {
+    const auto start = std::chrono::steady_clock::now();
+    try {
+      work->wait(timeout_);
+    } catch (const c10::Error& e) {
+      const bool late = std::chrono::steady_clock::now() - start >= timeout_;
+      throw std::runtime_error(fmt::format(
+          "Gloo engine, rank {}: {}: {}{}", rank_, what, e.what_without_backtrace(),
+          late ? fmt::format(" (waited the time-out, {} s: a peer died or hangs)",
+                             std::chrono::duration_cast<std::chrono::seconds>(timeout_).count())
+               : ""));
+    }
   }
 
   void check_peer(int peer) const {
@@ -89,6 +106,7 @@ class GlooCommunicator final : public Communicator {
 
   int rank_;
   int size_;
+  std::chrono::milliseconds timeout_;
   c10::intrusive_ptr<c10d::ProcessGroupGloo> group_;
 };
 
@@ -110,8 +128,9 @@ void check_group(const std::vector<int>& group, int rank, int size, int root) {
 
 std::unique_ptr<Communicator> make_gloo_communicator(const c10::intrusive_ptr<c10d::Store>& store,
                                                      int rank, int size,
-                                                     const std::string& interface_host) {
-  return std::make_unique<GlooCommunicator>(store, rank, size, interface_host);
+                                                     const std::string& interface_host,
+                                                     std::chrono::milliseconds timeout) {
+  return std::make_unique<GlooCommunicator>(store, rank, size, interface_host, timeout);
 }
 
 }  // namespace resist::exec

@@ -3,9 +3,11 @@
 // LibTorch is CPU-only) are staged through a device buffer. World collectives use the world
 // communicator; a collective over a sub-group (ResIST's holders of a block) uses a communicator of
 // just those ranks, created on first use (its unique id travels through the store) and cached.
+#include <chrono>
 #include <cstring>
 #include <map>
 #include <stdexcept>
+#include <thread>
 
 #include <cuda_runtime.h>
 #include <nccl.h>
@@ -59,8 +61,9 @@ ncclUniqueId shared_id(c10d::Store& store, const std::string& key, bool create) 
 
 class NcclCommunicator final : public Communicator {
  public:
-  NcclCommunicator(const c10::intrusive_ptr<c10d::Store>& store, int rank, int size, int local_rank)
-      : store_(store), rank_(rank), size_(size) {
+  NcclCommunicator(const c10::intrusive_ptr<c10d::Store>& store, int rank, int size, int local_rank,
+                   std::chrono::milliseconds timeout)
+      : store_(store), rank_(rank), size_(size), timeout_(timeout) {
     int devices = 0;
     const cudaError_t e = cudaGetDeviceCount(&devices);
     if (e != cudaSuccess || devices == 0)
@@ -90,8 +93,9 @@ class NcclCommunicator final : public Communicator {
 
   void allreduce_mean(at::Tensor& tensor, const std::vector<int>& group, int) override {
     check_group(group, rank_, size_, -1);
-    run(tensor, [&](void* p, std::size_t n, ncclDataType_t type) {
-      nccl_check(ncclAllReduce(p, p, n, type, ncclAvg, comm_of(group), stream_), "ncclAllReduce");
+    const ncclComm_t comm = comm_of(group);
+    run(tensor, comm, "ncclAllReduce", [&](void* p, std::size_t n, ncclDataType_t type) {
+      return ncclAllReduce(p, p, n, type, ncclAvg, comm, stream_);
     });
   }
 
@@ -99,30 +103,32 @@ class NcclCommunicator final : public Communicator {
     check_group(group, rank_, size_, root);
     const int sub_root = index_in(group, root);
     at::Tensor copy = rank_ == root ? tensor : tensor.clone();  // non-roots keep their tensor
-    run(copy, [&](void* p, std::size_t n, ncclDataType_t type) {
-      nccl_check(ncclReduce(p, p, n, type, ncclAvg, sub_root, comm_of(group), stream_), "ncclReduce");
+    const ncclComm_t comm = comm_of(group);
+    run(copy, comm, "ncclReduce", [&](void* p, std::size_t n, ncclDataType_t type) {
+      return ncclReduce(p, p, n, type, ncclAvg, sub_root, comm, stream_);
     });
   }
 
   void broadcast(at::Tensor& tensor, const std::vector<int>& group, int root, int) override {
     check_group(group, rank_, size_, root);
     const int sub_root = index_in(group, root);
-    run(tensor, [&](void* p, std::size_t n, ncclDataType_t type) {
-      nccl_check(ncclBroadcast(p, p, n, type, sub_root, comm_of(group), stream_), "ncclBroadcast");
+    const ncclComm_t comm = comm_of(group);
+    run(tensor, comm, "ncclBroadcast", [&](void* p, std::size_t n, ncclDataType_t type) {
+      return ncclBroadcast(p, p, n, type, sub_root, comm, stream_);
     });
   }
 
   void send(at::Tensor& tensor, int peer, int) override {
     check_peer(peer);
-    run(tensor, [&](void* p, std::size_t n, ncclDataType_t type) {
-      nccl_check(ncclSend(p, n, type, peer, world_, stream_), "ncclSend");
+    run(tensor, world_, "ncclSend", [&](void* p, std::size_t n, ncclDataType_t type) {
+      return ncclSend(p, n, type, peer, world_, stream_);
     }, /*copy_back=*/false);
   }
 
   void recv(at::Tensor& tensor, int peer, int) override {
     check_peer(peer);
-    run(tensor, [&](void* p, std::size_t n, ncclDataType_t type) {
-      nccl_check(ncclRecv(p, n, type, peer, world_, stream_), "ncclRecv");
+    run(tensor, world_, "ncclRecv", [&](void* p, std::size_t n, ncclDataType_t type) {
+      return ncclRecv(p, n, type, peer, world_, stream_);
     }, /*copy_back=*/true, /*copy_in=*/false);
   }
 
@@ -153,17 +159,19 @@ class NcclCommunicator final : public Communicator {
     return comm;
   }
 
-  /// Runs one NCCL call on the tensor's device memory (staging host tensors) and waits for it.
+  /// Runs one NCCL call (`call` returns its result) on the tensor's device memory, staging host
+  /// tensors, and waits for it on communicator `comm`.
   template <typename Call>
-  void run(at::Tensor& tensor, Call&& call, bool copy_back = true, bool copy_in = true) {
+  void run(at::Tensor& tensor, ncclComm_t comm, const char* what, Call&& call, bool copy_back = true,
+           bool copy_in = true) {
     if (!tensor.is_contiguous()) throw std::invalid_argument("NCCL engine: tensors must be contiguous");
     cuda_check(cudaSetDevice(device_), "cudaSetDevice");
     const std::size_t bytes = tensor.numel() * tensor.element_size();
     const ncclDataType_t type = nccl_type(tensor);
     const auto n = static_cast<std::size_t>(tensor.numel());
     if (tensor.is_cuda()) {
-      call(tensor.data_ptr(), n, type);
-      cuda_check(cudaStreamSynchronize(stream_), "cudaStreamSynchronize");
+      nccl_check(call(tensor.data_ptr(), n, type), what);
+      wait_for(comm, what);
       return;
     }
     if (bytes > staging_bytes_) {
@@ -174,14 +182,51 @@ class NcclCommunicator final : public Communicator {
     }
     if (copy_in)
       cuda_check(cudaMemcpyAsync(staging_, tensor.data_ptr(), bytes, cudaMemcpyHostToDevice, stream_), "cudaMemcpyAsync");
-    call(staging_, n, type);
+    nccl_check(call(staging_, n, type), what);
     if (copy_back)
       cuda_check(cudaMemcpyAsync(tensor.data_ptr(), staging_, bytes, cudaMemcpyDeviceToHost, stream_), "cudaMemcpyAsync");
-    cuda_check(cudaStreamSynchronize(stream_), "cudaStreamSynchronize");
+    wait_for(comm, what);
+  }
+
+  /// Waits until the stream's work is done. A peer that died or hangs shows as work that never
+  /// ends, or as an asynchronous NCCL error: the communicator is then aborted (nothing waits on it
+  /// any more) and the call throws.
+  void wait_for(ncclComm_t comm, const char* what) {
+    const auto start = std::chrono::steady_clock::now();
+    for (;;) {
+      const cudaError_t e = cudaStreamQuery(stream_);
+      if (e == cudaSuccess) return;
+      if (e != cudaErrorNotReady) cuda_check(e, what);
+      ncclResult_t async = ncclSuccess;
+      nccl_check(ncclCommGetAsyncError(comm, &async), "ncclCommGetAsyncError");
+      const auto waited = std::chrono::steady_clock::now() - start;
+      std::string failure;
+      if (async != ncclSuccess && async != ncclInProgress)
+        failure = fmt::format("NCCL engine: {} failed: {}", what, ncclGetErrorString(async));
+      else if (waited > timeout_)
+        failure = fmt::format("NCCL engine: {} did not finish within {} s (a peer died or hangs)", what,
+                              std::chrono::duration_cast<std::chrono::seconds>(timeout_).count());
+      if (!failure.empty()) {
+        abort(comm);
+        throw std::runtime_error(failure + "; communicator aborted");
+      }
+      // Short operations finish within a few yields; long ones are polled every 50 us.
+      if (waited < std::chrono::milliseconds(2)) std::this_thread::yield();
+      else std::this_thread::sleep_for(std::chrono::microseconds(50));
+    }
+  }
+
+  /// Aborts a communicator (its pending work ends) and forgets it.
+  void abort(ncclComm_t comm) {
+    ncclCommAbort(comm);
+    if (comm == world_) world_ = nullptr;
+    for (auto it = groups_.begin(); it != groups_.end();)
+      it = it->second == comm ? groups_.erase(it) : std::next(it);
   }
 
   c10::intrusive_ptr<c10d::Store> store_;
   int rank_, size_;
+  std::chrono::milliseconds timeout_;
   int device_ = 0;
   cudaStream_t stream_ = nullptr;
   ncclComm_t world_ = nullptr;
@@ -193,8 +238,9 @@ class NcclCommunicator final : public Communicator {
 }  // namespace
 
 std::unique_ptr<Communicator> make_nccl_communicator(const c10::intrusive_ptr<c10d::Store>& store,
-                                                     int rank, int size, int local_rank) {
-  return std::make_unique<NcclCommunicator>(store, rank, size, local_rank);
+                                                     int rank, int size, int local_rank,
+                                                     std::chrono::milliseconds timeout) {
+  return std::make_unique<NcclCommunicator>(store, rank, size, local_rank, timeout);
 }
 
 }  // namespace resist::exec

@@ -166,6 +166,9 @@ class TorchBackend final : public Backend {
     const auto tensors = state(call.op);
     torch::Tensor flat = torch::empty({numel(tensors)});
     comm_.recv(flat, peer, tag(call));
+    // The receiver keeps its own momentum for the block (from when it last held it). Zeroing it
+    // on arrival was measured worse (Fashion-MNIST, 2 workers, 2 epochs, seeds 1 and 2: 88.65% and
+    // 84.30% against 89.05% and 88.55% kept); shipping it would double the bytes moved.
     unflatten(flat, tensors);
     return done();
   }
@@ -316,15 +319,21 @@ class TorchBackend final : public Backend {
   int bias_count_ = 0;
 };
 
-/// RESIST_FAULT=RANK:ROUND makes that worker die after that round, to test that the others stop.
+/// RESIST_FAULT=RANK:ROUND makes that worker die after that round, RESIST_FAULT=RANK:ROUND:hang
+/// makes it hang there, to test that the others stop.
 void inject_fault(std::uint64_t round, WorkerId self) {
   const char* fault = std::getenv("RESIST_FAULT");
   int rank = -1;
   unsigned long long at = 0;
-  if (fault && std::sscanf(fault, "%d:%llu", &rank, &at) == 2 && rank == self && at == round) {
-    std::fprintf(stderr, "resist-worker %d: RESIST_FAULT: dying after round %llu\n", self, at);
-    std::_Exit(3);
+  char mode[8] = "";
+  const int fields = fault ? std::sscanf(fault, "%d:%llu:%7s", &rank, &at, mode) : 0;
+  if (fields < 2 || rank != self || at != round) return;
+  if (std::string_view(mode) == "hang") {
+    std::fprintf(stderr, "resist-worker %d: RESIST_FAULT: hanging after round %llu\n", self, at);
+    for (;;) std::this_thread::sleep_for(std::chrono::hours(1));
   }
+  std::fprintf(stderr, "resist-worker %d: RESIST_FAULT: dying after round %llu\n", self, at);
+  std::_Exit(3);
 }
 
 /// Waits until every worker of the job has counted itself in at `key` (store.add(key, 1)).
@@ -563,7 +572,9 @@ double monotonic_seconds() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
-nlohmann::json run_worker(const Scenario& scenario, const WorkerOptions& options) {
+namespace {
+
+nlohmann::json train(const Scenario& scenario, const WorkerOptions& options) {
   WorkerOptions o = options;
   torch::set_num_threads(o.threads);
   torch::manual_seed(scenario.strategy.seed);  // every worker starts from the same global model
@@ -583,13 +594,13 @@ nlohmann::json run_worker(const Scenario& scenario, const WorkerOptions& options
   std::unique_ptr<Communicator> comm;
   if (o.backend == "nccl") {
 #ifdef RESIST_HAVE_NCCL
-    comm = make_nccl_communicator(store, o.rank, o.world, o.local_rank);
+    comm = make_nccl_communicator(store, o.rank, o.world, o.local_rank, std::chrono::seconds(o.timeout_s));
 #else
     throw std::runtime_error("this resist-worker was built without NCCL (CUDA toolkit with NCCL not "
                              "found at build time); use --backend gloo");
 #endif
   } else {
-    comm = make_gloo_communicator(store, o.rank, o.world, o.bind_host);
+    comm = make_gloo_communicator(store, o.rank, o.world, o.bind_host, std::chrono::seconds(o.timeout_s));
   }
   DataFeed feed(scenario, o.rank, o.world);
   TorchBackend backend(scenario, plan, model, *comm, feed, o);
@@ -640,6 +651,16 @@ nlohmann::json run_worker(const Scenario& scenario, const WorkerOptions& options
     report["evaluations"].push_back({plan.rounds.empty() ? 0 : plan.rounds.back().index, report["accuracy"]});
   }
   return report;
+}
+
+}  // namespace
+
+nlohmann::json run_worker(const Scenario& scenario, const WorkerOptions& options) {
+  try {
+    return train(scenario, options);
+  } catch (const c10::Error& e) {  // LibTorch's own errors: their message, not their backtrace
+    throw std::runtime_error(e.what_without_backtrace());
+  }
 }
 
 }  // namespace resist::exec

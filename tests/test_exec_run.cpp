@@ -129,6 +129,20 @@ TEST_CASE("a worker that dies stops the others, with a clear message") {
   CHECK(r.err.find("worker 1 failed (exit code 3); the other workers were stopped") != std::string::npos);
 }
 
+TEST_CASE("a worker that hangs stops the others after the time-out, with a clear message") {
+  // Worker 1 hangs after round 1; the others give up on their next wait for it (--timeout 3 s), so
+  // the whole run ends instead of hanging (the suite's own time limit would catch a hang).
+  ::setenv("RESIST_FAULT", "1:1:hang", 1);
+  const Result r = run_resist("run --workers 3 --timeout 3" + kTiny);
+  ::unsetenv("RESIST_FAULT");
+  CHECK(r.code == 1);
+  CHECK(r.err.find("resist-worker 1: RESIST_FAULT: hanging after round 1") != std::string::npos);
+  CHECK(r.err.find("resist-worker 0: failed: Gloo engine, rank 0: all-reduce over the world: ") != std::string::npos);
+  CHECK(r.err.find("(waited the time-out, 3 s: a peer died or hangs)") != std::string::npos);
+  CHECK(r.err.find("the other workers were stopped") != std::string::npos);
+  CHECK(r.err.find("Exception raised from") == std::string::npos);  // no LibTorch backtrace
+}
+
 TEST_CASE("a run killed and resumed ends with the same model as an uninterrupted run") {
   const std::string resist = kTiny + " --workers 3 --set strategy.min_depth=1 --checkpoint-dir ";
   fs::remove_all(scratch() / "whole");
