@@ -50,7 +50,7 @@ inline fs::path scratch() {
 /// Runs a shell command in the scratch folder and captures its exit code and output.
 inline Result run_command(const std::string& command) {
   const fs::path dir = scratch();
-  const std::string cmd = "cd '" + dir.string() + "' && " + command + " >stdout.txt 2>stderr.txt";
+  const std::string cmd = "cd '" + dir.string() + "' && { " + command + "; } >stdout.txt 2>stderr.txt";
   const int status = std::system(cmd.c_str());
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(dir / "stdout.txt"),
           slurp(dir / "stderr.txt")};

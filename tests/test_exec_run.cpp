@@ -143,6 +143,24 @@ TEST_CASE("a worker that hangs stops the others after the time-out, with a clear
   CHECK(r.err.find("Exception raised from") == std::string::npos);  // no LibTorch backtrace
 }
 
+TEST_CASE("workers do not outlive resist run") {
+  // A long run; once its workers train (a first checkpoint is written), resist run itself is
+  // terminated, as a launcher or a batch system would: no worker of it may be left behind.
+  // (Killed before a worker has set itself up, the worker leaves on its own: it checks its parent.)
+  fs::remove_all(scratch() / "orphan-check");
+  const std::string workers = "pgrep -f '[r]esist-worker.*orphan-check'";
+  const Result r = run_command(
+      "'" + std::string(std::getenv("RESIST_BIN")) + "' run --workers 2 --quiet" + kTiny +
+      " --set training.rounds=100000 --set data.train_samples=64 --checkpoint-dir orphan-check & parent=$!; "
+      "for i in $(seq 600); do [ -e orphan-check/checkpoint.json ] && break; sleep 0.1; done; "
+      "echo started $(" + workers + " | wc -l); kill -TERM $parent; wait $parent; "
+      "for i in $(seq 100); do " + workers + " >/dev/null || break; sleep 0.1; done; "
+      "echo left $(" + workers + " | wc -l)");
+  CHECK(r.out == "started 2\nleft 0\n");
+  std::system(("pkill -f '[r]esist-worker.*" + (scratch() / "orphan-check").string() + "'").c_str());
+  fs::remove_all(scratch() / "orphan-check");
+}
+
 TEST_CASE("a run killed and resumed ends with the same model as an uninterrupted run") {
   const std::string resist = kTiny + " --workers 3 --set strategy.min_depth=1 --checkpoint-dir ";
   fs::remove_all(scratch() / "whole");

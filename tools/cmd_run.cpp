@@ -63,6 +63,7 @@ pid_t spawn(const fs::path& binary, const std::vector<std::string>& args, const 
   for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
   std::vector<std::string> all_env = env;
+  all_env.push_back(fmt::format("RESIST_PARENT={}", ::getpid()));  // see resist_worker.cpp
   for (char** e = environ; *e; ++e) all_env.emplace_back(*e);
   std::vector<char*> envp;
   for (const std::string& e : all_env) envp.push_back(const_cast<char*>(e.c_str()));

@@ -1,6 +1,10 @@
 // `resist-worker`: one worker process of a real run. `resist run` starts these, one per local
 // worker, or one per process of a job an external launcher started (torchrun-style variables,
 // Slurm, Open MPI, MPICH; see exec/net.hpp).
+#include <signal.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
 #include <cstdlib>
 #include <optional>
 
@@ -36,6 +40,10 @@ int main(int argc, char** argv) {
   app.add_option("--backend", o.backend, "Communication engine")->check(CLI::IsMember({"gloo", "nccl"}));
   app.add_flag("--gather", o.gather_reports, "Worker 0's report also holds every other worker's (\"peers\")");
   CLI11_PARSE(app, argc, argv);
+  // A worker never outlives the process that started it (resist run, or a launcher giving up).
+  // If it died before this line, the worker has been re-parented already: leave at once.
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (const char* parent = std::getenv("RESIST_PARENT"); parent && ::getppid() != std::atoi(parent)) return 1;
   // Without RESIST_T0 (one clock shared by the processes of one machine), the workers agree on
   // the time origin at their first rendezvous.
   if (const char* t0 = std::getenv("RESIST_T0")) o.t0 = std::atof(t0);
