@@ -3,8 +3,12 @@
 // LibTorch is CPU-only) are staged through a device buffer. World collectives use the world
 // communicator; a collective over a sub-group (ResIST's holders of a block) uses a communicator of
 // just those ranks, created on first use (its unique id travels through the store) and cached.
+// Communicators are non-blocking (config.blocking = 0): creating one, and every operation, is
+// polled with a deadline, so a peer that died or hangs stops this rank after the time-out instead
+// of blocking it for ever; the communicator is then aborted.
 #include <chrono>
 #include <cstring>
+#include <exception>
 #include <map>
 #include <stdexcept>
 #include <thread>
@@ -26,7 +30,7 @@ void cuda_check(cudaError_t e, const char* what) {
 }
 
 void nccl_check(ncclResult_t r, const char* what) {
-  if (r != ncclSuccess)
+  if (r != ncclSuccess && r != ncclInProgress)  // in progress: non-blocking communicators, polled
     throw std::runtime_error(fmt::format("NCCL engine: {}: {}", what, ncclGetErrorString(r)));
 }
 
@@ -77,13 +81,13 @@ class NcclCommunicator final : public Communicator {
     cuda_check(cudaSetDevice(device_), "cudaSetDevice");
     cuda_check(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking), "cudaStreamCreate");
     const ncclUniqueId id = shared_id(*store_, "resist/nccl/world", rank == 0);
-    nccl_check(ncclCommInitRank(&world_, size, id, rank), "ncclCommInitRank (world)");
+    world_ = create(size, id, rank, "ncclCommInitRank (world)");
   }
 
   ~NcclCommunicator() override {
     cudaSetDevice(device_);
-    for (auto& [group, comm] : groups_) ncclCommDestroy(comm);
-    if (world_) ncclCommDestroy(world_);
+    for (auto& [group, comm] : groups_) close(comm);
+    if (world_) close(world_);
     if (staging_) cudaFree(staging_);
     if (stream_) cudaStreamDestroy(stream_);
   }
@@ -152,11 +156,38 @@ class NcclCommunicator final : public Communicator {
     std::string key = "resist/nccl/group";
     for (int r : group) key += fmt::format("/{}", r);
     const ncclUniqueId id = shared_id(*store_, key, rank_ == group.front());
-    ncclComm_t comm = nullptr;
-    nccl_check(ncclCommInitRank(&comm, static_cast<int>(group.size()), id, index_in(group, rank_)),
-               "ncclCommInitRank (group)");
+    const ncclComm_t comm = create(static_cast<int>(group.size()), id, index_in(group, rank_),
+                                   "ncclCommInitRank (group)");
     groups_.emplace(group, comm);
     return comm;
+  }
+
+  /// A non-blocking communicator of `size` ranks, ready for use (its creation waited for).
+  ncclComm_t create(int size, const ncclUniqueId& id, int rank, const char* what) {
+    ncclConfig_t config = NCCL_CONFIG_INITIALIZER;
+    config.blocking = 0;
+    ncclComm_t comm = nullptr;
+    nccl_check(ncclCommInitRankConfig(&comm, size, id, rank, &config), what);
+    settle(comm, what, std::chrono::steady_clock::now());
+    return comm;
+  }
+
+  /// Frees a communicator at the end: finalised (its last operations flushed) within the
+  /// time-out, else aborted; aborted at once after a failure, or while an exception unwinds (a
+  /// peer may be gone: finalising would wait on it). Throws nothing (destructor).
+  void close(ncclComm_t comm) {
+    if (failed_ || std::uncaught_exceptions() > 0) {
+      ncclCommAbort(comm);
+      return;
+    }
+    const auto deadline = std::chrono::steady_clock::now() + timeout_;
+    ncclResult_t state = ncclCommFinalize(comm);
+    while (state == ncclInProgress && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::microseconds(100));
+      if (ncclCommGetAsyncError(comm, &state) != ncclSuccess) state = ncclInternalError;
+    }
+    if (state == ncclSuccess) ncclCommDestroy(comm);
+    else ncclCommAbort(comm);
   }
 
   /// Runs one NCCL call (`call` returns its result) on the tensor's device memory, staging host
@@ -193,27 +224,52 @@ class NcclCommunicator final : public Communicator {
   /// any more) and the call throws.
   void wait_for(ncclComm_t comm, const char* what) {
     const auto start = std::chrono::steady_clock::now();
+    settle(comm, what, start);  // a non-blocking call may return before its work is on the stream
     for (;;) {
       const cudaError_t e = cudaStreamQuery(stream_);
       if (e == cudaSuccess) return;
       if (e != cudaErrorNotReady) cuda_check(e, what);
-      ncclResult_t async = ncclSuccess;
-      nccl_check(ncclCommGetAsyncError(comm, &async), "ncclCommGetAsyncError");
-      const auto waited = std::chrono::steady_clock::now() - start;
-      std::string failure;
-      if (async != ncclSuccess && async != ncclInProgress)
-        failure = fmt::format("NCCL engine: {} failed: {}", what, ncclGetErrorString(async));
-      else if (waited > timeout_)
-        failure = fmt::format("NCCL engine: {} did not finish within {} s (a peer died or hangs)", what,
-                              std::chrono::duration_cast<std::chrono::seconds>(timeout_).count());
-      if (!failure.empty()) {
-        abort(comm);
-        throw std::runtime_error(failure + "; communicator aborted");
-      }
-      // Short operations finish within a few yields; long ones are polled every 50 us.
-      if (waited < std::chrono::milliseconds(2)) std::this_thread::yield();
-      else std::this_thread::sleep_for(std::chrono::microseconds(50));
+      state_of(comm, what);
+      check_deadline(comm, what, start);
+      pause(start);
     }
+  }
+
+  /// Waits until the communicator has no call in progress (its creation, or an operation being
+  /// enqueued), within the time-out.
+  void settle(ncclComm_t comm, const char* what, std::chrono::steady_clock::time_point start) {
+    while (state_of(comm, what) == ncclInProgress) {
+      check_deadline(comm, what, start);
+      pause(start);
+    }
+  }
+
+  /// ncclSuccess or ncclInProgress; an asynchronous error aborts the communicator and throws.
+  ncclResult_t state_of(ncclComm_t comm, const char* what) {
+    ncclResult_t state = ncclSuccess;
+    const ncclResult_t r = ncclCommGetAsyncError(comm, &state);
+    if (r != ncclSuccess) fail(comm, fmt::format("NCCL engine: ncclCommGetAsyncError after {}: {}", what, ncclGetErrorString(r)));
+    if (state != ncclSuccess && state != ncclInProgress)
+      fail(comm, fmt::format("NCCL engine: {} failed: {}", what, ncclGetErrorString(state)));
+    return state;
+  }
+
+  void check_deadline(ncclComm_t comm, const char* what, std::chrono::steady_clock::time_point start) {
+    if (std::chrono::steady_clock::now() - start > timeout_)
+      fail(comm, fmt::format("NCCL engine: {} did not finish within {} s (a peer died or hangs)", what,
+                             std::chrono::duration_cast<std::chrono::seconds>(timeout_).count()));
+  }
+
+  [[noreturn]] void fail(ncclComm_t comm, const std::string& failure) {
+    failed_ = true;
+    abort(comm);
+    throw std::runtime_error(failure + "; communicator aborted");
+  }
+
+  /// Short operations finish within a few yields; long ones are polled every 50 us.
+  static void pause(std::chrono::steady_clock::time_point start) {
+    if (std::chrono::steady_clock::now() - start < std::chrono::milliseconds(2)) std::this_thread::yield();
+    else std::this_thread::sleep_for(std::chrono::microseconds(50));
   }
 
   /// Aborts a communicator (its pending work ends) and forgets it.
@@ -233,6 +289,7 @@ class NcclCommunicator final : public Communicator {
   std::map<std::vector<int>, ncclComm_t> groups_;
   void* staging_ = nullptr;
   std::size_t staging_bytes_ = 0;
+  bool failed_ = false;  // an operation failed: the remaining communicators are aborted, not finalised
 };
 
 }  // namespace

@@ -1,10 +1,11 @@
 // The NCCL engine on this machine's GPUs, one rank per GPU (up to four) in threads sharing a
-// HashStore: averages, sub-groups, root-only reduce, bit-exact moves. Skipped (exit 77) without a
+// HashStore: averages, sub-groups, root-only reduce, bit-exact moves, bounded waits. Skipped (exit 77) without a
 // GPU; on a machine without one, `resist run --backend nccl` must fail clearly (test_exec_run).
 #define DOCTEST_CONFIG_IMPLEMENT
 #include <cuda_runtime.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 
 #include <ATen/ATen.h>
@@ -92,6 +93,15 @@ TEST_CASE("unsupported tensor types are refused") {
     at::Tensor t = at::zeros({4}, at::kBool);
     CHECK_THROWS_WITH(c.allreduce_mean(t, world(), 5), doctest::Contains("tensors of type Bool are not supported"));
   });
+}
+
+TEST_CASE("a peer that never joins stops this rank after the time-out, not for ever") {
+  // Rank 0 of a two-rank world whose rank 1 never comes: creating the communicator is bounded.
+  auto store = c10::make_intrusive<c10d::HashStore>();
+  const auto start = std::chrono::steady_clock::now();
+  CHECK_THROWS_WITH(resist::exec::make_nccl_communicator(store, 0, 2, 0, std::chrono::seconds(2)),
+                    doctest::Contains("ncclCommInitRank (world) did not finish within 2 s"));
+  MESSAGE("gave up after " << std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() << " s");
 }
 
 int main(int argc, char** argv) {
