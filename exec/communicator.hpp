@@ -35,6 +35,8 @@ class Communicator {
   /// Sends to one peer; the peer receives into a tensor of the same shape and type.
   virtual void send(at::Tensor& tensor, int peer, int tag) = 0;
   virtual void recv(at::Tensor& tensor, int peer, int tag) = 0;
+  /// Whether GPU tensors can be passed as they are (else callers pass host copies).
+  virtual bool takes_device_tensors() const { return false; }
 };
 
 /// A Gloo engine (c10d's ProcessGroupGloo) whose ranks meet through `store` (a TCPStore across

@@ -80,6 +80,7 @@ class NcclCommunicator final : public Communicator {
     device_ = local_rank;
     cuda_check(cudaSetDevice(device_), "cudaSetDevice");
     cuda_check(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking), "cudaStreamCreate");
+    cuda_check(cudaEventCreateWithFlags(&ready_, cudaEventDisableTiming), "cudaEventCreate");
     const ncclUniqueId id = shared_id(*store_, "resist/nccl/world", rank == 0);
     world_ = create(size, id, rank, "ncclCommInitRank (world)");
   }
@@ -89,11 +90,13 @@ class NcclCommunicator final : public Communicator {
     for (auto& [group, comm] : groups_) close(comm);
     if (world_) close(world_);
     if (staging_) cudaFree(staging_);
+    if (ready_) cudaEventDestroy(ready_);
     if (stream_) cudaStreamDestroy(stream_);
   }
 
   int rank() const override { return rank_; }
   int size() const override { return size_; }
+  bool takes_device_tensors() const override { return true; }
 
   void allreduce_mean(at::Tensor& tensor, const std::vector<int>& group, int) override {
     check_group(group, rank_, size_, -1);
@@ -201,6 +204,13 @@ class NcclCommunicator final : public Communicator {
     const ncclDataType_t type = nccl_type(tensor);
     const auto n = static_cast<std::size_t>(tensor.numel());
     if (tensor.is_cuda()) {
+      if (tensor.get_device() != device_)
+        throw std::invalid_argument(fmt::format("NCCL engine: a tensor on GPU {}, but this rank uses GPU {}",
+                                                tensor.get_device(), device_));
+      // The tensor was written by LibTorch's kernels on the legacy default stream: this
+      // communicator's stream waits for them before NCCL reads it.
+      cuda_check(cudaEventRecord(ready_, cudaStreamLegacy), "cudaEventRecord");
+      cuda_check(cudaStreamWaitEvent(stream_, ready_, 0), "cudaStreamWaitEvent");
       nccl_check(call(tensor.data_ptr(), n, type), what);
       wait_for(comm, what);
       return;
@@ -285,6 +295,7 @@ class NcclCommunicator final : public Communicator {
   std::chrono::milliseconds timeout_;
   int device_ = 0;
   cudaStream_t stream_ = nullptr;
+  cudaEvent_t ready_ = nullptr;  // LibTorch's work on a GPU tensor is done
   ncclComm_t world_ = nullptr;
   std::map<std::vector<int>, ncclComm_t> groups_;
   void* staging_ = nullptr;

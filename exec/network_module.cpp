@@ -152,9 +152,10 @@ std::vector<torch::Tensor> NetModelImpl::parameters_of(std::size_t block) {
 
 namespace {
 
-torch::Tensor indices(const std::vector<std::uint32_t>& neurons) {
+/// The neurons as an index tensor on the device of the tensors it indexes.
+torch::Tensor indices(const std::vector<std::uint32_t>& neurons, torch::Device device) {
   std::vector<std::int64_t> v(neurons.begin(), neurons.end());
-  return torch::tensor(v, torch::kLong);
+  return torch::tensor(v, torch::kLong).to(device);
 }
 
 }  // namespace
@@ -164,8 +165,8 @@ std::vector<torch::Tensor> NetModelImpl::ist_slice(const std::vector<std::vector
   std::vector<torch::Tensor> out;
   torch::Tensor previous;  // kept inputs of the layer (undefined: all of them)
   for (std::size_t l = 0; l < neurons.size(); ++l) {
-    const torch::Tensor keep = indices(neurons[l]);
     const std::vector<torch::Tensor> s = state(l);  // fc.weight, fc.bias, bn.weight, bn.bias, running mean, var
+    const torch::Tensor keep = indices(neurons[l], s[0].device());
     torch::Tensor w = s[0].index_select(0, keep);
     out.push_back(previous.defined() ? w.index_select(1, previous) : w);
     for (std::size_t i = 1; i < s.size(); ++i) out.push_back(s[i].index_select(0, keep));
@@ -183,8 +184,8 @@ void NetModelImpl::ist_write_slice(const std::vector<std::vector<std::uint32_t>>
   std::size_t at = 0;
   torch::Tensor previous;
   for (std::size_t l = 0; l < neurons.size(); ++l) {
-    const torch::Tensor keep = indices(neurons[l]);
     const std::vector<torch::Tensor> s = state(l);
+    const torch::Tensor keep = indices(neurons[l], s[0].device());
     if (previous.defined()) {
       // weight[keep][:, previous] = slice: take the kept rows, overwrite their kept columns, put them back.
       torch::Tensor rows = s[0].index_select(0, keep);

@@ -16,6 +16,7 @@
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 
 #include <ATen/CPUGeneratorImpl.h>
+#include <torch/cuda.h>
 #include <torch/csrc/jit/serialization/pickle.h>
 
 #include "exec/checkpoint.hpp"
@@ -116,11 +117,31 @@ class DataFeed {
   std::uint64_t step_ = 0, epoch_ = 0;
 };
 
+/// A batch on `device`.
+Batch on(torch::Device device, const Batch& b) {
+  if (device.is_cpu()) return b;
+  return {b.images.to(device), b.labels.to(device)};
+}
+
+/// Where this worker trains (WorkerOptions::device).
+torch::Device pick_device(const WorkerOptions& o) {
+  if (o.device == "cpu") return torch::kCPU;
+  const int gpus = torch::cuda::is_available() ? static_cast<int>(torch::cuda::device_count()) : 0;
+  if (gpus == 0) {
+    if (o.device == "cuda")
+      throw std::runtime_error("--device cuda: this LibTorch sees no GPU (Debian's libtorch is built "
+                               "for the CPU only: build with -Dlibtorch=FOLDER naming a CUDA LibTorch)");
+    return torch::kCPU;
+  }
+  return {torch::kCUDA, static_cast<c10::DeviceIndex>(o.local_rank % gpus)};
+}
+
 class TorchBackend final : public Backend {
  public:
   TorchBackend(const Scenario& s, const Plan& plan, NetModel& model, Communicator& comm,
                DataFeed& feed, const WorkerOptions& o)
       : s_(s), plan_(plan), model_(model), comm_(comm), feed_(feed), o_(o),
+        device_(model->parameters().front().device()),
         optimizer_(model->parameters(), torch::optim::SGDOptions(s.training.learning_rate)
                                             .momentum(s.training.momentum)
                                             .weight_decay(s.training.weight_decay)) {}
@@ -135,7 +156,7 @@ class TorchBackend final : public Backend {
     model_->train();
     double loss_sum = 0;
     for (std::uint32_t i = 0; i < call.op.iterations; ++i) {
-      const Batch batch = feed_.next(plan_.batch_size);
+      const Batch batch = on(device_, feed_.next(plan_.batch_size));
       for (torch::Tensor& p : model_->parameters()) p.mutable_grad() = torch::Tensor();
       torch::Tensor loss = torch::nn::functional::cross_entropy(model_->forward(batch.images, active, 1.0),
                                                                 batch.labels);
@@ -153,19 +174,19 @@ class TorchBackend final : public Backend {
       // Gather: a worker sends the slice it trained. Scatter: worker 0 sends the peer's next slice.
       const bool gather = call.op.root != 0;
       torch::Tensor flat = flatten(model_->ist_slice(gather ? neurons(call.round, o_.rank) : next_neurons(call.round, peer)));
-      comm_.send(flat, peer, tag(call));
+      transfer(flat, [&](torch::Tensor& t) { comm_.send(t, peer, tag(call)); });
       return done();
     }
     torch::Tensor flat = flatten(state(call.op));
-    comm_.send(flat, peer, tag(call));
+    transfer(flat, [&](torch::Tensor& t) { comm_.send(t, peer, tag(call)); });
     return done();
   }
 
   Ticket recv(const OpCall& call, WorkerId peer) override {
     if (call.op.payload == Payload::neuron_slices) return recv_ist(call, peer);
     const auto tensors = state(call.op);
-    torch::Tensor flat = torch::empty({numel(tensors)});
-    comm_.recv(flat, peer, tag(call));
+    torch::Tensor flat = torch::empty({numel(tensors)}, tensors.front().options());
+    transfer(flat, [&](torch::Tensor& t) { comm_.recv(t, peer, tag(call)); });
     // The receiver keeps its own momentum for the block (from when it last held it). Zeroing it
     // on arrival was measured worse (Fashion-MNIST, 2 workers, 2 epochs, seeds 1 and 2: 88.65% and
     // 84.30% against 89.05% and 88.55% kept); shipping it would double the bytes moved.
@@ -180,16 +201,18 @@ class TorchBackend final : public Backend {
       for (BlockIndex b : op.blocks)
         for (torch::Tensor& p : model_->parameters_of(b)) grads.push_back(p.mutable_grad());
       torch::Tensor flat = flatten(grads);
-      comm_.allreduce_mean(flat, op.group, tag(call));
+      transfer(flat, [&](torch::Tensor& t) { comm_.allreduce_mean(t, op.group, tag(call)); });
       unflatten(flat, grads);
       optimizer_.step();
       return done();
     }
     const auto tensors = state(op);
     torch::Tensor flat = flatten(tensors);
-    if (op.kind == OpKind::allreduce) comm_.allreduce_mean(flat, op.group, tag(call));
-    if (op.kind == OpKind::reduce) comm_.reduce_mean(flat, op.group, op.root, tag(call));
-    if (op.kind == OpKind::broadcast) comm_.broadcast(flat, op.group, op.root, tag(call));
+    transfer(flat, [&](torch::Tensor& t) {
+      if (op.kind == OpKind::allreduce) comm_.allreduce_mean(t, op.group, tag(call));
+      if (op.kind == OpKind::reduce) comm_.reduce_mean(t, op.group, op.root, tag(call));
+      if (op.kind == OpKind::broadcast) comm_.broadcast(t, op.group, op.root, tag(call));
+    });
     unflatten(flat, tensors);
     return done();
   }
@@ -216,7 +239,7 @@ class TorchBackend final : public Backend {
   void set_momentum(std::size_t index, const torch::Tensor& buffer) {
     const torch::Tensor p = model_->parameters().at(index);
     auto state = std::make_unique<torch::optim::SGDParamState>();
-    state->momentum_buffer(buffer.clone());
+    state->momentum_buffer(buffer.to(p.device(), /*non_blocking=*/false, /*copy=*/true));
     optimizer_.state()[c10::guts::to_string(p.unsafeGetTensorImpl())] = std::move(state);
   }
 
@@ -226,6 +249,19 @@ class TorchBackend final : public Backend {
     for (BlockIndex b : op.blocks)
       for (const torch::Tensor& t : model_->state(b)) out.push_back(t);
     return out;
+  }
+
+  /// Runs a communication call on `flat`; an engine that takes host memory only (Gloo) gets a
+  /// host copy of a GPU tensor, copied back after.
+  template <typename Call>
+  void transfer(torch::Tensor& flat, Call&& call) {
+    if (!flat.is_cuda() || comm_.takes_device_tensors()) {
+      call(flat);
+      return;
+    }
+    torch::Tensor host = flat.cpu();
+    call(host);
+    flat.copy_(host);
   }
 
   static std::int64_t numel(const std::vector<torch::Tensor>& tensors) {
@@ -256,7 +292,7 @@ class TorchBackend final : public Backend {
                                        .weight_decay(s_.training.weight_decay));
     double loss_sum = 0;
     for (std::uint32_t i = 0; i < call.op.iterations; ++i) {
-      const Batch batch = feed_.next(plan_.batch_size);
+      const Batch batch = on(device_, feed_.next(plan_.batch_size));
       sgd.zero_grad();
       torch::Tensor loss = torch::nn::functional::cross_entropy(ist_forward(slice, batch.images, true), batch.labels);
       loss.backward();
@@ -277,8 +313,8 @@ class TorchBackend final : public Backend {
     const bool gather = o_.rank == 0;
     const auto& where = gather ? neurons(call.round, peer) : next_neurons(call.round, o_.rank);
     std::vector<torch::Tensor> slice = model_->ist_slice(where);
-    torch::Tensor flat = torch::empty({numel(slice)});
-    comm_.recv(flat, peer, tag(call));
+    torch::Tensor flat = torch::empty({numel(slice)}, slice.front().options());
+    transfer(flat, [&](torch::Tensor& t) { comm_.recv(t, peer, tag(call)); });
     unflatten(flat, slice);
     if (gather) {
       if (gathered_round_ != call.round.index) {
@@ -299,6 +335,7 @@ class TorchBackend final : public Backend {
   }
 
   Ticket done() {
+    if (device_.is_cuda()) torch::cuda::synchronize(device_.index());  // the op's GPU work is over
     finished_.push_back(now());
     return finished_.size() - 1;
   }
@@ -309,6 +346,7 @@ class TorchBackend final : public Backend {
   Communicator& comm_;
   DataFeed& feed_;
   const WorkerOptions& o_;
+  torch::Device device_;
   torch::optim::SGD optimizer_;
   std::vector<double> finished_;
   std::uint64_t samples_ = 0;
@@ -356,11 +394,12 @@ std::vector<char> save_worker_state(NetModel& model, TorchBackend& backend, cons
   d.insert("feed.cursor", at.cursor);
   d.insert("feed.step", at.step);
   d.insert("samples", static_cast<std::int64_t>(backend.samples()));
-  for (const auto& item : model->named_parameters()) d.insert("model." + item.key(), item.value().detach());
-  for (const auto& item : model->named_buffers()) d.insert("model." + item.key(), item.value());
+  // Host copies: the files load anywhere, GPU or not.
+  for (const auto& item : model->named_parameters()) d.insert("model." + item.key(), item.value().detach().cpu());
+  for (const auto& item : model->named_buffers()) d.insert("model." + item.key(), item.value().cpu());
   const std::vector<torch::Tensor> momentum = backend.momentum();
   for (std::size_t i = 0; i < momentum.size(); ++i)
-    if (momentum[i].defined()) d.insert(fmt::format("momentum.{}", i), momentum[i]);
+    if (momentum[i].defined()) d.insert(fmt::format("momentum.{}", i), momentum[i].cpu());
   return torch::pickle_save(c10::IValue(d));
 }
 
@@ -480,7 +519,10 @@ class AfterRound final : public Observer {
     if (round.phase != Phase::resist) {
       accuracy = evaluate(s_, plan, model_, 1.0);
     } else if (global) {
-      if (!eval_model_) eval_model_ = NetModel(plan.network);
+      if (!eval_model_) {
+        eval_model_ = NetModel(plan.network);
+        (*eval_model_)->to(model_->parameters().front().device());
+      }
       torch::NoGradGuard no_grad;
       for (auto& item : (*eval_model_)->named_parameters()) item.value().copy_(global->at(item.key()));
       for (auto& item : (*eval_model_)->named_buffers()) item.value().copy_(global->at(item.key()));
@@ -559,7 +601,9 @@ double evaluate(const Scenario& s, const Plan& plan, NetModel& model, double par
     }
   }
   double right = 0, total = 0;
-  for (const Batch& b : batches) {
+  const torch::Device device = model->parameters().front().device();
+  for (const Batch& host : batches) {
+    const Batch b = on(device, host);
     right += model->forward(b.images, all, partitioned_scale).argmax(1).eq(b.labels).sum().item<double>();
     total += static_cast<double>(b.labels.size(0));
   }
@@ -579,7 +623,8 @@ nlohmann::json train(const Scenario& scenario, const WorkerOptions& options) {
   torch::set_num_threads(o.threads);
   torch::manual_seed(scenario.strategy.seed);  // every worker starts from the same global model
   const Plan plan = make_plan(scenario, o.rounds);
-  NetModel model(plan.network);
+  NetModel model(plan.network);  // built on the CPU, so that every device starts from the same model
+  model->to(pick_device(o));
   c10d::TCPStoreOptions store_options;
   store_options.port = static_cast<std::uint16_t>(o.master_port);
   store_options.isServer = o.rank == 0;

@@ -30,6 +30,9 @@ struct WorkerOptions {
   bool progress = false;       ///< rank 0 shows progress on standard error
   std::uint64_t eval_every = 0;  ///< rank 0 evaluates the global model every N rounds (0: at the end only)
   std::string backend = "gloo";  ///< communication engine: gloo or nccl
+  /// Where the model trains: "auto" (GPU local_rank modulo the GPUs this LibTorch sees, else the
+  /// CPU), "cpu", or "cuda" (a GPU, or an error where this LibTorch sees none).
+  std::string device = "auto";
   std::string bind_host = "127.0.0.1";  ///< address (or host name) Gloo binds to
   bool gather_reports = false;  ///< worker 0's report also holds the others' (under "peers")
 };

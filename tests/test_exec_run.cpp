@@ -258,6 +258,18 @@ TEST_CASE("--backend nccl without a GPU: a clear error, not a hang") {
   CHECK(r.err.find("the other workers were stopped") != std::string::npos);
 }
 
+TEST_CASE("--device cuda where LibTorch sees no GPU: a clear error") {
+  if (fs::exists("/dev/nvidia0") || fs::exists("/dev/nvidiactl")) {
+    MESSAGE("a GPU driver is present; this checks machines without one");
+    return;
+  }
+  const Result r = run_resist("run --workers 2 --device cuda --timeout 60" + kTiny);
+  CHECK(r.code == 1);
+  CHECK(r.err.find("--device cuda: this LibTorch sees no GPU") != std::string::npos);
+  CHECK(r.err.find("-Dlibtorch=FOLDER") != std::string::npos);
+  CHECK(run_resist("run --workers 2 --device tpu" + kTiny).code == 2);  // not a device resist knows
+}
+
 TEST_CASE("Fashion-MNIST from Debian's package: ResIST learns it") {
   if (!fs::exists("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz")) {
     MESSAGE("dataset-fashion-mnist is not installed; skipped");

@@ -46,6 +46,7 @@ struct RunOptions {
   bool quiet = false;
   std::uint64_t eval_every = 0;
   std::string backend = "gloo";
+  std::string device = "auto";
   std::string bind;
 };
 
@@ -231,7 +232,7 @@ int run(const RunOptions& o) {
   for (const std::string& set : sets) args.insert(args.end(), {"--set", set});
   if (o.rounds) args.insert(args.end(), {"--rounds", std::to_string(*o.rounds)});
   args.insert(args.end(), {"--threads", std::to_string(o.threads), "--timeout",
-                           std::to_string(o.timeout_s), "--backend", o.backend});
+                           std::to_string(o.timeout_s), "--backend", o.backend, "--device", o.device});
   if (!o.checkpoint_dir.empty()) {
     fs::create_directories(o.checkpoint_dir);
     args.insert(args.end(), {"--checkpoint-dir", fs::absolute(o.checkpoint_dir).string()});
@@ -315,6 +316,10 @@ Runner add_run_command(CLI::App& app) {
       ->check(CLI::PositiveNumber);
   sub->add_option("--backend", o->backend, "Communication engine: gloo (CPU) or nccl (GPUs)")
       ->check(CLI::IsMember({"gloo", "nccl"}));
+  sub->add_option("--device", o->device,
+                  "Where the models train: auto (worker i on GPU i modulo the GPUs, where this "
+                  "build's LibTorch has CUDA and sees GPUs; else the CPU), cpu, or cuda")
+      ->check(CLI::IsMember({"auto", "cpu", "cuda"}));
   sub->add_option("--bind", o->bind, "Under an external launcher: the address or host name this "
                                      "machine's worker listens on (default: this host's name, or "
                                      "127.0.0.1 when MASTER_ADDR is loopback)");

@@ -38,6 +38,7 @@ int main(int argc, char** argv) {
   app.add_option("--bind", o.bind_host, "Address or host name Gloo binds to (default 127.0.0.1; "
                                         "for jobs across machines, this machine's address)");
   app.add_option("--backend", o.backend, "Communication engine")->check(CLI::IsMember({"gloo", "nccl"}));
+  app.add_option("--device", o.device, "Where the model trains")->check(CLI::IsMember({"auto", "cpu", "cuda"}));
   app.add_flag("--gather", o.gather_reports, "Worker 0's report also holds every other worker's (\"peers\")");
   CLI11_PARSE(app, argc, argv);
   // A worker never outlives the process that started it (resist run, or a launcher giving up).
