@@ -145,7 +145,8 @@ TEST_CASE("a worker that hangs stops the others after the time-out, with a clear
 
 TEST_CASE("workers do not outlive resist run") {
   // A long run; once its workers train (a first checkpoint is written), resist run itself is
-  // terminated, as a launcher or a batch system would: no worker of it may be left behind.
+  // terminated, as a launcher or a batch system would: no worker of it, and none of its files, may
+  // be left behind.
   // (Killed before a worker has set itself up, the worker leaves on its own: it checks its parent.)
   fs::remove_all(scratch() / "orphan-check");
   const std::string workers = "pgrep -f '[r]esist-worker.*orphan-check'";
@@ -153,10 +154,11 @@ TEST_CASE("workers do not outlive resist run") {
       "'" + std::string(std::getenv("RESIST_BIN")) + "' run --workers 2 --quiet" + kTiny +
       " --set training.rounds=100000 --set data.train_samples=64 --checkpoint-dir orphan-check & parent=$!; "
       "for i in $(seq 600); do [ -e orphan-check/checkpoint.json ] && break; sleep 0.1; done; "
-      "echo started $(" + workers + " | wc -l); kill -TERM $parent; wait $parent; "
+      "echo started $(" + workers + " | wc -l); kill -TERM $parent; wait $parent; rc=$?; "
       "for i in $(seq 100); do " + workers + " >/dev/null || break; sleep 0.1; done; "
-      "echo left $(" + workers + " | wc -l)");
-  CHECK(r.out == "started 2\nleft 0\n");
+      "echo left $(" + workers + " | wc -l); "
+      "[ -e ${TMPDIR:-/tmp}/resist-run-$parent ] && echo its files are left; echo exit $rc");
+  CHECK(r.out == "started 2\nleft 0\nexit 143\n");  // and it died of the signal (128 + 15)
   std::system(("pkill -f '[r]esist-worker.*" + (scratch() / "orphan-check").string() + "'").c_str());
   fs::remove_all(scratch() / "orphan-check");
 }

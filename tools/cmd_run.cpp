@@ -5,7 +5,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <array>
 #include <chrono>
+#include <csignal>
 #include <filesystem>
 #include <memory>
 #include <optional>
@@ -75,12 +77,54 @@ pid_t spawn(const fs::path& binary, const std::vector<std::string>& args, const 
   return pid;
 }
 
+/// A signal that asks resist run to stop (Ctrl-C, a batch system's time limit): it stops its
+/// workers, removes its files, then dies of that signal.
+volatile std::sig_atomic_t stop_signal = 0;
+
+struct Interrupted {
+  int signal;
+};
+
+/// While alive, SIGINT, SIGTERM and SIGHUP set stop_signal instead of killing resist run at once.
+class StopSignals {
+ public:
+  StopSignals() {
+    struct sigaction a {};
+    a.sa_handler = [](int s) { stop_signal = s; };
+    sigemptyset(&a.sa_mask);
+    for (std::size_t i = 0; i < kSignals.size(); ++i) ::sigaction(kSignals[i], &a, &old_[i]);
+  }
+  ~StopSignals() {
+    for (std::size_t i = 0; i < kSignals.size(); ++i) ::sigaction(kSignals[i], &old_[i], nullptr);
+  }
+  StopSignals(const StopSignals&) = delete;
+  StopSignals& operator=(const StopSignals&) = delete;
+
+ private:
+  static constexpr std::array<int, 3> kSignals{SIGINT, SIGTERM, SIGHUP};
+  std::array<struct sigaction, 3> old_{};
+};
+
+void stop_all(std::vector<pid_t>& pids) {
+  for (pid_t& p : pids)
+    if (p != 0) {
+      ::kill(p, SIGKILL);
+      ::waitpid(p, nullptr, 0);
+      p = 0;
+    }
+}
+
 /// Waits for every worker; the first failure stops the others. (A worker that hangs makes the
-/// others fail: every wait of theirs on it ends after --timeout.)
+/// others fail: every wait of theirs on it ends after --timeout.) Throws Interrupted on a stop
+/// signal, the workers stopped.
 void wait_workers(std::vector<pid_t>& pids) {
   std::size_t left = pids.size();
   std::string failure;
   while (left > 0) {
+    if (stop_signal != 0) {
+      stop_all(pids);
+      throw Interrupted{stop_signal};
+    }
     for (std::size_t r = 0; r < pids.size(); ++r) {
       if (pids[r] == 0) continue;
       int status = 0;
@@ -93,12 +137,8 @@ void wait_workers(std::vector<pid_t>& pids) {
                                     : fmt::format("worker {} died (signal {})", r, WTERMSIG(status));
     }
     if (!failure.empty()) {
-      for (pid_t& p : pids)
-        if (p != 0) {
-          ::kill(p, SIGKILL);
-          ::waitpid(p, nullptr, 0);
-          p = 0;
-        }
+      stop_all(pids);
+      if (stop_signal != 0) throw Interrupted{stop_signal};  // Ctrl-C reached the workers too
       throw std::runtime_error(failure + "; the other workers were stopped");
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
@@ -244,9 +284,15 @@ int run(const RunOptions& o) {
   std::vector<pid_t> pids;
   std::vector<nlohmann::json> reports;
   try {
+    const StopSignals signals;
     const std::vector<fs::path> files = start_workers(job, s, args, dir, pids);
     wait_workers(pids);
     for (const fs::path& f : files) reports.push_back(read_json_file(f));
+  } catch (const Interrupted& stop) {  // nothing left behind; then die of the signal, as asked
+    fs::remove_all(dir);
+    std::signal(stop.signal, SIG_DFL);
+    std::raise(stop.signal);
+    throw std::runtime_error("interrupted");  // not reached
   } catch (...) {
     fs::remove_all(dir);
     throw;
