@@ -17,8 +17,9 @@ namespace resist::exec {
 inline constexpr std::chrono::milliseconds kDefaultOpTimeout{std::chrono::minutes(10)};
 
 /// Collectives over any ascending group of ranks that includes the caller, and point-to-point
-/// transfers. Calls block until this rank's part is done, or throw after the engine's time-out. `tag` tells concurrent operations apart
-/// (the plan's round and op id make one); every member must pass the same tag.
+/// transfers, of host or GPU tensors (each engine moves them as it must). Calls block until this
+/// rank's part is done, or throw after the engine's time-out. `tag` tells concurrent operations
+/// apart (the plan's round and op id make one); every member must pass the same tag.
 class Communicator {
  public:
   virtual ~Communicator() = default;
@@ -35,8 +36,6 @@ class Communicator {
   /// Sends to one peer; the peer receives into a tensor of the same shape and type.
   virtual void send(at::Tensor& tensor, int peer, int tag) = 0;
   virtual void recv(at::Tensor& tensor, int peer, int tag) = 0;
-  /// Whether GPU tensors can be passed as they are (else callers pass host copies).
-  virtual bool takes_device_tensors() const { return false; }
 };
 
 /// A Gloo engine (c10d's ProcessGroupGloo) whose ranks meet through `store` (a TCPStore across

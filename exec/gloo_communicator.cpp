@@ -1,6 +1,6 @@
 // The Gloo engine: c10d's ProcessGroupGloo for whole-world collectives, direct point-to-point
 // transfers for collectives over sub-groups (ResIST's holders of a block), so no process group has
-// to be created per group.
+// to be created per group. Gloo moves host memory: GPU tensors travel through host copies.
 #include <stdexcept>
 
 #include <ATen/ATen.h>
@@ -25,8 +25,10 @@ class GlooCommunicator final : public Communicator {
   void allreduce_mean(at::Tensor& tensor, const std::vector<int>& group, int tag) override {
     check_group(group, rank_, size_, -1);
     if (static_cast<int>(group.size()) == size_) {
-      std::vector<at::Tensor> t{tensor};
-      wait(group_->allreduce(t), "all-reduce over the world");
+      on_host(tensor, true, [&](at::Tensor& h) {
+        std::vector<at::Tensor> t{h};
+        wait(group_->allreduce(t), "all-reduce over the world");
+      });
       tensor.div_(static_cast<double>(size_));
       return;
     }
@@ -61,18 +63,34 @@ class GlooCommunicator final : public Communicator {
 
   void send(at::Tensor& tensor, int peer, int tag) override {
     check_peer(peer);
-    std::vector<at::Tensor> t{tensor.is_contiguous() ? tensor : tensor.contiguous()};
-    wait(group_->send(t, peer, tag), fmt::format("send to rank {}", peer));
+    on_host(tensor, false, [&](at::Tensor& h) {
+      std::vector<at::Tensor> t{h.is_contiguous() ? h : h.contiguous()};
+      wait(group_->send(t, peer, tag), fmt::format("send to rank {}", peer));
+    });
   }
 
   void recv(at::Tensor& tensor, int peer, int tag) override {
     check_peer(peer);
     if (!tensor.is_contiguous()) throw std::invalid_argument("recv needs a contiguous tensor");
-    std::vector<at::Tensor> t{tensor};
-    wait(group_->recv(t, peer, tag), fmt::format("receive from rank {}", peer));
+    on_host(tensor, true, [&](at::Tensor& h) {
+      std::vector<at::Tensor> t{h};
+      wait(group_->recv(t, peer, tag), fmt::format("receive from rank {}", peer));
+    });
   }
 
  private:
+  /// Runs `op` on the tensor, or for a GPU tensor on a host copy of it (copied back if asked).
+  template <typename Op>
+  static void on_host(at::Tensor& tensor, bool copy_back, Op&& op) {
+    if (!tensor.is_cuda()) {
+      op(tensor);
+      return;
+    }
+    at::Tensor host = tensor.cpu();
+    op(host);
+    if (copy_back) tensor.copy_(host);
+  }
+
   static c10::intrusive_ptr<c10d::ProcessGroupGloo> make_group(
       const c10::intrusive_ptr<c10d::Store>& store, int rank, int size, const std::string& host,
       std::chrono::milliseconds timeout) {

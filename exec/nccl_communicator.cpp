@@ -96,7 +96,6 @@ class NcclCommunicator final : public Communicator {
 
   int rank() const override { return rank_; }
   int size() const override { return size_; }
-  bool takes_device_tensors() const override { return true; }
 
   void allreduce_mean(at::Tensor& tensor, const std::vector<int>& group, int) override {
     check_group(group, rank_, size_, -1);

@@ -24,6 +24,17 @@ const std::string kTiny =
     " --set data.dataset=synthetic"
     " --set training.batch_size=16 --set training.epochs=null --set training.rounds=4";
 
+/// `resist ARGS` with RESIST_FAULT set to `fault` (see exec/worker.cpp's inject_fault).
+Result run_resist_with_fault(const std::string& fault, const std::string& args) {
+  ::setenv("RESIST_FAULT", fault.c_str(), 1);
+  Result r = run_resist(args);
+  ::unsetenv("RESIST_FAULT");
+  return r;
+}
+
+/// Whether this machine has an NVIDIA driver (the no-GPU error paths are checked only without).
+bool gpu_driver_present() { return fs::exists("/dev/nvidia0") || fs::exists("/dev/nvidiactl"); }
+
 std::string fmt_round(std::uint64_t saved) { return "(resumed after round " + std::to_string(saved) + ")"; }
 
 using OpKey = std::tuple<std::uint64_t, unsigned, int>;  // round, operation, worker
@@ -122,9 +133,7 @@ TEST_CASE("under an external launcher each process is one worker; worker 0 repor
 }
 
 TEST_CASE("a worker that dies stops the others, with a clear message") {
-  ::setenv("RESIST_FAULT", "1:1", 1);
-  const Result r = run_resist("run --workers 3 --timeout 60" + kTiny);
-  ::unsetenv("RESIST_FAULT");
+  const Result r = run_resist_with_fault("1:1", "run --workers 3 --timeout 60" + kTiny);
   CHECK(r.code == 1);
   CHECK(r.err.find("worker 1 failed (exit code 3); the other workers were stopped") != std::string::npos);
 }
@@ -132,9 +141,7 @@ TEST_CASE("a worker that dies stops the others, with a clear message") {
 TEST_CASE("a worker that hangs stops the others after the time-out, with a clear message") {
   // Worker 1 hangs after round 1; the others give up on their next wait for it (--timeout 3 s), so
   // the whole run ends instead of hanging (the suite's own time limit would catch a hang).
-  ::setenv("RESIST_FAULT", "1:1:hang", 1);
-  const Result r = run_resist("run --workers 3 --timeout 3" + kTiny);
-  ::unsetenv("RESIST_FAULT");
+  const Result r = run_resist_with_fault("1:1:hang", "run --workers 3 --timeout 3" + kTiny);
   CHECK(r.code == 1);
   CHECK(r.err.find("resist-worker 1: RESIST_FAULT: hanging after round 1") != std::string::npos);
   CHECK(r.err.find("resist-worker 0: failed: Gloo engine, rank 0: all-reduce over the world: ") != std::string::npos);
@@ -174,9 +181,7 @@ TEST_CASE("a run killed and resumed ends with the same model as an uninterrupted
   CHECK(fs::exists(scratch() / "whole/round-3/rank2.pt"));
   CHECK_FALSE(fs::exists(scratch() / "whole/round-2"));  // only the last complete round is kept
 
-  ::setenv("RESIST_FAULT", "1:1", 1);
-  const Result cut = run_resist("run" + resist + "cut");
-  ::unsetenv("RESIST_FAULT");
+  const Result cut = run_resist_with_fault("1:1", "run" + resist + "cut");
   REQUIRE(cut.code == 1);
   const std::uint64_t saved = json::parse(slurp(scratch() / "cut/checkpoint.json"))["round"].get<std::uint64_t>();
   CHECK(saved <= 1);
@@ -249,7 +254,7 @@ TEST_CASE("the optimizer settings reach the workers") {
 }
 
 TEST_CASE("--backend nccl without a GPU: a clear error, not a hang") {
-  if (fs::exists("/dev/nvidia0") || fs::exists("/dev/nvidiactl")) {
+  if (gpu_driver_present()) {
     MESSAGE("a GPU driver is present; this checks machines without one");
     return;
   }
@@ -261,7 +266,7 @@ TEST_CASE("--backend nccl without a GPU: a clear error, not a hang") {
 }
 
 TEST_CASE("--device cuda where LibTorch sees no GPU: a clear error") {
-  if (fs::exists("/dev/nvidia0") || fs::exists("/dev/nvidiactl")) {
+  if (gpu_driver_present()) {
     MESSAGE("a GPU driver is present; this checks machines without one");
     return;
   }

@@ -292,7 +292,7 @@ int run(const RunOptions& o) {
     fs::remove_all(dir);
     std::signal(stop.signal, SIG_DFL);
     std::raise(stop.signal);
-    throw std::runtime_error("interrupted");  // not reached
+    return 128 + stop.signal;  // what the shell reports for that signal, had raise returned
   } catch (...) {
     fs::remove_all(dir);
     throw;
