@@ -170,6 +170,19 @@ TEST_CASE("workers do not outlive resist run") {
   fs::remove_all(scratch() / "orphan-check");
 }
 
+TEST_CASE("a hang-up that the caller ignores (nohup) does not stop resist run") {
+  // SIGHUP ignored before resist run starts, as nohup does; sent once the workers train.
+  fs::remove_all(scratch() / "nohup-check");
+  const Result r = run_command(
+      "(trap '' HUP; exec '" + std::string(std::getenv("RESIST_BIN")) + "' run --workers 2 --quiet" + kTiny +
+      " --set training.rounds=40 --checkpoint-dir nohup-check) & parent=$!; "
+      "for i in $(seq 600); do [ -e nohup-check/checkpoint.json ] && break; sleep 0.1; done; "
+      "kill -HUP $parent; wait $parent; echo exit $?");
+  CHECK(r.out.find("exit 0\n") != std::string::npos);
+  CHECK(r.out.find("accuracy of the global model") != std::string::npos);
+  fs::remove_all(scratch() / "nohup-check");
+}
+
 TEST_CASE("a run killed and resumed ends with the same model as an uninterrupted run") {
   const std::string resist = kTiny + " --workers 3 --set strategy.min_depth=1 --checkpoint-dir ";
   fs::remove_all(scratch() / "whole");

@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <csignal>
@@ -85,14 +86,18 @@ struct Interrupted {
   int signal;
 };
 
-/// While alive, SIGINT, SIGTERM and SIGHUP set stop_signal instead of killing resist run at once.
+/// While alive, SIGINT, SIGTERM and SIGHUP (those not ignored) set stop_signal instead of killing
+/// resist run at once.
 class StopSignals {
  public:
   StopSignals() {
     struct sigaction a {};
     a.sa_handler = [](int s) { stop_signal = s; };
     sigemptyset(&a.sa_mask);
-    for (std::size_t i = 0; i < kSignals.size(); ++i) ::sigaction(kSignals[i], &a, &old_[i]);
+    for (std::size_t i = 0; i < kSignals.size(); ++i) {
+      ::sigaction(kSignals[i], nullptr, &old_[i]);
+      if (old_[i].sa_handler != SIG_IGN) ::sigaction(kSignals[i], &a, nullptr);  // nohup's SIGHUP stays ignored
+    }
   }
   ~StopSignals() {
     for (std::size_t i = 0; i < kSignals.size(); ++i) ::sigaction(kSignals[i], &old_[i], nullptr);
@@ -114,32 +119,57 @@ void stop_all(std::vector<pid_t>& pids) {
     }
 }
 
-/// Waits for every worker; the first failure stops the others. (A worker that hangs makes the
-/// others fail: every wait of theirs on it ends after --timeout.) Throws Interrupted on a stop
-/// signal, the workers stopped.
+/// A worker that failed, and how.
+struct Failure {
+  std::size_t rank;
+  int status;  // from waitpid
+  /// An error the worker reported itself (exit code 1), often the consequence of another
+  /// worker's end (a closed connection), rather than a crash, a kill or an injected fault.
+  bool reported() const { return WIFEXITED(status) && WEXITSTATUS(status) == 1; }
+  std::string text() const {
+    return WIFEXITED(status) ? fmt::format("worker {} failed (exit code {})", rank, WEXITSTATUS(status))
+                             : fmt::format("worker {} died (signal {})", rank, WTERMSIG(status));
+  }
+};
+
+/// Reaps the workers that have ended; returns how many did, adding the failed ones to `failures`.
+std::size_t reap(std::vector<pid_t>& pids, std::vector<Failure>& failures) {
+  std::size_t ended = 0;
+  for (std::size_t r = 0; r < pids.size(); ++r) {
+    int status = 0;
+    if (pids[r] == 0 || ::waitpid(pids[r], &status, WNOHANG) != pids[r]) continue;
+    pids[r] = 0;
+    ++ended;
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) failures.push_back({r, status});
+  }
+  return ended;
+}
+
+/// Waits for every worker; a failure stops the others. (A worker that hangs makes the others
+/// fail: every wait of theirs on it ends after --timeout.) The failure named is the likeliest
+/// cause: the workers that fail with it are given a moment to end, and a worker that crashed, was
+/// killed or exited abnormally is named before one that reported an error. Throws Interrupted on a
+/// stop signal, the workers stopped.
 void wait_workers(std::vector<pid_t>& pids) {
   std::size_t left = pids.size();
-  std::string failure;
+  std::vector<Failure> failures;
   while (left > 0) {
     if (stop_signal != 0) {
       stop_all(pids);
       throw Interrupted{stop_signal};
     }
-    for (std::size_t r = 0; r < pids.size(); ++r) {
-      if (pids[r] == 0) continue;
-      int status = 0;
-      if (::waitpid(pids[r], &status, WNOHANG) != pids[r]) continue;
-      pids[r] = 0;
-      --left;
-      const bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
-      if (!ok && failure.empty())
-        failure = WIFEXITED(status) ? fmt::format("worker {} failed (exit code {})", r, WEXITSTATUS(status))
-                                    : fmt::format("worker {} died (signal {})", r, WTERMSIG(status));
-    }
-    if (!failure.empty()) {
+    left -= reap(pids, failures);
+    if (!failures.empty()) {
+      const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(500);
+      while (left > 0 && std::chrono::steady_clock::now() < until) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        left -= reap(pids, failures);
+      }
       stop_all(pids);
       if (stop_signal != 0) throw Interrupted{stop_signal};  // Ctrl-C reached the workers too
-      throw std::runtime_error(failure + "; the other workers were stopped");
+      const auto cause = std::find_if(failures.begin(), failures.end(), [](const Failure& f) { return !f.reported(); });
+      throw std::runtime_error((cause != failures.end() ? *cause : failures.front()).text() +
+                               "; the other workers were stopped");
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
