@@ -23,6 +23,7 @@
 #include "exec/communicator.hpp"
 #include "exec/dataset.hpp"
 #include "exec/network_module.hpp"
+#include "exec/torch_compat.hpp"
 #include "plan/generator.hpp"
 #include "plan/interpreter.hpp"
 #include "plan/json_file.hpp"
@@ -230,7 +231,7 @@ class TorchBackend final : public Backend {
   std::vector<torch::Tensor> momentum() {
     std::vector<torch::Tensor> out;
     for (const torch::Tensor& p : model_->parameters()) {
-      const auto it = optimizer_.state().find(c10::guts::to_string(p.unsafeGetTensorImpl()));
+      const auto it = optimizer_.state().find(optimizer_state_key(optimizer_, p));
       out.push_back(it == optimizer_.state().end()
                         ? torch::Tensor()
                         : static_cast<torch::optim::SGDParamState&>(*it->second).momentum_buffer());
@@ -241,7 +242,7 @@ class TorchBackend final : public Backend {
     const torch::Tensor p = model_->parameters().at(index);
     auto state = std::make_unique<torch::optim::SGDParamState>();
     state->momentum_buffer(buffer.to(p.device(), /*non_blocking=*/false, /*copy=*/true));
-    optimizer_.state()[c10::guts::to_string(p.unsafeGetTensorImpl())] = std::move(state);
+    optimizer_.state()[optimizer_state_key(optimizer_, p)] = std::move(state);
   }
 
  private:
