@@ -2,8 +2,10 @@
 // the launcher can check a checkpoint before it starts any worker.
 //
 // Layout of a checkpoint directory D after round r completed on every worker:
-//   D/checkpoint.json      the manifest: round r, workers, strategy, the scenario (defaults filled)
-//   D/model.pt             the global model after round r, a PyTorch state_dict (torch.load)
+//   D/checkpoint.json      the manifest: round r, workers, the scenario (defaults filled), the
+//                          network's blocks and the scale to evaluate model.pt with
+//   D/model.pt             the global model after round r: a dict of tensors under PyTorch's
+//                          names, which torch.load reads with its defaults (weights_only)
 //   D/round-<r>/rank<k>.pt worker k's whole state (model, momentum, data position), for --resume
 // Every file is written to a temporary name and renamed; the manifest is written last, so it only
 // ever names a round whose files are all complete.
@@ -24,6 +26,12 @@ struct CheckpointManifest {
   std::uint64_t total_rounds = 0;  ///< rounds of the whole training
   int workers = 0;
   nlohmann::json scenario;         ///< the scenario document the run trained
+  /// The network model.pt holds (model/model_text.hpp's network_json), so that tools outside
+  /// resist (tools/resist_pytorch.py) can build the same PyTorch model.
+  nlohmann::json network;
+  /// Scale of the partitionable blocks' residual branches when the global model is evaluated:
+  /// the plan's test-time scale after a ResIST round, else 1.
+  double eval_scale = 1.0;
 };
 
 std::filesystem::path manifest_path(const std::filesystem::path& dir);

@@ -18,7 +18,8 @@ fs::path worker_state_path(const fs::path& dir, std::uint64_t round, int rank) {
 void write_manifest(const fs::path& dir, const CheckpointManifest& m) {
   const nlohmann::json j = {{"format", "resist-checkpoint"}, {"version", 1}, {"round", m.round},
                             {"total_rounds", m.total_rounds}, {"workers", m.workers},
-                            {"model", "model.pt"}, {"scenario", m.scenario}};
+                            {"model", "model.pt"}, {"eval_scale", m.eval_scale},
+                            {"scenario", m.scenario}, {"network", m.network}};
   write_file_atomically(manifest_path(dir), j.dump(1) + "\n");
 }
 

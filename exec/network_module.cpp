@@ -146,6 +146,24 @@ std::vector<std::string> NetModelImpl::state_names(std::size_t block, bool all_b
   return out;
 }
 
+std::vector<std::string> NetModelImpl::pytorch_names(std::size_t block) {
+  const Block& b = net_.blocks[block];
+  std::vector<std::string> out;
+  const std::size_t own = module_name(b.id).size() + 1;  // "layer1_0." in front of the module's names
+  for (const std::string& name : state_names(block, true)) {
+    const std::string key = name.substr(own);
+    if (b.kind == BlockKind::head_preact) {
+      out.push_back(key);  // the head's bn and fc are the model's own
+    } else if (b.kind == BlockKind::hidden) {  // fc<k>: its linear is fc<k>, its BatchNorm bn<k>
+      const bool bn = key.rfind("bn.", 0) == 0;
+      out.push_back((bn ? "bn" + b.id.substr(2) : b.id) + key.substr(key.find('.')));
+    } else {
+      out.push_back(b.id + "." + key);
+    }
+  }
+  return out;
+}
+
 std::vector<torch::Tensor> NetModelImpl::parameters_of(std::size_t block) {
   return blocks_[block]->parameters();
 }

@@ -27,6 +27,11 @@ class NetModelImpl : public torch::nn::Module {
   /// Names of state(block)'s tensors in the module's state_dict ("layer1_0.conv1.weight", ...);
   /// with `all_buffers`, BatchNorm's integer counters too (a complete state_dict).
   std::vector<std::string> state_names(std::size_t block, bool all_buffers = false);
+  /// The names of state_names(block, true)'s tensors in a PyTorch model of the same architecture
+  /// (tools/resist_pytorch.py builds one): "conv1.weight", "layer3.5.conv1.weight", "bn.weight"
+  /// and "fc.weight" of the pre-activation head; "fc1.weight", "bn1.running_mean", "out.bias" of
+  /// the mlp.
+  std::vector<std::string> pytorch_names(std::size_t block);
   /// IST (mlp only): copies of the tensors of the sub-network keeping `neurons[l]` of hidden layer
   /// l, in a fixed order (per layer: weight rows and columns, bias, BN weight, bias, running mean,
   /// variance; then the output weight's columns and the whole output bias).

@@ -27,4 +27,12 @@ auto optimizer_state_key(const Optimizer& optimizer, const torch::Tensor& parame
   }
 }
 
+/// TCPStore options for c10d's classic store server, which every LibTorch build has: 2.4 and
+/// later default to the libuv server, which Debian 13's LibTorch is built without ("use_libuv was
+/// requested but PyTorch was build without libuv support"), and 1.x has no such option.
+template <class StoreOptions>
+void use_classic_store(StoreOptions& options) {
+  if constexpr (requires { options.useLibUV; }) options.useLibUV = false;
+}
+
 }  // namespace resist::exec

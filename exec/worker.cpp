@@ -20,6 +20,9 @@
 #include <torch/csrc/jit/serialization/pickle.h>
 
 #include "exec/checkpoint.hpp"
+#include "exec/checkpoint_io.hpp"
+#include "exec/data_feed.hpp"
+#include "model/model_text.hpp"
 #include "exec/communicator.hpp"
 #include "exec/dataset.hpp"
 #include "exec/network_module.hpp"
@@ -31,92 +34,6 @@
 
 namespace resist::exec {
 namespace {
-
-/// Batches for one worker: synthetic class patterns, or the worker's shard of a real data set
-/// (every world-th sample from its rank), reshuffled each epoch; crops and flips for CIFAR.
-/// Pixels scale to [-1, 1].
-class DataFeed {
- public:
-  DataFeed(const Scenario& s, int rank, int world) : s_(s), rank_(rank) {
-    if (s.dataset == "synthetic") return;
-    data_ = load_dataset(s, true);
-    for (std::size_t i = static_cast<std::size_t>(rank); i < data_.info.size; i += static_cast<std::size_t>(world))
-      shard_.push_back(static_cast<std::int64_t>(i));
-    if (shard_.empty()) throw std::invalid_argument(fmt::format("worker {} has no training samples", rank));
-  }
-
-  Batch next(int batch) {
-    if (shard_.empty()) return synthetic_batch(s_.model, batch, s_.strategy.seed, rank_, step_++);
-    std::vector<std::int64_t> picked;
-    while (static_cast<int>(picked.size()) < batch) {
-      if (cursor_ == order_.size()) reshuffle();
-      picked.push_back(order_[cursor_++]);
-    }
-    ++step_;
-    Batch b = gather(data_, picked);
-    return s_.dataset == "fashion_mnist" ? b : augment(b);
-  }
-
-  /// Where the feed stands, to continue after a checkpoint exactly where it stopped.
-  struct Position {
-    std::int64_t epoch = 0, cursor = 0, step = 0;
-  };
-  Position position() const {
-    return {static_cast<std::int64_t>(epoch_), static_cast<std::int64_t>(cursor_), static_cast<std::int64_t>(step_)};
-  }
-  void restore(const Position& p) {
-    step_ = static_cast<std::uint64_t>(p.step);
-    epoch_ = static_cast<std::uint64_t>(p.epoch);
-    if (!shard_.empty() && epoch_ > 0) {
-      --epoch_;  // rebuild that epoch's order
-      reshuffle();
-    }
-    cursor_ = static_cast<std::size_t>(p.cursor);
-  }
-
-  static Batch gather(const Dataset& d, const std::vector<std::int64_t>& indices) {
-    const std::int64_t per = d.info.channels * d.info.height * d.info.width;
-    torch::Tensor x = torch::empty({static_cast<std::int64_t>(indices.size()), d.info.channels,
-                                    d.info.height, d.info.width}, torch::kUInt8);
-    torch::Tensor y = torch::empty({static_cast<std::int64_t>(indices.size())}, torch::kLong);
-    for (std::size_t k = 0; k < indices.size(); ++k) {
-      std::memcpy(x[static_cast<std::int64_t>(k)].data_ptr(), d.pixels.data() + indices[k] * per,
-                  static_cast<std::size_t>(per));
-      y[static_cast<std::int64_t>(k)] = static_cast<std::int64_t>(d.labels[static_cast<std::size_t>(indices[k])]);
-    }
-    return {x.to(torch::kFloat).div_(127.5).sub_(1.0), y};
-  }
-
- private:
-  void reshuffle() {
-    auto gen = at::make_generator<at::CPUGeneratorImpl>(s_.strategy.seed * 7919 + static_cast<std::uint64_t>(rank_) * 104729 + epoch_++);
-    const torch::Tensor perm = at::randperm(static_cast<std::int64_t>(shard_.size()), gen);
-    order_.clear();
-    for (std::int64_t i = 0; i < perm.size(0); ++i) order_.push_back(shard_[static_cast<std::size_t>(perm[i].item<std::int64_t>())]);
-    cursor_ = 0;
-  }
-
-  /// Random 4-pixel-padded crops and horizontal flips, per sample.
-  Batch augment(Batch b) {
-    auto gen = at::make_generator<at::CPUGeneratorImpl>(s_.strategy.seed * 31 + static_cast<std::uint64_t>(rank_) * 1009 + step_);
-    const std::int64_t h = b.images.size(2), w = b.images.size(3);
-    const torch::Tensor padded = torch::constant_pad_nd(b.images, {4, 4, 4, 4}, -1.0);
-    const torch::Tensor offsets = at::randint(9, {b.images.size(0), 3}, gen, torch::kLong);
-    for (std::int64_t k = 0; k < b.images.size(0); ++k) {
-      torch::Tensor crop = padded[k].narrow(1, offsets[k][0].item<std::int64_t>(), h)
-                               .narrow(2, offsets[k][1].item<std::int64_t>(), w);
-      b.images[k].copy_(offsets[k][2].item<std::int64_t>() % 2 ? crop.flip({2}) : crop);
-    }
-    return b;
-  }
-
-  const Scenario& s_;
-  int rank_;
-  Dataset data_;
-  std::vector<std::int64_t> shard_, order_;
-  std::size_t cursor_ = 0;
-  std::uint64_t step_ = 0, epoch_ = 0;
-};
 
 /// The device a model's parameters are on.
 torch::Device device_of(NetModel& model) { return model->parameters().front().device(); }
@@ -373,61 +290,6 @@ void await_all(c10d::Store& store, const std::string& key, const WorkerOptions& 
   }
 }
 
-/// Everything one worker's state is made of, as a dictionary torch.load can read too.
-std::vector<char> save_worker_state(NetModel& model, TorchBackend& backend, const DataFeed& feed,
-                                    std::uint64_t round) {
-  c10::impl::GenericDict d(c10::StringType::get(), c10::AnyType::get());
-  d.insert("round", static_cast<std::int64_t>(round));
-  const DataFeed::Position at = feed.position();
-  d.insert("feed.epoch", at.epoch);
-  d.insert("feed.cursor", at.cursor);
-  d.insert("feed.step", at.step);
-  d.insert("samples", static_cast<std::int64_t>(backend.samples()));
-  // Host copies: the files load anywhere, GPU or not.
-  for (const auto& item : model->named_parameters()) d.insert("model." + item.key(), item.value().detach().cpu());
-  for (const auto& item : model->named_buffers()) d.insert("model." + item.key(), item.value().cpu());
-  const std::vector<torch::Tensor> momentum = backend.momentum();
-  for (std::size_t i = 0; i < momentum.size(); ++i)
-    if (momentum[i].defined()) d.insert(fmt::format("momentum.{}", i), momentum[i].cpu());
-  return torch::pickle_save(c10::IValue(d));
-}
-
-std::vector<char> read_bytes(const std::filesystem::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) throw std::runtime_error(fmt::format("{}: cannot open checkpoint file", file.string()));
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-c10::impl::GenericDict load_dict(const std::filesystem::path& file) {
-  try {
-    return torch::pickle_load(read_bytes(file)).toGenericDict();
-  } catch (const c10::Error& e) {
-    throw std::runtime_error(fmt::format("{}: not a readable checkpoint ({})", file.string(),
-                                         e.what_without_backtrace()));
-  }
-}
-
-torch::Tensor tensor_at(const c10::impl::GenericDict& d, const std::string& key,
-                        const std::filesystem::path& file) {
-  if (!d.contains(key)) throw std::runtime_error(fmt::format("{}: {} is missing", file.string(), key));
-  return d.at(key).toTensor();
-}
-
-/// Puts a worker back where its checkpoint left it; returns the round the checkpoint ends.
-std::uint64_t restore_worker_state(const std::filesystem::path& file, NetModel& model,
-                                   TorchBackend& backend, DataFeed& feed) {
-  const c10::impl::GenericDict d = load_dict(file);
-  torch::NoGradGuard no_grad;
-  for (auto& item : model->named_parameters()) item.value().copy_(tensor_at(d, "model." + item.key(), file));
-  for (auto& item : model->named_buffers()) item.value().copy_(tensor_at(d, "model." + item.key(), file));
-  const std::size_t params = model->parameters().size();
-  for (std::size_t i = 0; i < params; ++i)
-    if (d.contains(fmt::format("momentum.{}", i)))
-      backend.set_momentum(i, d.at(fmt::format("momentum.{}", i)).toTensor());
-  feed.restore({d.at("feed.epoch").toInt(), d.at("feed.cursor").toInt(), d.at("feed.step").toInt()});
-  return static_cast<std::uint64_t>(d.at("round").toInt());
-}
-
 /// For each block, the worker that holds its current state once round `round` has ended: the
 /// first holder of the next round (the plan sent the block there), or worker 0 after the last
 /// round (it gathered all).
@@ -443,23 +305,6 @@ std::vector<WorkerId> current_holders(const Plan& plan, std::uint64_t round) {
         holder[b] = w;
       }
   return holder;
-}
-
-/// The global model after `round`, assembled from the workers' files: a PyTorch state_dict.
-c10::Dict<std::string, at::Tensor> write_global_model(const std::filesystem::path& dir, const Plan& plan,
-                                                     std::uint64_t round, NetModel& model) {
-  std::map<WorkerId, c10::impl::GenericDict> files;
-  c10::Dict<std::string, at::Tensor> state;
-  const std::vector<WorkerId> holders = current_holders(plan, round);
-  for (BlockIndex b = 0; b < plan.network.blocks.size(); ++b) {
-    const WorkerId w = holders[b];
-    const std::filesystem::path file = worker_state_path(dir, round, w);
-    if (!files.count(w)) files.emplace(w, load_dict(file));
-    for (const std::string& name : model->state_names(b, true)) state.insert(name, tensor_at(files.at(w), "model." + name, file));
-  }
-  const std::vector<char> bytes = torch::pickle_save(c10::IValue(state));
-  write_file_atomically(global_model_path(dir), std::string_view(bytes.data(), bytes.size()));
-  return state;
 }
 
 double evaluate(const Scenario& s, const Plan& plan, NetModel& model, double partitioned_scale);
@@ -486,8 +331,8 @@ class AfterRound final : public Observer {
     } else {
       shared_checksum.push_back(nlohmann::json());  // IST: every worker holds other slices
     }
-    std::optional<c10::Dict<std::string, at::Tensor>> global;
-    if (!o_.checkpoint_dir.empty()) global = checkpoint(plan, round.index);
+    std::optional<std::map<std::string, at::Tensor>> global;
+    if (!o_.checkpoint_dir.empty()) global = checkpoint(plan, round);
     const bool last = round.index + 1 == plan.rounds.size();
     if (self == 0 && o_.eval_every > 0 && (round.index + 1) % o_.eval_every == 0 && !last)
       evaluate_round(plan, round, global);
@@ -503,7 +348,7 @@ class AfterRound final : public Observer {
   /// Accuracy of the global model after a round, where worker 0 can see it: its own model outside
   /// ResIST's partitioned rounds, else the model the checkpoint assembled.
   void evaluate_round(const Plan& plan, const Round& round,
-                      const std::optional<c10::Dict<std::string, at::Tensor>>& global) {
+                      const std::optional<std::map<std::string, at::Tensor>>& global) {
     double accuracy = 0;
     if (round.phase != Phase::resist) {
       accuracy = evaluate(s_, plan, model_, 1.0);
@@ -512,9 +357,7 @@ class AfterRound final : public Observer {
         eval_model_ = NetModel(plan.network);
         (*eval_model_)->to(device_of(model_));
       }
-      torch::NoGradGuard no_grad;
-      for (auto& item : (*eval_model_)->named_parameters()) item.value().copy_(global->at(item.key()));
-      for (auto& item : (*eval_model_)->named_buffers()) item.value().copy_(global->at(item.key()));
+      load_state(*eval_model_, *global);
       accuracy = evaluate(s_, plan, *eval_model_, plan.test_scale);
     } else {
       if (!warned_) std::fprintf(stderr, "resist-worker 0: --eval-every: the global model of a ResIST round "
@@ -526,18 +369,18 @@ class AfterRound final : public Observer {
     last_accuracy_ = accuracy;
   }
 
-  std::optional<c10::Dict<std::string, at::Tensor>> checkpoint(const Plan& plan, std::uint64_t round) {
+  std::optional<std::map<std::string, at::Tensor>> checkpoint(const Plan& plan, const Round& round) {
     const std::filesystem::path dir = o_.checkpoint_dir;
-    const std::vector<char> bytes = save_worker_state(model_, backend_, feed_, round);
-    std::filesystem::create_directories(worker_state_path(dir, round, o_.rank).parent_path());
-    write_file_atomically(worker_state_path(dir, round, o_.rank), std::string_view(bytes.data(), bytes.size()));
-    const std::string key = fmt::format("resist/checkpoint/{}", round);
+    save_worker_state(worker_state_path(dir, round.index, o_.rank), model_,
+                      {round.index, feed_.position(), backend_.samples(), backend_.momentum()});
+    const std::string key = fmt::format("resist/checkpoint/{}", round.index);
     store_.add(key, 1);
     if (o_.rank != 0) return std::nullopt;
     await_all(store_, key, o_);  // every worker's file is complete: publish the round
-    c10::Dict<std::string, at::Tensor> global = write_global_model(dir, plan, round, model_);
-    write_manifest(dir, {round, plan.total_rounds, plan.workers, s_.document});
-    if (round > 0) std::filesystem::remove_all(worker_state_path(dir, round - 1, 0).parent_path());
+    auto global = write_global_model(dir, round.index, model_, current_holders(plan, round.index));
+    write_manifest(dir, {round.index, plan.total_rounds, plan.workers, s_.document, network_json(plan.network),
+                         round.phase == Phase::resist ? plan.test_scale : 1.0});
+    if (round.index > 0) std::filesystem::remove_all(worker_state_path(dir, round.index - 1, 0).parent_path());
     return global;
   }
 
@@ -577,18 +420,7 @@ double evaluate(const Scenario& s, const Plan& plan, NetModel& model, double par
   torch::NoGradGuard no_grad;
   model->eval();
   const std::vector<char> all(plan.network.blocks.size(), 1);
-  std::vector<Batch> batches;
-  if (s.dataset == "synthetic") {
-    batches.push_back(synthetic_batch(plan.network.spec, 512, plan.seed, -1, 0));
-  } else {
-    const Dataset test = load_dataset(s, false);
-    const std::size_t n = std::min<std::size_t>(test.info.size, 2000);
-    for (std::size_t at = 0; at < n; at += 250) {
-      std::vector<std::int64_t> idx;
-      for (std::size_t i = at; i < std::min(n, at + 250); ++i) idx.push_back(static_cast<std::int64_t>(i));
-      batches.push_back(DataFeed::gather(test, idx));
-    }
-  }
+  const std::vector<Batch> batches = evaluation_batches(s, plan.network, plan.seed);
   double right = 0, total = 0;
   const torch::Device device = device_of(model);
   for (const Batch& host : batches) {
@@ -615,6 +447,7 @@ nlohmann::json train(const Scenario& scenario, const WorkerOptions& options) {
   NetModel model(plan.network);  // built on the CPU, so that every device starts from the same model
   model->to(pick_device(o));
   c10d::TCPStoreOptions store_options;
+  use_classic_store(store_options);
   store_options.port = static_cast<std::uint16_t>(o.master_port);
   store_options.isServer = o.rank == 0;
   store_options.numWorkers = static_cast<std::size_t>(o.world);
@@ -641,8 +474,11 @@ nlohmann::json train(const Scenario& scenario, const WorkerOptions& options) {
   std::size_t first = 0;
   if (o.resume) {
     const CheckpointManifest m = read_manifest_for(o.checkpoint_dir, scenario);
-    first = static_cast<std::size_t>(
-        restore_worker_state(worker_state_path(o.checkpoint_dir, m.round, o.rank), model, backend, feed) + 1);
+    const WorkerProgress p = restore_worker_state(worker_state_path(o.checkpoint_dir, m.round, o.rank), model);
+    for (std::size_t i = 0; i < p.momentum.size(); ++i)
+      if (p.momentum[i].defined()) backend.set_momentum(i, p.momentum[i]);
+    feed.restore(p.feed);
+    first = static_cast<std::size_t>(p.round + 1);
   }
   TraceRecorder trace;
   AfterRound after(scenario, o, backend, model, feed, *store);

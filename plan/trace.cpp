@@ -94,7 +94,8 @@ json trace_to_json(const TraceMeta& meta, const std::vector<TraceEvent>& events,
 }
 
 Trace trace_from_json(const json& doc, const std::string& source) {
-  const json& other = field(doc, "otherData", source, "");
+  const std::string top;  // a named "" (GCC 14 warns of a dangling reference for a temporary one)
+  const json& other = field(doc, "otherData", source, top);
   if (other.value("format", std::string()) != "resist-trace")
     bad(source, "/otherData/format", "expected \"resist-trace\"");
   if (other.value("version", 0) != 1) bad(source, "/otherData/version", "expected version 1");
@@ -111,7 +112,7 @@ Trace trace_from_json(const json& doc, const std::string& source) {
   } catch (const json::exception& x) {
     bad(source, "/otherData", fmt::format("malformed: {}", x.what()));
   }
-  const json& events = field(doc, "traceEvents", source, "");
+  const json& events = field(doc, "traceEvents", source, top);
   for (std::size_t i = 0; i < events.size(); ++i)
     if (events[i].value("ph", std::string()) == "X")
       t.events.push_back(event_from(events[i], source, fmt::format("/traceEvents/{}", i)));

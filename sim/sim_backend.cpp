@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "sim/sim_backend.hpp"
+#include "sim/simgrid_compat.hpp"
 
 namespace resist::sim {
 
@@ -38,11 +39,11 @@ Ticket SimBackend::recv(const OpCall& call, WorkerId peer) {
 
 Ticket SimBackend::in_helper(const OpCall& call, std::function<void()> body) {
   auto finish = std::make_shared<double>(0);
-  auto actor = sg4::Actor::create(fmt::format("w{}.r{}.op{}", self_, call.round.index, call.op.id),
-                                  sg4::this_actor::get_host(), [body = std::move(body), finish] {
-                                    body();
-                                    *finish = sg4::Engine::get_clock();
-                                  });
+  auto actor = compat::add_actor(fmt::format("w{}.r{}.op{}", self_, call.round.index, call.op.id),
+                                 sg4::this_actor::get_host(), [body = std::move(body), finish] {
+                                   body();
+                                   *finish = sg4::Engine::get_clock();
+                                 });
   pending_.push_back({nullptr, std::move(actor), std::move(finish)});
   return pending_.size() - 1;
 }

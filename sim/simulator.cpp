@@ -14,6 +14,7 @@
 #include "plan/interpreter.hpp"
 #include "plan/peak_memory.hpp"
 #include "sim/sim_backend.hpp"
+#include "sim/simgrid_compat.hpp"
 
 namespace resist {
 namespace {
@@ -33,7 +34,7 @@ json run_engine(const Plan& plan, const Cluster& cluster, const SimSettings& set
   sim::World world(plan, sim::build_platform(cluster, plan.dtype, settings.efficiency), coarse);
   TraceRecorder recorder;
   for (WorkerId w = 0; w < plan.workers; ++w)
-    sim::sg4::Actor::create(fmt::format("worker{}", w), world.host(w), [&world, &recorder, &plan, &settings, w] {
+    sim::compat::add_actor(fmt::format("worker{}", w), world.host(w), [&world, &recorder, &plan, &settings, w] {
       sim::SimBackend backend(world, w, settings);
       Interpreter interpreter(plan, w, backend);
       interpreter.add_observer(recorder);

@@ -341,3 +341,16 @@ TEST_CASE("IST trains slices of an MLP's hidden neurons on 3 workers") {
   const Result text = run_resist("run --workers 3 --quiet --set strategy.name=ist" + mlp);
   CHECK(text.out.find("none (IST)") != std::string::npos);
 }
+
+TEST_CASE("resist-worker resolves the standard library before LibTorch's copies of it") {
+  // A PyTorch wheel's libtorch.so exports std::filesystem symbols; libstdc++ must come first among
+  // the libraries the worker needs, or our calls bind to LibTorch's copy (a crash was seen).
+  const std::string worker = fs::path(std::getenv("RESIST_BIN")).parent_path() / "resist-worker";
+  const Result r = run_command("readelf -d '" + worker + "' | grep NEEDED");
+  REQUIRE_MESSAGE(r.code == 0, r.err);
+  const auto stdcxx = r.out.find("libstdc++");
+  const auto torch = std::min(r.out.find("libtorch"), r.out.find("libc10"));
+  REQUIRE(stdcxx != std::string::npos);
+  REQUIRE(torch != std::string::npos);
+  CHECK(stdcxx < torch);
+}
