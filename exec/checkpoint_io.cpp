@@ -85,6 +85,15 @@ void save_worker_state(const fs::path& file, NetModel& model, const WorkerProgre
   write_bytes(file, torch_save_bytes(c10::IValue(d)));
 }
 
+std::map<std::string, at::Tensor> read_worker_model(const fs::path& file) {
+  std::map<std::string, at::Tensor> out;
+  for (const auto& item : read_torch_dict(file)) {
+    const std::string& key = item.key().toStringRef();
+    if (key.rfind("model.", 0) == 0) out.emplace(key.substr(6), item.value().toTensor());
+  }
+  return out;
+}
+
 WorkerProgress restore_worker_state(const fs::path& file, NetModel& model) {
   const c10::impl::GenericDict d = read_torch_dict(file);
   {

@@ -38,6 +38,9 @@ struct WorkerProgress {
 /// progress to `file`, atomically; host copies, so it loads anywhere.
 void save_worker_state(const std::filesystem::path& file, NetModel& model, const WorkerProgress& progress);
 
+/// The model tensors of a worker's checkpoint file, under the module's own names.
+std::map<std::string, at::Tensor> read_worker_model(const std::filesystem::path& file);
+
 /// Puts a worker's checkpoint back into `model` and returns the rest of its state.
 WorkerProgress restore_worker_state(const std::filesystem::path& file, NetModel& model);
 

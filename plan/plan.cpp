@@ -43,6 +43,21 @@ std::uint64_t Op::wire_bytes() const {
   return (n - 1) * bytes;
 }
 
+bool Round::model_complete_on(WorkerId w) const {
+  return std::all_of(holders_after.begin(), holders_after.end(), [w](WorkerId h) { return h == w; });
+}
+
+std::vector<BlockIndex> Round::replicated_blocks(int workers) const {
+  if (workers == 1) return assignments.empty() ? std::vector<BlockIndex>{} : assignments.front().blocks;
+  std::vector<BlockIndex> out;
+  for (const Op& op : ops)
+    if (op.kind == OpKind::allreduce && op.group.size() == static_cast<std::size_t>(workers))
+      out.insert(out.end(), op.blocks.begin(), op.blocks.end());
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
 std::uint64_t Plan::payload_bytes() const {
   return std::accumulate(rounds.begin(), rounds.end(), std::uint64_t{0},
                          [](std::uint64_t acc, const Round& r) { return acc + r.payload_bytes; });

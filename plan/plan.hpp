@@ -46,6 +46,20 @@ struct Op {
   double flops = 0;                  ///< compute: forward + backward FLOPs of the whole op
   std::vector<OpId> deps;            ///< ops that must complete first (lower ids)
 
+  // What a backend does around the op, so that it needs to know no strategy:
+  /// compute: the optimizer steps after each local iteration; false when a gradient all-reduce
+  /// that follows steps it (data-parallel training).
+  bool step_each_iteration = true;
+  /// compute: the optimizer's state starts empty (IST: a worker's slice changes every round).
+  bool fresh_optimizer = false;
+  /// gradient all-reduce: the optimizer steps once the gradients are averaged.
+  bool step_after = false;
+  /// neuron_slices transfers: the slice moved, as the kept neurons of each hidden layer.
+  std::vector<std::vector<std::uint32_t>> neurons;
+  /// neuron_slices transfers: the receiver is the coordinator gathering this round's slices, and
+  /// the tensors every slice holds (the output bias) become the mean of its own and the gathered ones.
+  bool average_common = false;
+
   bool is_comm() const { return kind != OpKind::compute; }
   bool has_member(WorkerId w) const;
   /// Bytes this op puts on links under its algorithm (0 for compute).
@@ -74,12 +88,24 @@ struct Round {
   std::vector<Op> ops;
   std::uint64_t payload_bytes = 0;  ///< ResIST paper's convention (see README)
   std::uint64_t wire_bytes = 0;     ///< sum of ops' wire bytes
+  /// For each block, a worker that holds its current state once the round's ops are done (where
+  /// a checkpoint takes it from); 0 where every worker does.
+  std::vector<WorkerId> holders_after;
+  /// Scale of the partitionable blocks' residual branches when the global model is evaluated
+  /// after this round (ResIST's test-time scale after a ResIST round, else 1).
+  double eval_scale = 1.0;
+
+  /// Whether worker `w` alone holds the whole current model after the round.
+  bool model_complete_on(WorkerId w) const;
+  /// Blocks whose parameters every worker holds identical after the round: those averaged over
+  /// all workers (every block when there is one worker).
+  std::vector<BlockIndex> replicated_blocks(int workers) const;
 };
 
 /// The whole plan. `rounds` holds the first rounds of the training (all unless truncated);
 /// a truncated plan's rounds are identical to the full plan's first rounds.
 struct Plan {
-  static constexpr int kVersion = 1;
+  static constexpr int kVersion = 2;  ///< 2: ops and rounds say what backends do (step, slices, holders)
 
   StrategyKind strategy = StrategyKind::resist;
   int workers = 1;

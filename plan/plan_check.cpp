@@ -39,6 +39,11 @@ class Checker {
       add(at + "/wire_bytes", fmt::format("expected the ops' sum {}, found {}", wire,
                                           round.wire_bytes));
     if (round.phase == Phase::resist) coverage(round, at);
+    if (round.holders_after.size() != plan_.network.blocks.size())
+      add(at + "/holders_after", fmt::format("expected one worker per block ({}), found {}",
+                                             plan_.network.blocks.size(), round.holders_after.size()));
+    for (WorkerId h : round.holders_after)
+      if (h < 0 || h >= plan_.workers) add(at + "/holders_after", fmt::format("worker {} does not exist", h));
   }
 
   void assignment(const Assignment& a, const std::string& at) {
@@ -57,6 +62,9 @@ class Checker {
       if (d >= op.id) add(at + "/deps", fmt::format("dependency {} is not an earlier op", d));
     for (BlockIndex b : op.blocks)
       if (b >= plan_.network.blocks.size()) add(at + "/blocks", fmt::format("no block {}", b));
+    if (op.payload == Payload::neuron_slices && op.neurons.size() != plan_.network.hidden_layers().size())
+      add(at + "/neurons", fmt::format("expected the kept neurons of {} hidden layers, found {}",
+                                       plan_.network.hidden_layers().size(), op.neurons.size()));
     if (op.is_comm() == (op.payload == Payload::none))
       add(at + "/payload", op.is_comm() ? "communication must carry a payload"
                                         : "compute carries no payload");

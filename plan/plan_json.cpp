@@ -27,6 +27,8 @@ json op_json(const Network& net, const Op& op) {
     j["iterations"] = op.iterations;
     j["samples"] = op.samples;
     j["flops"] = op.flops;
+    j["step_each_iteration"] = op.step_each_iteration;
+    j["fresh_optimizer"] = op.fresh_optimizer;
     return j;
   }
   j["group"] = op.group;
@@ -36,6 +38,11 @@ json op_json(const Network& net, const Op& op) {
   j["bytes"] = op.bytes;
   j["blocks"] = block_names(net, op.blocks);
   j["deps"] = op.deps;
+  if (op.payload == Payload::gradients) j["step_after"] = op.step_after;
+  if (op.payload == Payload::neuron_slices) {
+    j["neurons"] = op.neurons;
+    j["average_common"] = op.average_common;
+  }
   return j;
 }
 
@@ -52,6 +59,7 @@ json round_json(const Network& net, const Round& round) {
   for (const Op& op : round.ops) ops.push_back(op_json(net, op));
   return {{"index", round.index}, {"phase", to_string(round.phase)},
           {"payload_bytes", round.payload_bytes}, {"wire_bytes", round.wire_bytes},
+          {"holders_after", round.holders_after}, {"eval_scale", round.eval_scale},
           {"assignments", std::move(assignments)}, {"ops", std::move(ops)}};
 }
 
@@ -88,6 +96,8 @@ class Reader {
       op.iterations = j.value("iterations", 0u);
       op.samples = j.value("samples", std::uint64_t{0});
       op.flops = j.value("flops", 0.0);
+      op.step_each_iteration = j.value("step_each_iteration", true);
+      op.fresh_optimizer = j.value("fresh_optimizer", false);
       return op;
     }
     op.group = j.value("group", std::vector<WorkerId>{});
@@ -97,6 +107,9 @@ class Reader {
     op.bytes = j.value("bytes", std::uint64_t{0});
     if (j.contains("blocks")) op.blocks = blocks(j.at("blocks"), at + "/blocks");
     op.deps = j.value("deps", std::vector<OpId>{});
+    op.step_after = j.value("step_after", false);
+    op.neurons = j.value("neurons", std::vector<std::vector<std::uint32_t>>{});
+    op.average_common = j.value("average_common", false);
     return op;
   }
 
@@ -106,6 +119,8 @@ class Reader {
     round.phase = *parse_phase(j.at("phase").get<std::string>());
     round.payload_bytes = j.at("payload_bytes").get<std::uint64_t>();
     round.wire_bytes = j.at("wire_bytes").get<std::uint64_t>();
+    round.holders_after = j.at("holders_after").get<std::vector<WorkerId>>();
+    round.eval_scale = j.at("eval_scale").get<double>();
     const json& as = j.at("assignments");
     for (std::size_t w = 0; w < as.size(); ++w) {
       Assignment a;
@@ -186,6 +201,10 @@ json plan_to_json(const Plan& plan) {
 }
 
 Plan plan_from_json(const json& document, const std::string& source) {
+  if (document.is_object() && document.contains("version") && document["version"] != Plan::kVersion)
+    throw InputError(source, "/version",
+                     fmt::format("a plan of version {} (this resist reads version {}): write it again "
+                                 "with resist plan --format json", document["version"].dump(), Plan::kVersion));
   const json doc = plan_validator().validate(document, source);
   Plan plan;
   plan.strategy = *parse_strategy(doc.at("strategy").get<std::string>());

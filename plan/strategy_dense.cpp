@@ -14,8 +14,13 @@ void dense_round(const Plan& plan, Round& round, std::uint32_t iterations, Paylo
   std::uint64_t bytes = 0;
   for (const Block& b : net.blocks)
     bytes += payload == Payload::gradients ? b.grad_bytes(plan.dtype) : b.state_bytes(plan.dtype);
-  rb.comm(OpKind::allreduce, all_workers(plan.workers), -1, plan.collectives.allreduce, payload,
-          bytes, full.blocks, std::move(computes));
+  const auto sync = rb.comm(OpKind::allreduce, all_workers(plan.workers), -1, plan.collectives.allreduce,
+                            payload, bytes, full.blocks, computes);
+  if (sync && payload == Payload::gradients) {  // the averaged gradients make the step
+    round.ops[*sync].step_after = true;
+    for (OpId c : computes) round.ops[c].step_each_iteration = false;
+  }
+  round.holders_after.assign(net.blocks.size(), 0);  // every worker holds the whole model
   // Convention of the ResIST paper: every worker sends each tensor once and receives it once.
   rb.finish(2 * static_cast<std::uint64_t>(plan.workers) * bytes);
 }

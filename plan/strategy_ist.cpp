@@ -61,11 +61,15 @@ void build_ist_round(const Plan& plan, Round& round) {
   RoundBuilder rb(plan, round);
   const std::vector<OpId> computes =
       rb.compute_all(static_cast<std::uint32_t>(plan.iterations_per_round));
+  for (OpId c : computes) round.ops[c].fresh_optimizer = true;  // a new slice every round
   std::vector<OpId> gathered{computes[0]};
-  for (std::size_t w = 1; w < n; ++w)
-    gathered.push_back(*rb.comm(OpKind::send, {0, static_cast<WorkerId>(w)},
-                                static_cast<WorkerId>(w), Algorithm::direct,
-                                Payload::neuron_slices, bytes_now[w], full.blocks, {computes[w]}));
+  for (std::size_t w = 1; w < n; ++w) {  // worker 0 gathers each worker's trained slice
+    const OpId id = *rb.comm(OpKind::send, {0, static_cast<WorkerId>(w)}, static_cast<WorkerId>(w),
+                             Algorithm::direct, Payload::neuron_slices, bytes_now[w], full.blocks, {computes[w]});
+    round.ops[id].neurons = now[w];
+    round.ops[id].average_common = true;
+    gathered.push_back(id);
+  }
   std::uint64_t payload = std::accumulate(bytes_now.begin(), bytes_now.end(), std::uint64_t{0});
   if (last) {
     payload += state_bytes(net, full.blocks, plan.dtype);  // worker 0 holds the whole model next
@@ -75,10 +79,12 @@ void build_ist_round(const Plan& plan, Round& round) {
       const std::uint64_t bytes = slice_bytes(slice_cost(net, next[w]), plan.dtype);
       payload += bytes;
       if (w == 0) continue;  // the coordinator keeps its own slice
-      rb.comm(OpKind::send, {0, static_cast<WorkerId>(w)}, 0, Algorithm::direct,
-              Payload::neuron_slices, bytes, full.blocks, gathered);
+      const OpId id = *rb.comm(OpKind::send, {0, static_cast<WorkerId>(w)}, 0, Algorithm::direct,
+                               Payload::neuron_slices, bytes, full.blocks, gathered);
+      round.ops[id].neurons = next[w];  // the worker's slice of the next round
     }
   }
+  round.holders_after.assign(net.blocks.size(), 0);  // worker 0 gathered the whole model
   rb.finish(payload);
 }
 

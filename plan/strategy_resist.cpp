@@ -106,6 +106,11 @@ void build_resist_round(const Plan& plan, Round& round) {
                net.blocks[block].state_bytes(plan.dtype);
     move_block(rb, plan, block, now.holders_of[i], next.holders_of[i], computes);
   }
+  // A partitioned block's current state lies with its first next holder (worker 0 after the
+  // last round, which gathers them all); the shared blocks are on every worker.
+  round.holders_after.assign(net.blocks.size(), 0);
+  for (std::size_t i = 0; i < part.size(); ++i) round.holders_after[part[i]] = next.holders_of[i].front();
+  round.eval_scale = plan.test_scale;
   rb.finish(payload);
 }
 

@@ -156,7 +156,7 @@ TEST_CASE("workers do not outlive resist run") {
   // be left behind.
   // (Killed before a worker has set itself up, the worker leaves on its own: it checks its parent.)
   fs::remove_all(scratch() / "orphan-check");
-  const std::string workers = "pgrep -f '[r]esist-worker.*orphan-check'";
+  const std::string workers = "pgrep -f \"[r]esist-worker.*resist-run-$parent/\"";  // its options file
   const Result r = run_command(
       "'" + std::string(std::getenv("RESIST_BIN")) + "' run --workers 2 --quiet" + kTiny +
       " --set training.rounds=100000 --set data.train_samples=64 --checkpoint-dir orphan-check & parent=$!; "
@@ -164,9 +164,9 @@ TEST_CASE("workers do not outlive resist run") {
       "echo started $(" + workers + " | wc -l); kill -TERM $parent; wait $parent; rc=$?; "
       "for i in $(seq 100); do " + workers + " >/dev/null || break; sleep 0.1; done; "
       "echo left $(" + workers + " | wc -l); "
-      "[ -e ${TMPDIR:-/tmp}/resist-run-$parent ] && echo its files are left; echo exit $rc");
+      "[ -e ${TMPDIR:-/tmp}/resist-run-$parent ] && echo its files are left; echo exit $rc; " +
+      workers + " >/dev/null && pkill -f \"[r]esist-worker.*resist-run-$parent/\"; true");
   CHECK(r.out == "started 2\nleft 0\nexit 143\n");  // and it died of the signal (128 + 15)
-  std::system(("pkill -f '[r]esist-worker.*" + (scratch() / "orphan-check").string() + "'").c_str());
   fs::remove_all(scratch() / "orphan-check");
 }
 

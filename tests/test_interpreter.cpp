@@ -1,6 +1,7 @@
 // The plan interpreter against a recording backend: who calls what, in which order.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <map>
 #include <set>
 #include <tuple>
@@ -124,4 +125,137 @@ TEST_CASE("a worker finishes a round before starting the next") {
   }
   CHECK(outstanding == 0);
   CHECK(log.size() == 3 * 2 * 2);  // compute + allreduce per round, each started and waited
+}
+
+namespace {
+
+/// What a backend is told: the op it was handed, as the interpreter handed it.
+struct Received {
+  WorkerId worker;
+  WorkerId peer;
+  std::string what;
+  const Round* round;
+  const Op* op;
+};
+
+/// Keeps every call's round and op (the plan outlives the backend).
+class KeepingBackend : public Backend {
+ public:
+  std::vector<Received> calls;
+  Ticket compute(const OpCall& c) override { return keep(c, "compute", -1); }
+  Ticket send(const OpCall& c, WorkerId peer) override { return keep(c, "send", peer); }
+  Ticket recv(const OpCall& c, WorkerId peer) override { return keep(c, "recv", peer); }
+  Ticket collective(const OpCall& c) override { return keep(c, "collective", -1); }
+  double wait(Ticket) override { return 0; }
+  double now() override { return 0; }
+
+ private:
+  Ticket keep(const OpCall& c, const char* what, WorkerId peer) {
+    calls.push_back({c.self, peer, what, &c.round, &c.op});
+    return calls.size() - 1;
+  }
+};
+
+std::vector<Received> run_all(const Plan& plan) {
+  KeepingBackend backend;
+  for (WorkerId w = 0; w < plan.workers; ++w) Interpreter(plan, w, backend).run();
+  return backend.calls;
+}
+
+std::vector<std::string> mlp(const char* strategy, int workers) {
+  return {"model.arch=mlp", "model.input=[1,2,2]", "model.hidden=[6,4]", "model.classes=2",
+          std::string("strategy.name=") + strategy, "strategy.workers=" + std::to_string(workers),
+          "strategy.local_iterations=2", "training.batch_size=8", "training.epochs=null", "training.rounds=3"};
+}
+
+}  // namespace
+
+TEST_CASE("data-parallel: compute leaves the step to the gradient all-reduce (one worker: it steps itself)") {
+  const Plan plan = make_plan(test::scenario(mlp("data_parallel", 3)));
+  int computes = 0, syncs = 0;
+  for (const Received& r : run_all(plan)) {
+    if (r.what == "compute") {
+      ++computes;
+      CHECK_FALSE(r.op->step_each_iteration);
+      CHECK_FALSE(r.op->fresh_optimizer);
+    } else {
+      ++syncs;
+      CHECK(r.op->payload == Payload::gradients);
+      CHECK(r.op->step_after);
+    }
+  }
+  CHECK(computes == 9);
+  CHECK(syncs == 9);
+  for (const Received& r : run_all(make_plan(test::scenario(mlp("data_parallel", 1))))) {
+    CHECK(r.what == "compute");
+    CHECK(r.op->step_each_iteration);
+  }
+}
+
+TEST_CASE("local SGD: steps every iteration, averages state, worker 0 then holds the whole model") {
+  const Plan plan = make_plan(test::scenario(mlp("local_sgd", 3)));
+  for (const Received& r : run_all(plan)) {
+    if (r.what == "compute") CHECK(r.op->step_each_iteration);
+    else CHECK_FALSE(r.op->step_after);
+    CHECK(r.round->model_complete_on(0));
+    CHECK(r.round->eval_scale == 1.0);
+    CHECK(r.round->replicated_blocks(plan.workers).size() == plan.network.blocks.size());
+  }
+}
+
+TEST_CASE("ResIST: the holders after a round are the first holders of the next; the last round gathers on 0") {
+  const Plan plan = make_plan(test::scenario({"strategy.workers=4", "strategy.min_depth=2", "strategy.warmup_rounds=1",
+                                              "training.epochs=null", "training.rounds=4"}));
+  const auto part = plan.network.partitionable_blocks();
+  REQUIRE(plan.test_scale < 1.0);
+  CHECK(plan.rounds[0].eval_scale == 1.0);  // the warm-up round is local SGD
+  CHECK(plan.rounds[0].model_complete_on(0));
+  for (std::uint64_t r = 1; r + 1 < plan.rounds.size(); ++r) {
+    const Round& round = plan.rounds[r];
+    CHECK(round.eval_scale == plan.test_scale);
+    for (std::size_t b : part) {
+      WorkerId first = -1;
+      for (WorkerId w = 0; w < plan.workers && first < 0; ++w) {
+        const auto& mine = plan.rounds[r + 1].assignments[static_cast<std::size_t>(w)].blocks;
+        if (std::find(mine.begin(), mine.end(), static_cast<BlockIndex>(b)) != mine.end()) first = w;
+      }
+      CHECK(round.holders_after[b] == first);
+    }
+    CHECK_FALSE(round.model_complete_on(0));  // spread over the workers
+    // The shared blocks are averaged over everyone: those, and only those, are replicated.
+    CHECK(round.replicated_blocks(plan.workers).size() == plan.network.blocks.size() - part.size());
+  }
+  CHECK(plan.rounds.back().model_complete_on(0));
+  // Every operation a worker receives is one it takes part in, and the interpreter hands each over once.
+  std::size_t members = 0;
+  for (const Round& round : plan.rounds)
+    for (const Op& op : round.ops) members += op.group.size();
+  CHECK(run_all(plan).size() == members);
+}
+
+TEST_CASE("IST: each slice transfer names its neurons; gathers on worker 0 average what every slice holds") {
+  const Plan plan = make_plan(test::scenario(mlp("ist", 3)));
+  int gathers = 0, scatters = 0;
+  for (const Received& r : run_all(plan)) {
+    if (r.what == "compute") {
+      CHECK(r.op->fresh_optimizer);
+      CHECK_FALSE(r.round->assignments[static_cast<std::size_t>(r.worker)].neurons.empty());
+      continue;
+    }
+    REQUIRE(r.op->payload == Payload::neuron_slices);
+    const bool gather = r.op->root != 0;  // a worker sends its trained slice to worker 0
+    const WorkerId owner = gather ? r.op->root : (r.what == "recv" ? r.worker : r.peer);
+    if (gather) {
+      if (r.what == "recv") ++gathers;
+      CHECK(r.op->average_common);
+      CHECK(r.op->neurons == r.round->assignments[static_cast<std::size_t>(owner)].neurons);
+    } else {  // worker 0 deals the owner its slice of the next round
+      if (r.what == "recv") ++scatters;
+      CHECK_FALSE(r.op->average_common);
+      CHECK(r.op->neurons == plan.rounds[r.round->index + 1].assignments[static_cast<std::size_t>(owner)].neurons);
+    }
+  }
+  CHECK(gathers == 3 * 2);
+  CHECK(scatters == 2 * 2);  // none after the last round
+  for (const Round& round : plan.rounds) CHECK(round.model_complete_on(0));
 }

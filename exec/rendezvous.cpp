@@ -1,0 +1,39 @@
+#include "exec/rendezvous.hpp"
+
+#include <chrono>
+#include <stdexcept>
+#include <thread>
+
+#include <fmt/format.h>
+#include <torch/csrc/distributed/c10d/TCPStore.hpp>
+
+#include "exec/torch_compat.hpp"
+#include "exec/worker.hpp"
+
+namespace resist::exec {
+
+c10::intrusive_ptr<c10d::Store> connect_store(const WorkerOptions& o) {
+  c10d::TCPStoreOptions options;
+  use_classic_store(options);
+  options.port = static_cast<std::uint16_t>(o.master_port);
+  options.isServer = o.rank == 0;
+  options.numWorkers = static_cast<std::size_t>(o.world);
+  options.timeout = std::chrono::seconds(o.timeout_s);
+  return c10::make_intrusive<c10d::TCPStore>(o.master_addr, options);
+}
+
+void await_all(c10d::Store& store, const std::string& key, int world, double timeout_s) {
+  const double deadline = monotonic_seconds() + timeout_s;
+  while (store.add(key, 0) < world) {
+    if (monotonic_seconds() > deadline)
+      throw std::runtime_error(fmt::format("{}: not every worker arrived within {} s", key, timeout_s));
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+}
+
+void barrier(c10d::Store& store, const std::string& key, int world, double timeout_s) {
+  store.add(key, 1);
+  await_all(store, key, world, timeout_s);
+}
+
+}  // namespace resist::exec
