@@ -17,7 +17,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "plan/scenario.hpp"
+#include "input/scenario.hpp"
 
 namespace resist::exec {
 
@@ -30,7 +30,7 @@ struct CheckpointManifest {
   /// resist (tools/resist_pytorch.py) can build the same PyTorch model.
   nlohmann::json network;
   /// Scale of the partitionable blocks' residual branches when the global model is evaluated:
-  /// the plan's test-time scale after a ResIST round, else 1.
+  /// the round's eval_scale in the plan.
   double eval_scale = 1.0;
 };
 

@@ -10,7 +10,7 @@
 #include <torch/csrc/jit/serialization/pickler.h>
 
 #include "exec/checkpoint.hpp"
-#include "plan/json_file.hpp"
+#include "input/json_file.hpp"
 
 namespace resist::exec {
 

@@ -2,8 +2,8 @@
 #include <fmt/format.h>
 
 #include "exec/checkpoint.hpp"
-#include "plan/input_error.hpp"
-#include "plan/json_file.hpp"
+#include "input/input_error.hpp"
+#include "input/json_file.hpp"
 
 namespace resist::exec {
 

@@ -6,7 +6,7 @@
 
 #include "exec/dataset.hpp"
 #include "exec/network_module.hpp"
-#include "plan/scenario.hpp"
+#include "input/scenario.hpp"
 
 namespace resist::exec {
 

@@ -6,7 +6,7 @@
 #include <fmt/format.h>
 #include <zlib.h>
 
-#include "plan/input_error.hpp"
+#include "input/input_error.hpp"
 
 namespace resist::exec {
 namespace {

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "plan/scenario.hpp"
+#include "input/scenario.hpp"
 
 namespace resist::exec {
 

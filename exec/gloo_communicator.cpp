@@ -1,5 +1,5 @@
 // The Gloo engine: c10d's ProcessGroupGloo for whole-world collectives, direct point-to-point
-// transfers for collectives over sub-groups (ResIST's holders of a block), so no process group has
+// transfers for collectives over sub-groups (the holders of a block), so no process group has
 // to be created per group. Gloo moves host memory: GPU tensors travel through host copies.
 #include <stdexcept>
 

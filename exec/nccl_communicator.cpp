@@ -1,7 +1,7 @@
 // The NCCL engine, written against NCCL and the CUDA runtime directly: raw device pointers and one
 // stream per communicator. Tensors already on the GPU are used in place; host tensors (Debian's
 // LibTorch is CPU-only) are staged through a device buffer. World collectives use the world
-// communicator; a collective over a sub-group (ResIST's holders of a block) uses a communicator of
+// communicator; a collective over a sub-group (the holders of a block) uses a communicator of
 // just those ranks, created on first use (its unique id travels through the store) and cached.
 // Communicators are non-blocking (config.blocking = 0): creating one, and every operation, is
 // polled with a deadline, so a peer that died or hangs stops this rank after the time-out instead

@@ -11,7 +11,7 @@
 #include <fmt/format.h>
 
 #include "exec/net.hpp"
-#include "plan/input_error.hpp"
+#include "input/input_error.hpp"
 
 namespace resist::exec {
 

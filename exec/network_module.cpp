@@ -67,7 +67,7 @@ class HeadImpl : public nn::Module {
 };
 TORCH_MODULE(Head);
 
-/// IST's hidden layer: Linear (with bias), BatchNorm1d, ReLU; flattens its input.
+/// The MLP's hidden layer: Linear (with bias), BatchNorm1d, ReLU; flattens its input.
 class HiddenImpl : public nn::Module {
  public:
   explicit HiddenImpl(const Block& b) {
@@ -178,7 +178,7 @@ torch::Tensor indices(const std::vector<std::uint32_t>& neurons, torch::Device d
 
 }  // namespace
 
-std::vector<torch::Tensor> NetModelImpl::ist_slice(const std::vector<std::vector<std::uint32_t>>& neurons) {
+std::vector<torch::Tensor> NetModelImpl::neuron_slice(const std::vector<std::vector<std::uint32_t>>& neurons) {
   torch::NoGradGuard no_grad;
   std::vector<torch::Tensor> out;
   torch::Tensor previous;  // kept inputs of the layer (undefined: all of them)
@@ -196,7 +196,7 @@ std::vector<torch::Tensor> NetModelImpl::ist_slice(const std::vector<std::vector
   return out;
 }
 
-void NetModelImpl::ist_write_slice(const std::vector<std::vector<std::uint32_t>>& neurons,
+void NetModelImpl::write_neuron_slice(const std::vector<std::vector<std::uint32_t>>& neurons,
                                    const std::vector<torch::Tensor>& slice) {
   torch::NoGradGuard no_grad;
   std::size_t at = 0;
@@ -220,7 +220,7 @@ void NetModelImpl::ist_write_slice(const std::vector<std::vector<std::uint32_t>>
   o[1].copy_(slice[at++]);
 }
 
-std::vector<torch::Tensor> ist_parameters(const std::vector<torch::Tensor>& slice) {
+std::vector<torch::Tensor> slice_parameters(const std::vector<torch::Tensor>& slice) {
   std::vector<torch::Tensor> out;
   for (std::size_t i = 0; i < slice.size(); ++i) {
     const bool running_stat = i + 2 < slice.size() && i % 6 >= 4;  // hidden layers: 6 tensors each
@@ -229,7 +229,7 @@ std::vector<torch::Tensor> ist_parameters(const std::vector<torch::Tensor>& slic
   return out;
 }
 
-torch::Tensor ist_forward(const std::vector<torch::Tensor>& slice, torch::Tensor x, bool training) {
+torch::Tensor slice_forward(const std::vector<torch::Tensor>& slice, torch::Tensor x, bool training) {
   x = x.flatten(1);
   const std::size_t layers = (slice.size() - 2) / 6;
   for (std::size_t l = 0; l < layers; ++l) {

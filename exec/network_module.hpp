@@ -10,9 +10,9 @@
 namespace resist::exec {
 
 /// A network of the catalogue: a pre-activation ResNet whose partitionable blocks can be switched
-/// off (a sub-ResNet) and whose partitioned residual branches take a scale (ResIST's test-time
-/// scaling), or IST's MLP (hidden Linear-BatchNorm1d-ReLU layers, linear output) whose sub-networks
-/// are slices of hidden neurons.
+/// off (a sub-ResNet) and whose partitionable residual branches take a scale (a test-time scale),
+/// or an MLP (hidden Linear-BatchNorm1d-ReLU layers, linear output) whose sub-networks are slices
+/// of hidden neurons.
 class NetModelImpl : public torch::nn::Module {
  public:
   /// Throws std::invalid_argument for block kinds the executor does not build yet.
@@ -32,12 +32,12 @@ class NetModelImpl : public torch::nn::Module {
   /// and "fc.weight" of the pre-activation head; "fc1.weight", "bn1.running_mean", "out.bias" of
   /// the mlp.
   std::vector<std::string> pytorch_names(std::size_t block);
-  /// IST (mlp only): copies of the tensors of the sub-network keeping `neurons[l]` of hidden layer
+  /// (mlp only): copies of the tensors of the sub-network keeping `neurons[l]` of hidden layer
   /// l, in a fixed order (per layer: weight rows and columns, bias, BN weight, bias, running mean,
   /// variance; then the output weight's columns and the whole output bias).
-  std::vector<torch::Tensor> ist_slice(const std::vector<std::vector<std::uint32_t>>& neurons);
+  std::vector<torch::Tensor> neuron_slice(const std::vector<std::vector<std::uint32_t>>& neurons);
   /// Writes such a slice back at the neurons' places.
-  void ist_write_slice(const std::vector<std::vector<std::uint32_t>>& neurons,
+  void write_neuron_slice(const std::vector<std::vector<std::uint32_t>>& neurons,
                        const std::vector<torch::Tensor>& slice);
   /// A block's parameters only.
   std::vector<torch::Tensor> parameters_of(std::size_t block);
@@ -48,12 +48,12 @@ class NetModelImpl : public torch::nn::Module {
 };
 TORCH_MODULE(NetModel);
 
-/// The trainable tensors of an IST slice (all but the BatchNorm running statistics).
-std::vector<torch::Tensor> ist_parameters(const std::vector<torch::Tensor>& slice);
+/// The trainable tensors of a neuron slice (all but the BatchNorm running statistics).
+std::vector<torch::Tensor> slice_parameters(const std::vector<torch::Tensor>& slice);
 
-/// The forward pass of an IST slice (from NetModelImpl::ist_slice) on a batch; `training` uses
+/// The forward pass of a neuron slice (from NetModelImpl::neuron_slice) on a batch; `training` uses
 /// and updates the slice's BatchNorm statistics.
-torch::Tensor ist_forward(const std::vector<torch::Tensor>& slice, torch::Tensor x, bool training);
+torch::Tensor slice_forward(const std::vector<torch::Tensor>& slice, torch::Tensor x, bool training);
 
 /// Copies tensors into one flat buffer, and back.
 torch::Tensor flatten(const std::vector<torch::Tensor>& tensors);

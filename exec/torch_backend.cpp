@@ -66,8 +66,8 @@ Ticket TorchBackend::compute(const OpCall& call) {
 /// Trains this worker's slice of hidden neurons, then writes it back into the model.
 Ticket TorchBackend::compute_slice(const OpCall& call) {
   const auto& neurons = call.round.assignments[static_cast<std::size_t>(self_)].neurons;
-  std::vector<torch::Tensor> slice = model_->ist_slice(neurons);
-  std::vector<torch::Tensor> trained = ist_parameters(slice);
+  std::vector<torch::Tensor> slice = model_->neuron_slice(neurons);
+  std::vector<torch::Tensor> trained = slice_parameters(slice);
   for (torch::Tensor& t : trained) t.set_requires_grad(true);
   // The slice's tensors are copies the model's optimizer does not know: they train with their own.
   if (!call.op.fresh_optimizer)
@@ -78,7 +78,7 @@ Ticket TorchBackend::compute_slice(const OpCall& call) {
   for (std::uint32_t i = 0; i < call.op.iterations; ++i) {
     const Batch batch = on(device_, feed_.next(plan_.batch_size));
     sgd.zero_grad();
-    torch::Tensor loss = torch::nn::functional::cross_entropy(ist_forward(slice, batch.images, true), batch.labels);
+    torch::Tensor loss = torch::nn::functional::cross_entropy(slice_forward(slice, batch.images, true), batch.labels);
     loss.backward();
     if (call.op.step_each_iteration) sgd.step();
     loss_sum += loss.item<double>();
@@ -86,21 +86,21 @@ Ticket TorchBackend::compute_slice(const OpCall& call) {
   }
   round_loss_ = loss_sum / std::max<std::uint32_t>(1, call.op.iterations);
   for (torch::Tensor& t : slice) t = t.detach();
-  model_->ist_write_slice(neurons, slice);
+  model_->write_neuron_slice(neurons, slice);
   own_common_ = slice.back().clone();
   return done();
 }
 
 Ticket TorchBackend::send(const OpCall& call, WorkerId peer) {
   const bool slice = call.op.payload == Payload::neuron_slices;
-  torch::Tensor flat = flatten(slice ? model_->ist_slice(call.op.neurons) : state(call.op));
+  torch::Tensor flat = flatten(slice ? model_->neuron_slice(call.op.neurons) : state(call.op));
   comm_.send(flat, peer, tag(call));
   return done();
 }
 
 Ticket TorchBackend::recv(const OpCall& call, WorkerId peer) {
   const bool is_slice = call.op.payload == Payload::neuron_slices;
-  std::vector<torch::Tensor> tensors = is_slice ? model_->ist_slice(call.op.neurons) : state(call.op);
+  std::vector<torch::Tensor> tensors = is_slice ? model_->neuron_slice(call.op.neurons) : state(call.op);
   torch::Tensor flat = torch::empty({numel(tensors)}, tensors.front().options());
   comm_.recv(flat, peer, tag(call));
   // A moved block keeps the receiver's own momentum for it (from when it last held it). Zeroing it
@@ -109,7 +109,7 @@ Ticket TorchBackend::recv(const OpCall& call, WorkerId peer) {
   unflatten(flat, tensors);
   if (is_slice) {
     if (call.op.average_common) average_common(call, tensors);
-    model_->ist_write_slice(call.op.neurons, tensors);
+    model_->write_neuron_slice(call.op.neurons, tensors);
   }
   return done();
 }

@@ -14,7 +14,7 @@
 #include "exec/round_end.hpp"
 #include "exec/torch_backend.hpp"
 #include "plan/interpreter.hpp"
-#include "plan/trace.hpp"
+#include "trace/trace.hpp"
 
 namespace resist::exec {
 

@@ -3,7 +3,7 @@
 
 #include "exec/worker_contract.hpp"
 #include "plan/plan.hpp"
-#include "plan/scenario.hpp"
+#include "input/scenario.hpp"
 
 namespace resist::exec {
 

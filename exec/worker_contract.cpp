@@ -2,7 +2,7 @@
 
 #include <fmt/format.h>
 
-#include "plan/input_error.hpp"
+#include "input/input_error.hpp"
 
 namespace resist::exec {
 

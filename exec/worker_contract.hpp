@@ -57,7 +57,7 @@ struct WorkerReport {
   int rank = 0;
   std::uint64_t first_round = 0;  ///< > 0 when resumed
   std::vector<double> loss;       ///< mean training loss per round run
-  /// Per round run: sum of the parameters every worker should hold identical (none for IST).
+  /// Per round run: sum of the parameters every worker should hold identical (none where the plan averages nothing over all workers).
   std::vector<std::optional<double>> shared_checksum;
   std::uint64_t samples = 0;
   double seconds = 0;
@@ -65,7 +65,7 @@ struct WorkerReport {
   std::uint64_t total_rounds = 0;
   std::optional<double> accuracy;  ///< worker 0: of the global model after the last round run
   std::vector<std::pair<std::uint64_t, double>> evaluations;  ///< worker 0: (round, accuracy)
-  nlohmann::json trace;            ///< this worker's measured trace (plan/trace.hpp's schema)
+  nlohmann::json trace;            ///< this worker's measured trace (trace/trace.hpp's schema)
   std::vector<WorkerReport> peers; ///< with gather_reports, worker 0: the others', rank order
 
   bool operator==(const WorkerReport&) const = default;

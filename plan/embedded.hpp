@@ -5,12 +5,6 @@
 
 namespace resist {
 
-/// scenarios/scenario.schema.json as it was at build time.
-std::string_view scenario_schema_text();
-
-/// scenarios/resist-resnet101-cifar100.json, the built-in default scenario.
-std::string_view default_scenario_text();
-
 /// plan/plan.schema.json as it was at build time.
 std::string_view plan_schema_text();
 

@@ -5,7 +5,7 @@
 #include <optional>
 
 #include "plan/plan.hpp"
-#include "plan/scenario.hpp"
+#include "input/scenario.hpp"
 
 namespace resist {
 

@@ -9,7 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "model/network.hpp"
-#include "plan/scenario.hpp"
+#include "input/scenario.hpp"
 
 namespace resist {
 

@@ -4,10 +4,10 @@
 
 #include "model/catalogue.hpp"
 #include "plan/embedded.hpp"
-#include "plan/input_error.hpp"
-#include "plan/json_file.hpp"
+#include "input/input_error.hpp"
+#include "input/json_file.hpp"
 #include "plan/plan_check.hpp"
-#include "plan/schema.hpp"
+#include "input/schema.hpp"
 
 namespace resist {
 namespace {

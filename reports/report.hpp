@@ -9,7 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "plan/trace_compare.hpp"
+#include "trace/trace_compare.hpp"
 #include "sim/sim_text.hpp"
 
 namespace resist {

@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "plan/scenario.hpp"
-#include "plan/trace_compare.hpp"
+#include "input/scenario.hpp"
+#include "trace/trace_compare.hpp"
 
 namespace resist {
 

@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "plan/backend.hpp"
-#include "plan/scenario.hpp"
+#include "input/scenario.hpp"
 #include "sim/sim_world.hpp"
 
 namespace resist::sim {

@@ -10,7 +10,7 @@
 
 #include <fmt/format.h>
 
-#include "plan/input_error.hpp"
+#include "input/input_error.hpp"
 #include "plan/interpreter.hpp"
 #include "plan/peak_memory.hpp"
 #include "sim/sim_backend.hpp"

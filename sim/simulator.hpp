@@ -6,8 +6,8 @@
 #include <vector>
 
 #include "plan/plan.hpp"
-#include "plan/trace.hpp"
-#include "plan/trace_stats.hpp"
+#include "trace/trace.hpp"
+#include "trace/trace_stats.hpp"
 #include "topology/cluster.hpp"
 
 namespace resist {

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "plan/generator.hpp"
-#include "plan/input_error.hpp"
+#include "input/input_error.hpp"
 
 namespace resist::test {
 

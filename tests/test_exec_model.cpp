@@ -91,7 +91,7 @@ TEST_CASE("IST's MLP: the catalogue's parameters, slices out and back in exactly
     CHECK(state == net.blocks[b].params + net.blocks[b].buffers);
   }
   const std::vector<std::vector<std::uint32_t>> mine{{1, 4, 7}, {0, 5}};
-  std::vector<torch::Tensor> slice = model->ist_slice(mine);
+  std::vector<torch::Tensor> slice = model->neuron_slice(mine);
   REQUIRE(slice.size() == 14);
   CHECK(slice[0].sizes() == torch::IntArrayRef{3, 16});  // kept rows, every input
   CHECK(slice[6].sizes() == torch::IntArrayRef{2, 3});   // kept rows of layer 2, kept columns of layer 1
@@ -102,8 +102,8 @@ TEST_CASE("IST's MLP: the catalogue's parameters, slices out and back in exactly
   std::vector<torch::Tensor> before_copy;
   for (const auto& t : before) before_copy.push_back(t.clone());
   for (auto& t : slice) t = t + 1;
-  model->ist_write_slice(mine, slice);
-  const std::vector<torch::Tensor> again = model->ist_slice(mine);
+  model->write_neuron_slice(mine, slice);
+  const std::vector<torch::Tensor> again = model->neuron_slice(mine);
   for (std::size_t i = 0; i < slice.size(); ++i) CHECK(torch::equal(again[i], slice[i]));
   CHECK(torch::equal(model->state(1)[0][5][7], before_copy[0][5][7] + 1));
   CHECK(torch::equal(model->state(1)[0][5][6], before_copy[0][5][6]));  // column of a neuron not kept
@@ -120,5 +120,5 @@ TEST_CASE("IST: the forward pass of the whole slice is the model's") {
   torch::NoGradGuard no_grad;
   const torch::Tensor x = torch::randn({6, 1, 4, 4});
   const std::vector<char> active(net.blocks.size(), 1);
-  CHECK(torch::allclose(exec::ist_forward(model->ist_slice(all), x, false), model->forward(x, active, 1.0)));
+  CHECK(torch::allclose(exec::slice_forward(model->neuron_slice(all), x, false), model->forward(x, active, 1.0)));
 }

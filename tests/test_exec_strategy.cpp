@@ -8,7 +8,7 @@
 #include "exec/net.hpp"
 #include "exec/worker.hpp"
 #include "plan/round_builder.hpp"
-#include "plan/trace.hpp"
+#include "trace/trace.hpp"
 
 // Last: c10's logging brings glog's CHECK macro, which doctest's must replace.
 #include <doctest/doctest.h>

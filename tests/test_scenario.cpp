@@ -4,9 +4,9 @@
 #include <algorithm>
 
 #include "model/catalogue.hpp"
-#include "plan/embedded.hpp"
-#include "plan/json_file.hpp"
-#include "plan/schema.hpp"
+#include "input/embedded.hpp"
+#include "input/json_file.hpp"
+#include "input/schema.hpp"
 #include "tests/helpers.hpp"
 
 using namespace resist;

@@ -3,7 +3,7 @@
 
 #include <algorithm>
 
-#include "plan/input_error.hpp"
+#include "input/input_error.hpp"
 #include "tests/helpers.hpp"
 #include "topology/cluster.hpp"
 

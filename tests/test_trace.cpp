@@ -1,7 +1,7 @@
 // Traces: the shared schema both ways, and per-round timing.
 #include <doctest/doctest.h>
 
-#include "plan/trace_stats.hpp"
+#include "trace/trace_stats.hpp"
 #include "tests/helpers.hpp"
 
 using namespace resist;

@@ -1,7 +1,7 @@
 // Comparing a simulated with a measured trace: matching, errors worked by hand, and refusals.
 #include <doctest/doctest.h>
 
-#include "plan/trace_compare.hpp"
+#include "trace/trace_compare.hpp"
 #include "tests/helpers.hpp"
 
 using namespace resist;

@@ -13,7 +13,7 @@
 #include "exec/worker.hpp"
 #include "model/catalogue.hpp"
 #include "plan/generator.hpp"
-#include "plan/trace.hpp"
+#include "trace/trace.hpp"
 
 using namespace resist;
 

@@ -2,7 +2,7 @@
 // to a measured run and writes the scenario with them.
 #include <memory>
 
-#include "plan/json_file.hpp"
+#include "input/json_file.hpp"
 #include "sim/calibrate.hpp"
 #include "tools/commands.hpp"
 

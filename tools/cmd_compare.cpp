@@ -2,8 +2,8 @@
 // operation.
 #include <memory>
 
-#include "plan/json_file.hpp"
-#include "plan/trace_compare.hpp"
+#include "input/json_file.hpp"
+#include "trace/trace_compare.hpp"
 #include "tools/commands.hpp"
 
 namespace resist::cli {

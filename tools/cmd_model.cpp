@@ -5,7 +5,7 @@
 
 #include "model/catalogue.hpp"
 #include "model/model_text.hpp"
-#include "plan/input_error.hpp"
+#include "input/input_error.hpp"
 #include "tools/commands.hpp"
 
 namespace resist::cli {

@@ -6,7 +6,7 @@
 #include <fmt/format.h>
 
 #include "plan/generator.hpp"
-#include "plan/input_error.hpp"
+#include "input/input_error.hpp"
 #include "plan/plan_json.hpp"
 #include "plan/plan_text.hpp"
 #include "tools/commands.hpp"

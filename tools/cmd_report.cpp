@@ -6,7 +6,7 @@
 
 #include <fmt/format.h>
 
-#include "plan/json_file.hpp"
+#include "input/json_file.hpp"
 #include "reports/report.hpp"
 #include "tools/commands.hpp"
 

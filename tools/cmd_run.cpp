@@ -17,9 +17,9 @@
 #include "exec/supervisor.hpp"
 #include "exec/worker_contract.hpp"
 #include "plan/generator.hpp"
-#include "plan/input_error.hpp"
-#include "plan/json_file.hpp"
-#include "plan/trace.hpp"
+#include "input/input_error.hpp"
+#include "input/json_file.hpp"
+#include "trace/trace.hpp"
 #include "tools/commands.hpp"
 #include "tools/run_summary.hpp"
 

@@ -5,8 +5,8 @@
 #include <fmt/format.h>
 
 #include "plan/generator.hpp"
-#include "plan/input_error.hpp"
-#include "plan/json_file.hpp"
+#include "input/input_error.hpp"
+#include "input/json_file.hpp"
 #include "sim/sim_text.hpp"
 #include "tools/commands.hpp"
 

@@ -7,8 +7,8 @@
 
 #include <CLI/CLI.hpp>
 
-#include "plan/scenario.hpp"
-#include "plan/trace.hpp"
+#include "input/scenario.hpp"
+#include "trace/trace.hpp"
 
 namespace resist::cli {
 

@@ -4,8 +4,8 @@
 
 #include <fmt/format.h>
 
-#include "plan/input_error.hpp"
-#include "plan/json_file.hpp"
+#include "input/input_error.hpp"
+#include "input/json_file.hpp"
 #include "tools/commands.hpp"
 
 namespace resist::cli {

@@ -14,8 +14,8 @@
 #include "exec/net.hpp"
 #include "exec/worker.hpp"
 #include "plan/generator.hpp"
-#include "plan/input_error.hpp"
-#include "plan/json_file.hpp"
+#include "input/input_error.hpp"
+#include "input/json_file.hpp"
 
 namespace {
 

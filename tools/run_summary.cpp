@@ -5,7 +5,7 @@
 #include <fmt/format.h>
 
 #include "model/model_text.hpp"
-#include "plan/trace_stats.hpp"
+#include "trace/trace_stats.hpp"
 
 namespace resist::cli {
 

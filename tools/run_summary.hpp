@@ -8,7 +8,7 @@
 
 #include "exec/worker_contract.hpp"
 #include "plan/plan.hpp"
-#include "plan/trace.hpp"
+#include "trace/trace.hpp"
 
 namespace resist::cli {
 

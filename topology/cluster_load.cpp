@@ -3,9 +3,9 @@
 
 #include <fmt/format.h>
 
-#include "plan/input_error.hpp"
-#include "plan/json_file.hpp"
-#include "plan/schema.hpp"
+#include "input/input_error.hpp"
+#include "input/json_file.hpp"
+#include "input/schema.hpp"
 #include "topology/cluster.hpp"
 #include "topology/embedded_clusters.hpp"
 

@@ -3,7 +3,7 @@
 #include <boost/graph/connected_components.hpp>
 #include <fmt/format.h>
 
-#include "plan/input_error.hpp"
+#include "input/input_error.hpp"
 #include "topology/cluster.hpp"
 
 namespace resist {

@@ -1,4 +1,4 @@
-#include "plan/trace_compare.hpp"
+#include "trace/trace_compare.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -9,8 +9,8 @@
 
 #include <fmt/format.h>
 
-#include "plan/input_error.hpp"
-#include "plan/trace_stats.hpp"
+#include "input/input_error.hpp"
+#include "trace/trace_stats.hpp"
 
 namespace resist {
 namespace {

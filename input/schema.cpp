@@ -1,12 +1,12 @@
-#include "plan/schema.hpp"
+#include "input/schema.hpp"
 
 #include <algorithm>
 #include <vector>
 
 #include <fmt/format.h>
 
-#include "plan/input_error.hpp"
-#include "plan/json_file.hpp"
+#include "input/input_error.hpp"
+#include "input/json_file.hpp"
 
 namespace resist {
 namespace {

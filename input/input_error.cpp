@@ -1,4 +1,4 @@
-#include "plan/input_error.hpp"
+#include "input/input_error.hpp"
 
 namespace resist {
 namespace {

@@ -5,7 +5,7 @@
 #include <map>
 #include <vector>
 
-#include "plan/trace.hpp"
+#include "trace/trace.hpp"
 
 namespace resist {
 

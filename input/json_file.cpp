@@ -1,4 +1,4 @@
-#include "plan/json_file.hpp"
+#include "input/json_file.hpp"
 
 #include <fstream>
 #include <sstream>
@@ -7,7 +7,7 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
-#include "plan/input_error.hpp"
+#include "input/input_error.hpp"
 
 namespace resist {
 namespace {

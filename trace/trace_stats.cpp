@@ -1,4 +1,4 @@
-#include "plan/trace_stats.hpp"
+#include "trace/trace_stats.hpp"
 
 #include <algorithm>
 #include <map>

@@ -1,10 +1,10 @@
-#include "plan/trace.hpp"
+#include "trace/trace.hpp"
 
 #include <cmath>
 
 #include <fmt/format.h>
 
-#include "plan/input_error.hpp"
+#include "input/input_error.hpp"
 
 namespace resist {
 namespace {

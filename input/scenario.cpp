@@ -1,4 +1,4 @@
-#include "plan/scenario.hpp"
+#include "input/scenario.hpp"
 
 #include <cmath>
 
@@ -6,10 +6,10 @@
 
 #include "model/catalogue.hpp"
 #include "model/enum_names.hpp"
-#include "plan/embedded.hpp"
-#include "plan/input_error.hpp"
-#include "plan/json_file.hpp"
-#include "plan/schema.hpp"
+#include "input/embedded.hpp"
+#include "input/input_error.hpp"
+#include "input/json_file.hpp"
+#include "input/schema.hpp"
 
 namespace resist {
 namespace {

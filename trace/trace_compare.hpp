@@ -8,7 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "plan/trace.hpp"
+#include "trace/trace.hpp"
 
 namespace resist {
 
