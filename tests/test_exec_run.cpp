@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "exec/net.hpp"
+#include "exec/worker_contract.hpp"
 
 #include "tests/cli_helpers.hpp"
 
@@ -353,4 +354,29 @@ TEST_CASE("resist-worker resolves the standard library before LibTorch's copies 
   REQUIRE(stdcxx != std::string::npos);
   REQUIRE(torch != std::string::npos);
   CHECK(stdcxx < torch);
+}
+
+TEST_CASE("the report a worker writes reads back equal through the typed contract") {
+  // resist-worker run by hand, as resist run starts it: its options as a document, its place in
+  // the job from the launcher's variables.
+  resist::exec::WorkerOptions o;
+  o.sets = {"model.arch=preact_resnet18", "model.width=0.125", "model.depths=[1,1,3,1]", "model.input=[3,8,8]",
+            "model.classes=4", "strategy.local_iterations=2", "data.dataset=synthetic", "training.batch_size=8",
+            "training.epochs=null", "training.rounds=2", "strategy.workers=1"};
+  write(scratch() / "options.json", to_json(o).dump());
+  const std::string worker = fs::path(std::getenv("RESIST_BIN")).parent_path() / "resist-worker";
+  const Result r = run_command(fmt::format("RANK=0 WORLD_SIZE=1 MASTER_PORT={} '{}' --options options.json --report report.json",
+                                           resist::exec::free_loopback_port(), worker));
+  REQUIRE_MESSAGE(r.code == 0, r.err);
+  const json written = json::parse(slurp(scratch() / "report.json"));
+  const resist::exec::WorkerReport report = resist::exec::worker_report_from_json(written, "report.json");
+  CHECK(to_json(report) == written);
+  CHECK(written["version"] == resist::exec::WorkerReport::kVersion);
+  CHECK(report.loss.size() == 2);
+  CHECK(report.accuracy.has_value());
+  // A bad options document is the worker's error, naming the document and the field.
+  write(scratch() / "bad-options.json", R"({"version": 1})");
+  const Result bad = run_command(fmt::format("RANK=0 WORLD_SIZE=1 '{}' --options bad-options.json --report r.json", worker));
+  CHECK(bad.code == 2);
+  CHECK(bad.err == "resist-worker 0: error: bad-options.json: /scenario: missing\n");
 }
