@@ -25,7 +25,7 @@ const std::string kTiny =
     " --set data.dataset=synthetic"
     " --set training.batch_size=16 --set training.epochs=null --set training.rounds=4";
 
-/// `resist ARGS` with RESIST_FAULT set to `fault` (see exec/worker.cpp's inject_fault).
+/// `resist ARGS` with RESIST_FAULT set to `fault` (see exec/fault.hpp).
 Result run_resist_with_fault(const std::string& fault, const std::string& args) {
   ::setenv("RESIST_FAULT", fault.c_str(), 1);
   Result r = run_resist(args);
