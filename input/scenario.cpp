@@ -101,6 +101,14 @@ void check_length(const Scenario& s) {
     throw InputError(s.source, "/data/train_samples",
                      fmt::format("required for dataset \"{}\" when training.epochs is set",
                                  s.dataset));
+  if (t.epochs) {  // the rounds they make, in floating point (no overflow), against the limit
+    const double per_round = static_cast<double>(s.strategy.workers) * t.batch_size * s.iterations_per_round();
+    const double rounds = std::ceil(*t.epochs * static_cast<double>(s.train_samples) / per_round);
+    if (rounds > static_cast<double>(kMaxRounds))
+      throw InputError(s.source, "/training/epochs",
+                       fmt::format("{:.15g} epochs of {} samples are {:.0f} rounds, above the limit of {}", *t.epochs,
+                                   s.train_samples, rounds, kMaxRounds));
+  }
   for (std::size_t i = 1; i < t.lr_steps.size(); ++i)
     if (t.lr_steps[i] <= t.lr_steps[i - 1])
       throw InputError(s.source, fmt::format("/training/lr_steps/{}", i),
@@ -113,11 +121,22 @@ void check_length(const Scenario& s) {
 }
 
 Network checked_network(const Scenario& s) {
+  Network net;
   try {
-    return build_network(s.model);
+    net = build_network(s.model);
   } catch (const ModelError& e) {
     throw InputError(s.source, "/model/" + e.field(), e.what());
   }
+  // Each stride-2 stage halves the image: smaller inputs than the total downsampling collapse to
+  // 1x1 early, which no training can use.
+  int downsampling = 1;
+  for (const Block& b : net.blocks) downsampling *= b.stride;
+  const int height = s.model.input[1], width = s.model.input[2];
+  if (height < downsampling || width < downsampling)
+    throw InputError(s.source, "/model/input",
+                     fmt::format("{}x{} images are too small for {}, which downsamples by {}: expected at least {}x{}",
+                                 height, width, s.model.arch, downsampling, downsampling, downsampling));
+  return net;
 }
 
 void check_resist(const Scenario& s, const Network& net) {

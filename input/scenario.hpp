@@ -71,6 +71,10 @@ struct SimSettings {
   }
 };
 
+/// The most rounds a training may have (given or derived from epochs): plans and simulations of
+/// more are refused, not overflowed.
+inline constexpr std::uint64_t kMaxRounds = 1000000000;
+
 /// A validated scenario. `document` keeps the JSON with defaults filled, for echoing into outputs.
 struct Scenario {
   std::string source;  ///< file it came from, or "<built-in default>"

@@ -91,7 +91,8 @@ class Walker {
     };
     bound("minimum", ">=", [](double x, double l) { return x < l; });
     bound("exclusiveMinimum", ">", [](double x, double l) { return x <= l; });
-    bound("maximum", "<=", [](double x, double l) { return x > l; });
+    if (schema.contains("maximum") && v > schema.at("maximum").get<double>())  // the form bounds take
+      fail(at, fmt::format("{} is above the limit of {}", value.dump(), schema.at("maximum").dump()));
     bound("exclusiveMaximum", "<", [](double x, double l) { return x >= l; });
   }
 

@@ -260,3 +260,47 @@ TEST_CASE("edit distance") {
   CHECK(edit_distance("", "abc") == 3);
   CHECK(edit_distance("kitten", "sitting") == 3);
 }
+
+TEST_CASE("numbers no training could use are refused with their limit") {
+  json doc = minimal();
+  doc["model"]["classes"] = 1000000000;
+  CHECK(parse_error(doc) == "s.json: /model/classes: 1000000000 is above the limit of 1000000");
+  doc = minimal();
+  doc["training"]["batch_size"] = 1000000000;
+  CHECK(parse_error(doc) == "s.json: /training/batch_size: 1000000000 is above the limit of 1048576");
+  doc = minimal();
+  doc["strategy"]["local_iterations"] = 1000000000;
+  CHECK(parse_error(doc) == "s.json: /strategy/local_iterations: 1000000000 is above the limit of 1000000");
+  doc = minimal();
+  doc["training"]["rounds"] = 10000000000;
+  CHECK(parse_error(doc) == "s.json: /training/rounds: 10000000000 is above the limit of 1000000000");
+}
+
+TEST_CASE("a training length whose rounds would overflow is refused, not planned as one round") {
+  json doc = minimal();
+  doc["training"].erase("rounds");
+  doc["data"] = {{"dataset", "synthetic"}, {"train_samples", 50000}};
+  doc["training"]["epochs"] = 1e308;  // was planned as "rounds: 1"
+  CHECK(parse_error(doc) == "s.json: /training/epochs: 1e+308 is above the limit of 1000000");
+  doc["training"]["epochs"] = 1000000;
+  doc["data"]["train_samples"] = 10000000000;
+  doc["training"]["batch_size"] = 1;
+  doc["strategy"]["workers"] = 1;
+  doc["strategy"]["local_iterations"] = 1;
+  CHECK(parse_error(doc) == "s.json: /training/epochs: 1000000 epochs of 10000000000 samples are 10000000000000000 "
+                            "rounds, above the limit of 1000000000");
+}
+
+TEST_CASE("an input too small for the network's downsampling is refused with the smallest that works") {
+  json doc = minimal();
+  doc["model"]["input"] = {3, 1, 1};
+  CHECK(parse_error(doc) == "s.json: /model/input: 1x1 images are too small for preact_resnet18, which "
+                            "downsamples by 8: expected at least 8x8");
+  doc["model"]["arch"] = "resnet50";
+  doc["model"]["input"] = {3, 16, 64};
+  doc["strategy"]["name"] = "local_sgd";
+  CHECK(parse_error(doc) == "s.json: /model/input: 16x64 images are too small for resnet50, which downsamples "
+                            "by 32: expected at least 32x32");
+  doc["model"]["input"] = {3, 32, 32};
+  CHECK(parse_error(doc).empty());
+}

@@ -197,3 +197,24 @@ TEST_CASE("cluster references") {
   CHECK(input_error([] { load_cluster("nope.json", "/tmp"); }) ==
         "/tmp/nope.json: cannot open file (does it exist?)");
 }
+
+TEST_CASE("numbers that cannot describe a cluster are refused with the limit") {
+  // Was a hang: a cluster with a billion GPUs per node was built element by element.
+  json nodes = {{"shape", "nodes"}, {"gpu", "H100"}, {"nodes", 2}, {"gpus_per_node", 1000000000},
+                {"intra", {{"kind", "nvlink"}, {"bandwidth", "450GBps"}, {"latency", "1us"}}},
+                {"nic", {{"kind", "ethernet"}, {"bandwidth", "25Gbps"}, {"latency", "5us"}}}};
+  CHECK(cluster_error(nodes) == "c.json: /gpus_per_node: 1000000000 is above the limit of 65536");
+  nodes["gpus_per_node"] = 65536;  // each within its limit, the product is not
+  CHECK(cluster_error(nodes) == "c.json: /gpus_per_node: 131072 GPUs (nodes x gpus_per_node) is above the limit of 65536");
+  // Was a SimGrid abort: "1e400Gbps" read as infinity.
+  json s = star(2);
+  s["link"]["bandwidth"] = "1e400Gbps";
+  CHECK(cluster_error(s) == "c.json: /link/bandwidth: \"1e400Gbps\" is above the limit of 100TBps");
+  s["link"]["bandwidth"] = "infGbps";
+  CHECK(cluster_error(s) == "c.json: /link/bandwidth: \"infGbps\" is above the limit of 100TBps");
+  s["link"]["bandwidth"] = "8Gbps";
+  s["link"]["latency"] = "2e9s";
+  CHECK(cluster_error(s) == "c.json: /link/latency: \"2e9s\" is above the limit of 3600s");
+  CHECK_FALSE(parse_latency("nans"));
+  CHECK_FALSE(parse_bandwidth("nanGbps"));
+}

@@ -68,7 +68,14 @@ Cluster load_cluster(const std::string& reference, const std::filesystem::path& 
 /// Names of the built-in clusters (the files in scenarios/clusters/).
 std::vector<std::string> builtin_cluster_names();
 
-/// Parses "25Gbps", "450GBps", "1.5TBps" into bytes per second; nullopt if malformed.
+/// Limits of a cluster description: GPUs in all (as many as workers may be), a link's bandwidth
+/// (100 TB/s, in bytes per second) and latency (an hour, in seconds).
+inline constexpr int kMaxClusterGpus = 65536;
+inline constexpr double kMaxBandwidth = 1e14;
+inline constexpr double kMaxLatency = 3600;
+
+/// Parses "25Gbps", "450GBps", "1.5TBps" into bytes per second; nullopt if malformed (infinity
+/// parses: the caller compares with kMaxBandwidth).
 std::optional<double> parse_bandwidth(const std::string& text);
 
 /// Parses "5us", "1.2ms", "0s", "300ns" into seconds; nullopt if malformed.

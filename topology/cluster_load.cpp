@@ -57,6 +57,15 @@ class Builder {
 
   int count(const char* key) const { return need(key).get<int>(); }
 
+  /// GPUs a shape generates (rows x per row), refused above kMaxClusterGpus before any is made.
+  int total_gpus(const char* rows, const char* per_row) const {
+    const auto total = static_cast<std::int64_t>(count(rows)) * count(per_row);
+    if (total > kMaxClusterGpus)
+      fail(std::string("/") + per_row, fmt::format("{} GPUs ({} x {}) is above the limit of {}", total, rows,
+                                                   per_row, kMaxClusterGpus));
+    return static_cast<int>(total);
+  }
+
   void models() {
     cluster_.gpu_models = known_gpu_models();
     if (!doc_.contains("gpu_models")) return;
@@ -103,10 +112,12 @@ class Builder {
     if (!bandwidth)
       fail(at + "/bandwidth", fmt::format("expected a positive bandwidth such as \"25Gbps\" or "
                                           "\"450GBps\", found \"{}\"", bw));
+    if (*bandwidth > kMaxBandwidth) fail(at + "/bandwidth", fmt::format("\"{}\" is above the limit of 100TBps", bw));
     const auto latency = parse_latency(lat);
     if (!latency)
       fail(at + "/latency", fmt::format("expected a latency such as \"5us\" or \"1.5ms\", found "
                                         "\"{}\"", lat));
+    if (*latency > kMaxLatency) fail(at + "/latency", fmt::format("\"{}\" is above the limit of 3600s", lat));
     cluster_.links.push_back({name, spec.at("kind").get<std::string>(), a, b,
                               *bandwidth * bandwidth_scale, *latency});
   }
@@ -125,6 +136,7 @@ class Builder {
 
   void nodes() {
     const std::string m = gpu();
+    total_gpus("nodes", "gpus_per_node");
     const int n = count("nodes");
     const json& intra = need("intra");
     std::size_t network = 0;
@@ -143,6 +155,7 @@ class Builder {
 
   void fat_tree() {
     const std::string m = gpu();
+    total_gpus("leaves", "gpus_per_leaf");
     const std::size_t core = element("core", ElementKind::switch_, "", "/spines");
     const int spines = count("spines");
     for (int leaf = 0; leaf < count("leaves"); ++leaf) {

@@ -1,4 +1,5 @@
 #include <cctype>
+#include <cmath>
 #include <cstdlib>
 #include <string_view>
 #include <utility>
@@ -13,7 +14,7 @@ std::optional<std::pair<double, std::string>> number_and_unit(const std::string&
   const char* begin = text.c_str();
   char* end = nullptr;
   const double value = std::strtod(begin, &end);
-  if (end == begin || !(value >= 0) || std::isspace(static_cast<unsigned char>(*begin)))
+  if (end == begin || std::isnan(value) || value < 0 || std::isspace(static_cast<unsigned char>(*begin)))
     return std::nullopt;
   return std::make_pair(value, std::string(end));
 }
