@@ -1,6 +1,9 @@
 // Traces: the shared schema both ways, and per-round timing.
 #include <doctest/doctest.h>
 
+#include <fmt/format.h>
+
+#include "input/json_file.hpp"
 #include "trace/trace_stats.hpp"
 #include "tests/helpers.hpp"
 
@@ -82,4 +85,82 @@ TEST_CASE("round timings, worked by hand") {
   CHECK(t[1].start == doctest::Approx(2.5));
   CHECK(t[1].time_s == doctest::Approx(1.5));
   CHECK(t[1].comm_s == 0);
+}
+
+namespace {
+
+/// A valid two-event trace document to break one field at a time.
+json good_trace() {
+  std::vector<TraceEvent> events{event(0, 0, 0, OpKind::compute, 0, 1.5), event(1, 0, 1, OpKind::compute, 0, 1.25)};
+  return trace_to_json({"measured", "resist", 2, "preact_resnet18", {}}, events, {{0, 0, 0, 1.5}, {1, 0, 0, 1.25}});
+}
+
+std::string trace_error(const json& doc) {
+  return test::input_error([&] { trace_from_json(doc, "t.json"); });
+}
+
+/// The index of the first "X" event in a document.
+std::size_t first_x(const json& doc) {
+  for (std::size_t i = 0; i < doc["traceEvents"].size(); ++i)
+    if (doc["traceEvents"][i]["ph"] == "X") return i;
+  return 0;
+}
+
+}  // namespace
+
+TEST_CASE("a trace's fields must have their types: exit 2 with the place, never a library's text") {
+  CHECK(trace_error(good_trace()).empty());
+  json doc = good_trace();
+  doc["traceEvents"] = true;
+  CHECK(trace_error(doc) == "t.json: /traceEvents: expected an array of events, found a boolean (true)");
+  doc = good_trace();
+  doc["traceEvents"][0] = 5;
+  CHECK(trace_error(doc) == "t.json: /traceEvents/0: expected an event (an object), found an integer (5)");
+  doc = good_trace();
+  doc["otherData"] = 3;
+  CHECK(trace_error(doc) == "t.json: /otherData: expected an object, found an integer (3)");
+  doc = good_trace();
+  const std::size_t x = first_x(doc);
+  doc["traceEvents"][x]["ph"] = 7;
+  CHECK(trace_error(doc) == fmt::format("t.json: /traceEvents/{}/ph: expected a string, found an integer (7)", x));
+  for (const json& version : {json(true), json(1.9), json(4294967297ULL), json("1")}) {
+    doc = good_trace();
+    doc["otherData"]["version"] = version;
+    CHECK(trace_error(doc) == fmt::format("t.json: /otherData/version: expected the integer 1, found {}", describe_json(version)));
+  }
+}
+
+TEST_CASE("a trace's numbers must make sense: no negative, infinite or wrapped values") {
+  const json base = good_trace();
+  const std::size_t x = first_x(base);
+  const std::string at = fmt::format("t.json: /traceEvents/{}", x);
+  json doc = base;
+  doc["traceEvents"][x]["dur"] = -5;
+  CHECK(trace_error(doc) == at + "/dur: expected a duration >= 0 microseconds, found -5");
+  doc = base;
+  doc["traceEvents"][x]["ts"] = 1e308;
+  CHECK(trace_error(doc) == at + "/ts: 1e+308 is above the limit of 1e+15 microseconds");
+  doc = base;
+  doc["traceEvents"][x]["args"]["op"] = 4294967296ULL;  // would wrap onto op 0
+  CHECK(trace_error(doc) == at + "/args/op: 4294967296 is above the limit of 4294967295");
+  doc = base;
+  doc["traceEvents"][x]["tid"] = 4294967296ULL;
+  CHECK(trace_error(doc) == at + "/tid: 4294967296 is above the limit of 65535");
+  doc = base;
+  doc["traceEvents"][x]["args"]["round"] = 1e12;
+  CHECK(trace_error(doc) == at + "/args/round: expected an integer, found a number (1000000000000.0)");
+  doc = base;
+  doc["traceEvents"][x]["args"]["round"] = 10000000000ULL;
+  CHECK(trace_error(doc) == at + "/args/round: 10000000000 is above the limit of 1000000000");
+  doc = base;
+  doc["otherData"]["rounds"][0] = {0, 0, 2.0, 1.0};
+  CHECK(trace_error(doc) == "t.json: /otherData/rounds/0: ends (1 s) before it starts (2 s)");
+}
+
+TEST_CASE("the same operation twice in a trace is refused, not silently overwritten") {
+  json doc = good_trace();
+  const std::size_t x = first_x(doc);
+  doc["traceEvents"].push_back(doc["traceEvents"][x]);
+  CHECK(trace_error(doc) == fmt::format("t.json: /traceEvents/{}: round 0, worker 0, op 0 is already at /traceEvents/{}",
+                                        doc["traceEvents"].size() - 1, x));
 }
