@@ -118,9 +118,7 @@ std::string percent(double e) { return fmt::format("{:+.1f}%", 100 * e); }
 }  // namespace
 
 Calibration calibrate(const Scenario& s, const Trace& measured, const std::string& source) {
-  std::uint64_t rounds = 0;
-  for (const RoundSpan& r : measured.rounds) rounds = std::max(rounds, r.round + 1);
-  const Plan plan = make_plan(s, rounds);
+  const Plan plan = make_plan(s, rounds_to_simulate(measured, s.total_rounds(), source));
   const Cluster cluster = scenario_cluster(s);
   check_fit(plan, cluster, s.source);
   Calibration c;

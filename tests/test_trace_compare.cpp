@@ -104,3 +104,26 @@ TEST_CASE("quantiles by nearest rank") {
   CHECK(relative_error(1.5, 1.0) == doctest::Approx(0.5));
   CHECK(relative_error(0, 0) == 0);
 }
+
+TEST_CASE("a measured round that took no time is refused, not an infinite error") {
+  const Trace sim = two_workers(2, 1.0, 0.5, "simulated");
+  const Trace zero = two_workers(2, 0.0, 0.0);
+  CHECK(input_error([&] { compare_traces(sim, "sim.json", zero, "m.json"); }) ==
+        "m.json: /otherData/rounds: round 0 took 0 s: a measured round must take time");
+  CHECK(comparison_text(compare_traces(sim, "sim.json", two_workers(2, 1.0, 0.5), "m.json")).find("inf") ==
+        std::string::npos);
+}
+
+TEST_CASE("the rounds to simulate for a measured trace stay within the training") {
+  Trace measured = two_workers(3, 1.0, 0.5);
+  CHECK(rounds_to_simulate(measured, 313, "m.json") == 3);
+  measured.rounds.push_back({0, 15624, 100, 101});
+  CHECK(input_error([&] { rounds_to_simulate(measured, 313, "m.json"); }) ==
+        "m.json: /otherData/rounds: round 15624 is beyond the scenario's training (313 rounds): not a trace of "
+        "this scenario");
+  measured.rounds.pop_back();
+  measured.events.push_back({0, 400, 0, OpKind::compute, 100, 101, 0, 1, {}});
+  CHECK(input_error([&] { rounds_to_simulate(measured, 313, "m.json"); }) ==
+        "m.json: /traceEvents: round 400 is beyond the scenario's training (313 rounds): not a trace of "
+        "this scenario");
+}

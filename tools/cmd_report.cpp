@@ -31,7 +31,7 @@ int run_report(const ReportOptions& o) {
   if (!o.measured.empty()) {
     in.measured = load_trace(o.measured);
     in.measured_label = in.measured->meta.strategy + ", measured (" + o.measured + ")";
-    for (const RoundSpan& r : in.measured->rounds) rounds = std::max(rounds, r.round + 1);
+    rounds = std::max(rounds, rounds_to_simulate(*in.measured, s.total_rounds(), o.measured));
   }
   in.predictions = predict_strategies(s, cluster, parse_strategy_list(o.compare), rounds);
   if (in.measured)

@@ -46,7 +46,7 @@ std::vector<RoundTiming> timings_of(const Trace& t, const std::set<std::uint64_t
   return round_timings(events, spans);
 }
 
-std::string percent(double error) { return fmt::format("{:+.1f}%", 100 * error); }
+std::string percent(double error) { return std::isfinite(error) ? fmt::format("{:+.1f}%", 100 * error) : "n/a"; }
 
 }  // namespace
 
@@ -131,6 +131,9 @@ Comparison compare_traces(const Trace& sim, const std::string& sim_source, const
   const std::vector<RoundTiming> ps = timings_of(sim, common), ms = timings_of(meas, common);
   std::vector<double> errors;
   for (std::size_t i = 0; i < ps.size() && i < ms.size(); ++i) {
+    if (!(ms[i].time_s > 0))
+      throw InputError(meas_source, "/otherData/rounds",
+                       fmt::format("round {} took 0 s: a measured round must take time", ms[i].index));
     RoundComparison r{ps[i].index, ps[i].time_s, ms[i].time_s, relative_error(ps[i].time_s, ms[i].time_s),
                       ps[i].compute_s, ms[i].compute_s, ps[i].comm_s, ms[i].comm_s};
     c.predicted_total_s += r.predicted_s;
@@ -201,6 +204,20 @@ std::string comparison_text(const Comparison& c) {
     out += fmt::format("(compared the {} rounds both traces hold; {} rounds only simulated, {} only measured)\n",
                        c.rounds.size(), c.only_simulated_rounds.size(), c.only_measured_rounds.size());
   return out;
+}
+
+std::uint64_t rounds_to_simulate(const Trace& measured, std::uint64_t total_rounds, const std::string& source) {
+  std::uint64_t rounds = 0;
+  const auto take = [&](std::uint64_t round, const char* pointer) {
+    if (round >= total_rounds)
+      throw InputError(source, pointer,
+                       fmt::format("round {} is beyond the scenario's training ({} rounds): not a trace of this "
+                                   "scenario", round, total_rounds));
+    rounds = std::max(rounds, round + 1);
+  };
+  for (const RoundSpan& r : measured.rounds) take(r.round, "/otherData/rounds");
+  for (const TraceEvent& e : measured.events) take(e.round, "/traceEvents");
+  return rounds;
 }
 
 }  // namespace resist

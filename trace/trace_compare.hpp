@@ -69,4 +69,9 @@ double quantile(std::vector<double> values, double q);
 nlohmann::json comparison_to_json(const Comparison& c);
 std::string comparison_text(const Comparison& c);
 
+/// How many rounds must be simulated to compare with `measured` (its last round + 1); an
+/// InputError naming `source` when a round lies beyond the scenario's `total_rounds` (a trace of
+/// another scenario: simulating up to it could take forever).
+std::uint64_t rounds_to_simulate(const Trace& measured, std::uint64_t total_rounds, const std::string& source);
+
 }  // namespace resist
