@@ -57,6 +57,10 @@ if [ -e "${extra_cas[0]}" ]; then
   cp "${extra_cas[@]}" "$root/usr/local/share/ca-certificates/"
 fi
 
+# apt's downloads go to the cache folder bind-mounted from this machine, which apt's own _apt user
+# cannot write to: download as root (apt warns otherwise, on every package).
+echo 'APT::Sandbox::User "root";' >"$root/etc/apt/apt.conf.d/99resist-ci"
+
 mkdir "$root/src"
 git ls-files -z --cached --others --exclude-standard | tar --null -T - -cf - | tar -C "$root/src" -xf -
 
