@@ -67,9 +67,18 @@ nlohmann::json report_data(const ReportInputs& in) {
 }
 
 std::string render_report(const ReportInputs& in) {
-  std::string data = report_data(in).dump();
-  // Inside <script>, "</" could end the element early.
-  for (std::size_t at = data.find("</"); at != std::string::npos; at = data.find("</", at + 3)) data.replace(at, 2, "<\\/");
+  // Text that is not UTF-8 (a file name, say) becomes U+FFFD rather than failing the page.
+  const std::string json = report_data(in).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  // Inside <script>, "</script>" would end the element and "<!--" start a comment that hides the
+  // rest: '<', '>' and '&' are written as JSON escapes (the same strings to the page's script).
+  std::string data;
+  data.reserve(json.size());
+  for (const char c : json) {
+    if (c == '<') data += "\\u003c";
+    else if (c == '>') data += "\\u003e";
+    else if (c == '&') data += "\\u0026";
+    else data += c;
+  }
   std::string page(report_template());
   replace_once(page, "/*RESIST_DATA*/null", data);
   replace_once(page, "/*RESIST_CHARTJS*/", chartjs_source());

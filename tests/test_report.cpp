@@ -85,3 +85,23 @@ TEST_CASE("a measured trace of another plan: exit 2 and no report") {
   CHECK_FALSE(fs::exists(scratch() / "never.html"));
   CHECK(run_resist("report").code == 2);  // --out is required
 }
+
+TEST_CASE("whatever a report embeds is escaped for the page: a hostile or broken file name still renders") {
+  REQUIRE(run_resist("sim --rounds 6 --trace base.json --set sim.efficiency=0.3" + kSmall).code == 0);
+  // A name that would open an HTML comment and a script inside the page's data, and one that is
+  // not UTF-8 (the JSON writer refused it after all the simulation work).
+  const std::string hostile = "m<!--<script>.json";
+  fs::copy_file(scratch() / "base.json", scratch() / hostile, fs::copy_options::overwrite_existing);
+  Result r = run_resist("report --rounds 2 --measured '" + hostile + "' --out hostile.html" + kSmall);
+  REQUIRE_MESSAGE(r.code == 0, r.err);
+  const std::string html = slurp(scratch() / "hostile.html");
+  CHECK(html.find("<!--<script>") == std::string::npos);
+  const PageState s = open_in_chromium(scratch() / "hostile.html", artifacts() / "report-hostile-name.png");
+  CHECK(s.expected == 9);
+  CHECK(s.rendered == s.expected);
+  CHECK(s.problems == "[]");
+  fs::copy_file(scratch() / "base.json", scratch() / "m\xff.json", fs::copy_options::overwrite_existing);
+  r = run_resist("report --rounds 2 --measured $(printf 'm\\377.json') --out broken-name.html" + kSmall);
+  CHECK_MESSAGE(r.code == 0, r.err);
+  CHECK(fs::exists(scratch() / "broken-name.html"));
+}
