@@ -2,6 +2,9 @@
 
 #include <algorithm>
 
+#include <fmt/format.h>
+
+#include "input/input_error.hpp"
 #include "plan/partition.hpp"
 #include "plan/round_builder.hpp"
 
@@ -58,11 +61,34 @@ Round round_at(const Plan& plan, std::uint64_t index) {
   return index < plan.rounds.size() ? plan.rounds[index] : make_round(plan, index);
 }
 
+std::uint64_t round_bytes(const Round& round) {
+  std::uint64_t bytes = sizeof(Round) + round.holders_after.size() * sizeof(WorkerId);
+  for (const Assignment& a : round.assignments) {
+    bytes += sizeof(Assignment) + a.blocks.size() * sizeof(BlockIndex);
+    for (const auto& layer : a.neurons) bytes += sizeof(layer) + layer.size() * sizeof(std::uint32_t);
+  }
+  for (const Op& op : round.ops) {
+    bytes += sizeof(Op) + op.group.size() * sizeof(WorkerId) + op.blocks.size() * sizeof(BlockIndex) +
+             op.deps.size() * sizeof(OpId);
+    for (const auto& layer : op.neurons) bytes += sizeof(layer) + layer.size() * sizeof(std::uint32_t);
+  }
+  return bytes;
+}
+
 Plan make_plan(const Scenario& scenario, std::optional<std::uint64_t> max_rounds) {
   Plan plan = plan_header(scenario);
   const std::uint64_t count = std::min(plan.total_rounds, max_rounds.value_or(plan.total_rounds));
+  if (count == 0) return plan;
+  Round first = make_round(plan, 0);
+  const double estimate = static_cast<double>(round_bytes(first)) * static_cast<double>(count);
+  if (estimate > static_cast<double>(kMaxPlanBytes))
+    throw InputError(scenario.source, "",
+                     fmt::format("a plan of {} rounds of {} workers would take about {:.1f} GiB of memory, above "
+                                 "the limit of {} GiB: ask for fewer rounds (--rounds N)", count, plan.workers,
+                                 estimate / (1ull << 30), kMaxPlanBytes >> 30));
   plan.rounds.reserve(count);
-  for (std::uint64_t r = 0; r < count; ++r) plan.rounds.push_back(make_round(plan, r));
+  plan.rounds.push_back(std::move(first));
+  for (std::uint64_t r = 1; r < count; ++r) plan.rounds.push_back(make_round(plan, r));
   return plan;
 }
 

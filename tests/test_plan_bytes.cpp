@@ -244,3 +244,14 @@ TEST_CASE("check_plan finds planted faults") {
     CHECK(check_plan(plan).front().message == "root 99 is not a member");
   }
 }
+
+TEST_CASE("a plan too large to hold is refused before its rounds are made") {
+  const Scenario big = test::scenario({"strategy.workers=65536", "training.epochs=null", "training.rounds=100000"});
+  const std::string error = test::input_error([&] { make_plan(big); });
+  CHECK(error.rfind("<built-in default>: a plan of 100000 rounds of 65536 workers would take about ", 0) == 0);
+  CHECK(error.find("GiB of memory, above the limit of 4 GiB: ask for fewer rounds (--rounds N)") != std::string::npos);
+  CHECK(make_plan(big, 2).rounds.size() == 2);  // a few of its rounds are fine
+  // The estimate is what a round really holds: the first round's bytes times the rounds.
+  const Plan small = make_plan(test::scenario({"strategy.workers=8", "training.epochs=null", "training.rounds=3"}));
+  CHECK(round_bytes(small.rounds[0]) > 8 * small.rounds[0].assignments[0].blocks.size() * sizeof(BlockIndex));
+}
