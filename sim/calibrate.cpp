@@ -70,10 +70,23 @@ void fit_compute(const Plan& plan, const Comparison& c, Calibration& out) {
   }
 }
 
+using CommPoints = std::map<std::string, std::vector<std::pair<double, double>>>;  // (t at scale 1, measured)
+
+/// With the scale's inverse fixed, each kind's overhead is its mean unexplained time.
+void fit_overheads(const CommPoints& by_kind, double inverse, Calibration& out) {
+  out.after.bandwidth_scale = 1 / inverse;
+  out.after.op_overhead_s.clear();
+  for (const auto& [kind, points] : by_kind) {
+    double rest = 0;
+    for (const auto& [t, m] : points) rest += m - inverse * t;
+    out.after.op_overhead_s[kind] = std::max(0.0, rest / static_cast<double>(points.size()));
+  }
+}
+
 /// Communication: measured = predicted-at-scale-1 / scale + overhead(kind), least squares with
 /// one scale for all kinds and one overhead per kind.
 void fit_comm(const Comparison& c, Calibration& out) {
-  std::map<std::string, std::vector<std::pair<double, double>>> by_kind;  // (t at scale 1, measured)
+  CommPoints by_kind;
   for (const OpComparison& o : c.ops) {
     if (o.kind == OpKind::compute) continue;
     const std::string kind(to_string(o.kind));
@@ -82,6 +95,24 @@ void fit_comm(const Comparison& c, Calibration& out) {
   }
   if (by_kind.empty()) {
     out.notes.push_back("no communication operations to fit: bandwidth scale and op overheads kept");
+    return;
+  }
+  // The scale shows only where simulated transfer times differ: with every transfer of a kind at
+  // about the same simulated time (local SGD's all-reduces), scale and overhead cannot be told
+  // apart, and the slope of noise divided by a near-zero spread is meaningless.
+  bool spread = false;
+  for (const auto& [kind, points] : by_kind) {
+    double lo = 1e300, hi = 0;
+    for (const auto& [t, m] : points) {
+      lo = std::min(lo, t);
+      hi = std::max(hi, t);
+    }
+    spread = spread || (hi > 0 && (hi - lo) / hi > 0.05);
+  }
+  if (!spread) {
+    out.notes.push_back("every transfer of a kind has about the same simulated time: the bandwidth scale "
+                        "cannot be told from the fixed costs; scale kept, only the op overheads fitted");
+    fit_overheads(by_kind, 1 / out.before.bandwidth_scale, out);
     return;
   }
   double sxy = 0, sxx = 0;
@@ -104,13 +135,7 @@ void fit_comm(const Comparison& c, Calibration& out) {
                         "(fixed costs dominate): bandwidth scale kept, only the op overheads fitted");
     inverse = 1 / out.before.bandwidth_scale;
   }
-  out.after.bandwidth_scale = 1 / inverse;
-  out.after.op_overhead_s.clear();
-  for (const auto& [kind, points] : by_kind) {
-    double rest = 0;
-    for (const auto& [t, m] : points) rest += m - inverse * t;
-    out.after.op_overhead_s[kind] = std::max(0.0, rest / static_cast<double>(points.size()));
-  }
+  fit_overheads(by_kind, inverse, out);
 }
 
 std::string percent(double e) { return fmt::format("{:+.1f}%", 100 * e); }
