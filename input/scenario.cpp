@@ -332,6 +332,24 @@ json apply_overrides(json document, const std::vector<std::string>& overrides) {
   return document;
 }
 
+json relocated_document(json document, const Scenario& scenario, const std::filesystem::path& file) {
+  const std::filesystem::path to = std::filesystem::absolute(file).parent_path();
+  const auto relocate = [&](json& path) {
+    const std::filesystem::path p(path.get<std::string>());
+    if (p.is_absolute()) return;
+    const std::filesystem::path target = (scenario.folder() / p).lexically_normal();
+    const std::filesystem::path relative = target.lexically_relative(to);
+    path = (relative.empty() ? target : relative).string();
+  };
+  if (document.contains("cluster") && document["cluster"].is_string()) {
+    const std::string cluster = document["cluster"].get<std::string>();
+    if (cluster.size() > 5 && cluster.compare(cluster.size() - 5, 5, ".json") == 0) relocate(document["cluster"]);
+  }
+  if (document.contains("data") && document["data"].contains("path") && document["data"]["path"].is_string())
+    relocate(document["data"]["path"]);
+  return document;
+}
+
 Network scenario_network(const Scenario& scenario) { return build_network(scenario.model); }
 
 }  // namespace resist

@@ -124,6 +124,10 @@ Scenario with_strategy(const Scenario& scenario, StrategyKind kind);
 /// Throws InputError("--set", ...).
 nlohmann::json apply_overrides(nlohmann::json document, const std::vector<std::string>& overrides);
 
+/// `document` (a scenario of `scenario`'s folder) to be written as `file`: the relative file paths
+/// in it (a cluster ending in .json, data.path) rewritten to name the same files from `file`'s folder.
+nlohmann::json relocated_document(nlohmann::json document, const Scenario& scenario, const std::filesystem::path& file);
+
 /// The network a scenario trains.
 Network scenario_network(const Scenario& scenario);
 

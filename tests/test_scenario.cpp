@@ -1,7 +1,10 @@
 // Scenarios: the shipped setup, defaults, --set overrides, and every kind of bad input.
 #include <doctest/doctest.h>
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <fstream>
 
 #include "model/catalogue.hpp"
 #include "input/embedded.hpp"
@@ -12,6 +15,7 @@
 using namespace resist;
 using resist::test::input_error;
 using nlohmann::json;
+namespace fs = std::filesystem;
 
 namespace {
 
@@ -303,4 +307,21 @@ TEST_CASE("an input too small for the network's downsampling is refused with the
                             "by 32: expected at least 32x32");
   doc["model"]["input"] = {3, 32, 32};
   CHECK(parse_error(doc).empty());
+}
+
+TEST_CASE("a scenario written elsewhere keeps naming the same cluster and data files") {
+  const fs::path dir = fs::temp_directory_path() / ("resist-relocate-" + std::to_string(::getpid()));
+  fs::create_directories(dir / "a/b/clusters");
+  fs::create_directories(dir / "c");
+  json doc = minimal();
+  doc["cluster"] = "clusters/mine.json";
+  doc["data"] = {{"dataset", "cifar10"}, {"path", "../data"}};
+  std::ofstream(dir / "a/b/s.json") << doc.dump();
+  const Scenario s = load_scenario(dir / "a/b/s.json", {});
+  const json moved = relocated_document(s.document, s, dir / "c/out.json");
+  CHECK(moved["cluster"] == "../a/b/clusters/mine.json");
+  CHECK(moved["data"]["path"] == "../a/data");
+  doc["cluster"] = "h100x8-node";  // a built-in name is not a path
+  CHECK(relocated_document(doc, s, dir / "c/out.json")["cluster"] == "h100x8-node");
+  fs::remove_all(dir);
 }

@@ -29,7 +29,8 @@ Runner add_calibrate_command(CLI::App& app) {
   return [o] {
     const Scenario s = scenario_or_default(o->scenario, o->sets);
     const Calibration c = calibrate(s, load_trace(o->measured), o->measured);
-    nlohmann::json doc = calibrated_document(s, c.after);
+    // Written elsewhere than the scenario: its relative paths must still name the same files.
+    nlohmann::json doc = relocated_document(calibrated_document(s, c.after), s, o->out);
     parse_scenario(doc, o->out);  // what is written must load
     write_file_atomically(o->out, doc.dump(2) + "\n");
     emit("", o->format == "json" ? calibration_to_json(c).dump(1) + "\n"
