@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <string>
@@ -59,6 +60,7 @@ void write_all(int fd, const std::string& text) {
   std::size_t done = 0;
   while (done < text.size()) {
     const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;  // a signal handler ran: not the end of the output
     if (n <= 0) return;
     done += static_cast<std::size_t>(n);
   }
@@ -67,9 +69,12 @@ void write_all(int fd, const std::string& text) {
 std::string read_all(int fd) {
   std::string out;
   char buffer[1 << 16];
-  for (ssize_t n; (n = ::read(fd, buffer, sizeof buffer)) > 0;)
+  for (;;) {
+    const ssize_t n = ::read(fd, buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;  // a signal handler (a timer, say) interrupted the wait
+    if (n <= 0) return out;
     out.append(buffer, static_cast<std::size_t>(n));
-  return out;
+  }
 }
 
 /// Runs `run_engine` in a child process and returns what it printed.
@@ -95,7 +100,8 @@ json run_isolated(const Plan& plan, const Cluster& cluster, const SimSettings& s
   const std::string text = read_all(fds[0]);
   ::close(fds[0]);
   int status = 0;
-  ::waitpid(pid, &status, 0);
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
   if (WIFSIGNALED(status))
     throw std::runtime_error(fmt::format("simulation crashed (signal {})", WTERMSIG(status)));
   const json out = json::parse(text, nullptr, false);

@@ -1,6 +1,10 @@
 // The simulator against closed forms under the contention-free model, and its invariants.
 #include <doctest/doctest.h>
 
+#include <sys/time.h>
+
+#include <csignal>
+#include <optional>
 #include <set>
 #include <tuple>
 
@@ -248,6 +252,26 @@ TEST_CASE("a long simulation releases finished helper actors (10,000 rounds used
   const SimResult r = simulate(plan, star(4), settings());
   CHECK(r.rounds.size() == 10000);
   CHECK(r.simulated_s > 0);
+}
+
+TEST_CASE("a signal handler running while the simulation is awaited does not cut its result short") {
+  // A timer signal without SA_RESTART (libFuzzer's, a front end's) interrupts the read of the
+  // child's result: the result used to end there, and the child died of SIGPIPE (signal 13).
+  struct sigaction action{}, previous{};
+  action.sa_handler = [](int) {};
+  sigemptyset(&action.sa_mask);
+  REQUIRE(::sigaction(SIGALRM, &action, &previous) == 0);
+  itimerval every{{0, 200}, {0, 200}}, off{};
+  REQUIRE(::setitimer(ITIMER_REAL, &every, nullptr) == 0);
+  const Plan plan = make_plan(test::scenario({"strategy.name=data_parallel", "strategy.workers=4", "model.arch=mlp",
+                                              "model.input=[1,4,4]", "model.hidden=[8]", "model.classes=2",
+                                              "training.epochs=null", "training.rounds=2000"}));
+  std::optional<SimResult> r;
+  CHECK_NOTHROW(r = simulate(plan, star(4), settings()));
+  ::setitimer(ITIMER_REAL, &off, nullptr);
+  ::sigaction(SIGALRM, &previous, nullptr);
+  REQUIRE(r);
+  CHECK(r->rounds.size() == 2000);
 }
 
 TEST_CASE("calibration keeps the bandwidth scale when every transfer has the same simulated time") {
