@@ -12,6 +12,20 @@
 
 namespace resist::sim::compat {
 
+/// Whether this build runs under AddressSanitizer (tools/fuzz.sh, -Db_sanitize=address): SimGrid's
+/// default contexts switch stacks behind its back (false reports), so actors run as threads then.
+#if defined(__SANITIZE_ADDRESS__)
+inline constexpr bool kAddressSanitizer = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+inline constexpr bool kAddressSanitizer = true;
+#else
+inline constexpr bool kAddressSanitizer = false;
+#endif
+#else
+inline constexpr bool kAddressSanitizer = false;
+#endif
+
 namespace sg4 = simgrid::s4u;
 using NetPoint = simgrid::kernel::routing::NetPoint;
 

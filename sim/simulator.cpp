@@ -26,8 +26,9 @@ using nlohmann::json;
 json run_engine(const Plan& plan, const Cluster& cluster, const SimSettings& settings) {
   char name[] = "resist-sim";
   char quiet[] = "--log=root.thresh:error";
-  int argc = 2;
-  char* argv[] = {name, quiet, nullptr};
+  char threads[] = "--cfg=contexts/factory:thread";  // must be set before the engine starts
+  int argc = sim::compat::kAddressSanitizer ? 3 : 2;
+  char* argv[] = {name, quiet, threads, nullptr};
   sim::sg4::Engine engine(&argc, argv);
   sim::sg4::Engine::set_config("network/model:" + settings.network_model);
   if (settings.network_model == "CM02") sim::sg4::Engine::set_config("network/crosstraffic:0");

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Installs the Debian 12 packages resist needs to build and test. Idempotent, and silent when
-# everything is already there. Uses sudo when not run as root.
+# Installs the Debian 12 packages resist needs to build and test, and any packages named as
+# arguments (tools/fuzz.sh adds clang's). Idempotent, and silent when everything is already
+# there. Uses sudo when not run as root.
 set -euo pipefail
 
 packages=(g++ meson ninja-build pkg-config cmake nlohmann-json3-dev libfmt-dev libcli11-dev
           doctest-dev libboost-graph-dev libsimgrid-dev libtorch-dev libgloo-dev
-          zlib1g-dev dataset-fashion-mnist python3 python3-torch chromium fonts-dejavu-core)
+          zlib1g-dev dataset-fashion-mnist python3 python3-torch chromium fonts-dejavu-core "$@")
 # npm installs the report's charting library at build time; any npm will do (Debian's, or one
 # that came with a NodeSource nodejs).
 command -v npm >/dev/null 2>&1 || packages+=(npm)
