@@ -41,6 +41,7 @@ int main(int argc, char** argv) {
 #ifdef RESIST_HAVE_SIM
   cli::Runner sim = cli::add_sim_command(app);
   cli::Runner calibrate = cli::add_calibrate_command(app);
+  cli::Runner sweep = cli::add_sweep_command(app);
 #endif
 #ifdef RESIST_HAVE_REPORT
   cli::Runner report = cli::add_report_command(app);
@@ -64,6 +65,7 @@ int main(int argc, char** argv) {
 #ifdef RESIST_HAVE_SIM
     if (app.got_subcommand("sim")) return sim();
     if (app.got_subcommand("calibrate")) return calibrate();
+    if (app.got_subcommand("sweep")) return sweep();
 #endif
 #ifdef RESIST_HAVE_REPORT
     if (app.got_subcommand("report")) return report();
