@@ -1,6 +1,7 @@
 #include "input/schema.hpp"
 
 #include <algorithm>
+#include <regex>
 #include <vector>
 
 #include <fmt/format.h>
@@ -51,6 +52,7 @@ class Walker {
     if (schema.contains("type")) check_type(schema, value, at);
     if (schema.contains("enum")) check_enum(schema.at("enum"), value, at);
     if (value.is_number()) check_bounds(schema, value, at);
+    if (value.is_string() && schema.contains("pattern")) check_pattern(schema.at("pattern").get<std::string>(), value, at);
     if (value.is_array()) check_array(schema, value, at);
     if (value.is_object()) check_object(schema, value, at);
   }
@@ -71,6 +73,16 @@ class Walker {
     for (const std::string& t : types_of(schema))
       if (has_type(value, t)) return;
     fail(at, fmt::format("expected {}, found {}", noun(schema), describe_json(value)));
+  }
+
+  /// ECMAScript regular expression, searched (anchor it with ^ and $). Texts over 1,000
+  /// characters never match: the patterns are for short codes and dates.
+  void check_pattern(const std::string& pattern, const json& value, const Pointer& at) const {
+    const std::string& text = value.get_ref<const std::string&>();
+    if (text.size() <= 1000 && std::regex_search(text, std::regex(pattern))) return;
+    const json shown = text.size() > 60 ? json(text.substr(0, 60) + "...") : value;
+    fail(at, fmt::format("expected a string matching {}, found {}", pattern,
+                         shown.dump(-1, ' ', false, json::error_handler_t::replace)));
   }
 
   void check_enum(const json& options, const json& value, const Pointer& at) const {

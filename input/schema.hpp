@@ -11,7 +11,7 @@ namespace resist {
 ///
 /// Debian ships no C++ JSON Schema validator, so this implements the subset resist's schemas use
 /// (draft 2020-12 keywords): type, enum, minimum, maximum, exclusiveMinimum, exclusiveMaximum,
-/// items, minItems, maxItems, properties, required, additionalProperties: false, default, and
+/// items, minItems, maxItems, pattern (short strings), properties, required, additionalProperties: false, default, and
 /// local references ("$ref": "#/$defs/name").
 /// Unknown fields are rejected with the closest known name as a suggestion.
 class SchemaValidator {

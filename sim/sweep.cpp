@@ -26,9 +26,9 @@ namespace {
 using nlohmann::json;
 
 constexpr int kVersion = 1;
-constexpr const char* kFigures[] = {"time_per_round_s", "compute_per_round_s", "exposed_comm_per_round_s",
+constexpr const char* kFigures[] = {"gpus", "time_per_round_s", "compute_per_round_s", "exposed_comm_per_round_s",
                                     "payload_gb_per_round", "wire_gb_per_round", "total_time_s",
-                                    "speedup_vs_local_sgd"};
+                                    "speedup_vs_local_sgd", "cost", "currency"};
 
 std::string one_line(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
 
@@ -74,6 +74,15 @@ json run_point(const SweepRequest& r, std::uint64_t index) {
                 {"time_per_round_s", time / n}, {"compute_per_round_s", compute / n},
                 {"exposed_comm_per_round_s", exposed / n}, {"payload_gb_per_round", payload / n / 1e9},
                 {"wire_gb_per_round", wire / n / 1e9}, {"total_time_s", p["total_time_s"]}});
+    const int workers = p["workers"].get<int>();
+    const std::set<std::size_t> gpus(cluster.worker_gpus.begin(), cluster.worker_gpus.begin() + workers);
+    row["gpus"] = gpus.size();
+    if (cluster.price) {  // every GPU the workers occupy, for the whole training; every byte on the wire
+      const double hours = p["total_time_s"].get<double>() / 3600;
+      const double wire_gb = wire / n / 1e9 * p["total_rounds"].get<double>();
+      row["cost"] = hours * static_cast<double>(gpus.size()) * cluster.price->gpu_hour + wire_gb * cluster.price->network_gb;
+      row["currency"] = cluster.price->currency;
+    }
   } catch (const std::exception& e) {
     row["error"] = e.what();
   }

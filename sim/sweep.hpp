@@ -30,9 +30,11 @@ using SweepProgress = std::function<void(std::uint64_t, std::uint64_t, std::uint
 /// Simulates the request's points (its shard's). The document: {"format": "resist-sweep",
 /// "version", "scenario", "sets", "axes": [{"path", "values"}], "rounds", "points", ["shard":
 /// {"index", "count"}], "rows": [{"point", "settings": {path: value}, "strategy", "workers",
-/// "cluster", "total_rounds", "simulated_rounds", "time_per_round_s", "compute_per_round_s",
+/// "cluster", "total_rounds", "simulated_rounds", "gpus", "time_per_round_s", "compute_per_round_s",
 /// "exposed_comm_per_round_s", "payload_gb_per_round", "wire_gb_per_round", "total_time_s",
-/// ["speedup_vs_local_sgd"]} or {"point", "settings", "error"}]}, rows in point order. A point
+/// ["speedup_vs_local_sgd"], ["cost", "currency"]} or {"point", "settings", "error"}]}, rows in
+/// point order. Cost, when the cluster has a price: hours to train x the GPUs the workers occupy x
+/// the GPU-hour price, plus the GB on the wire in the whole training x the per-GB price. A point
 /// whose scenario is invalid, or whose simulation fails, is a row with its error.
 nlohmann::json run_sweep(const SweepRequest& request, const SweepProgress& progress = {});
 

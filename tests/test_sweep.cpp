@@ -92,9 +92,37 @@ TEST_CASE("a row equals what resist sim prints for that point") {
   CHECK(row["payload_gb_per_round"].get<double>() == doctest::Approx(mean(p["rounds"], "payload_bytes") / 1e9).epsilon(1e-12));
   const std::string csv = test::slurp(test::scratch() / "out/sweep.csv");
   CHECK(csv.rfind("point,strategy.local_iterations,strategy.workers,strategy,workers,cluster,total_rounds,"
-                  "simulated_rounds,time_per_round_s,compute_per_round_s,exposed_comm_per_round_s,"
-                  "payload_gb_per_round,wire_gb_per_round,total_time_s,speedup_vs_local_sgd,error\n"
+                  "simulated_rounds,gpus,time_per_round_s,compute_per_round_s,exposed_comm_per_round_s,"
+                  "payload_gb_per_round,wire_gb_per_round,total_time_s,speedup_vs_local_sgd,cost,currency,error\n"
                   "0,10,3,resist,3,\"4x V100 on one machine, NVLink (the ResIST paper's setup)\",", 0) == 0);
+}
+
+TEST_CASE("cost to train: GPU-hours at the cluster's price, plus the bytes on the wire where priced") {
+  test::write(test::scratch() / "priced.json", R"({"shape": "star", "gpu": "H100", "gpus": 4,
+    "link": {"bandwidth": "25Gbps", "latency": "5us"},
+    "price": {"gpu_hour": 2, "network_gb": 0.5, "currency": "EUR", "as_of": "2026-12"}})");
+  test::write(test::scratch() / "unpriced.json", R"({"shape": "star", "gpu": "H100", "gpus": 4,
+    "link": {"bandwidth": "25Gbps", "latency": "5us"}})");
+  SweepRequest r = request({"cluster=" + (test::scratch() / "priced.json").string() + "," +
+                            (test::scratch() / "unpriced.json").string() + ",v100x4-nvlink",
+                            "strategy.workers=2,4"});
+  const json d = run_sweep(r);
+  REQUIRE(d["rows"].size() == 6);
+  for (int i : {0, 1}) {
+    const json& row = d["rows"][i];
+    CAPTURE(row.dump());
+    CHECK(row["gpus"] == (i == 0 ? 2 : 4));
+    const double expected = row["total_time_s"].get<double>() / 3600 * row["gpus"].get<double>() * 2 +
+                            row["wire_gb_per_round"].get<double>() * 40 * 0.5;
+    CHECK(row["cost"].get<double>() == doctest::Approx(expected).epsilon(1e-12));
+    CHECK(row["currency"] == "EUR");
+  }
+  CHECK_FALSE(d["rows"][2].contains("cost"));
+  CHECK_FALSE(d["rows"][3].contains("currency"));
+  // the shipped V100 machine: its dated list price per GPU-hour, nothing for the wire
+  CHECK(d["rows"][5]["cost"].get<double>() ==
+        doctest::Approx(d["rows"][5]["total_time_s"].get<double>() / 3600 * 4 * 3.06).epsilon(1e-12));
+  CHECK(d["rows"][5]["currency"] == "USD");
 }
 
 TEST_CASE("three shards merge into what one run writes") {

@@ -218,3 +218,30 @@ TEST_CASE("numbers that cannot describe a cluster are refused with the limit") {
   CHECK_FALSE(parse_latency("nans"));
   CHECK_FALSE(parse_bandwidth("nanGbps"));
 }
+
+TEST_CASE("a cluster's price: read when given, validated, absent otherwise") {
+  CHECK_FALSE(parse_cluster(star(2), "c.json").price);
+  json doc = star(2);
+  doc["price"] = {{"gpu_hour", 2.5}, {"network_gb", 0.01}, {"currency", "USD"}, {"as_of", "2026-11"},
+                  {"source", "a price page"}};
+  const Cluster c = parse_cluster(doc, "c.json");
+  REQUIRE(c.price);
+  CHECK(c.price->gpu_hour == 2.5);
+  CHECK(c.price->network_gb == 0.01);
+  CHECK(c.price->currency == "USD");
+  CHECK(c.price->as_of == "2026-11");
+  CHECK(c.price->source == "a price page");
+  doc["price"].erase("network_gb");
+  CHECK(parse_cluster(doc, "c.json").price->network_gb == 0);
+  doc["price"]["currency"] = "dollars";
+  CHECK(cluster_error(doc) == "c.json: /price/currency: expected a string matching ^[A-Z]{3}$, found \"dollars\"");
+  doc["price"]["currency"] = "EUR";
+  doc["price"]["as_of"] = "last year";
+  CHECK(cluster_error(doc) == "c.json: /price/as_of: expected a string matching ^[0-9]{4}-[0-9]{2}(-[0-9]{2})?$, found \"last year\"");
+  doc["price"]["as_of"] = "2026-11-02";
+  doc["price"]["gpu_hour"] = 0;
+  CHECK(cluster_error(doc).rfind("c.json: /price/gpu_hour: ", 0) == 0);
+  doc["price"]["gpu_hour"] = 1;
+  doc["price"].erase("as_of");
+  CHECK(cluster_error(doc) == "c.json: /price: missing required field \"as_of\"");
+}

@@ -40,6 +40,15 @@ struct ClusterLink {
   double latency = 0;    ///< seconds
 };
 
+/// What renting the cluster costs, as its file states (a list price, dated).
+struct ClusterPrice {
+  double gpu_hour = 0;    ///< per GPU per hour
+  double network_gb = 0;  ///< per GB the plan puts on the wire (cross-zone or egress traffic)
+  std::string currency;   ///< "USD"
+  std::string as_of;      ///< "2026-11" or "2026-11-02"
+  std::string source;     ///< where the price was read
+};
+
 /// A validated cluster: every worker GPU reaches every other one.
 struct Cluster {
   std::string name;
@@ -49,6 +58,7 @@ struct Cluster {
   std::vector<Element> elements;
   std::vector<ClusterLink> links;
   std::vector<std::size_t> worker_gpus;  ///< element index of worker i's GPU
+  std::optional<ClusterPrice> price;
 
   const GpuModel& gpu_model(const Element& gpu) const;
   std::size_t gpu_count() const;

@@ -29,6 +29,12 @@ class Builder {
     cluster_.source = source;
     cluster_.name = doc.value("name", std::string());
     cluster_.shape = doc.at("shape").get<std::string>();
+    if (doc.contains("price")) {
+      const json& p = doc.at("price");
+      cluster_.price = ClusterPrice{p.at("gpu_hour").get<double>(), p.value("network_gb", 0.0),
+                                    p.at("currency").get<std::string>(), p.at("as_of").get<std::string>(),
+                                    p.value("source", std::string())};
+    }
   }
 
   Cluster build() {
