@@ -318,7 +318,21 @@ Scenario default_scenario(const std::vector<std::string>& overrides) {
 }
 
 Scenario scenario_or_default(const std::string& file, const std::vector<std::string>& overrides) {
-  return file.empty() ? default_scenario(overrides) : load_scenario(file, overrides);
+  if (file.empty()) return default_scenario(overrides);
+  std::error_code ec;
+  if (file.find('/') == std::string::npos && !std::filesystem::exists(file, ec))
+    for (const auto& [name, text] : builtin_scenarios())
+      if (name == file) {
+        const std::string source = "<built-in " + name + ">";
+        return load_document(parse_json_text(text, source), source, overrides);
+      }
+  if (file.find('/') == std::string::npos && !std::filesystem::exists(file, ec) &&
+      std::filesystem::path(file).extension() != ".json") {
+    std::string known;
+    for (const auto& [name, text] : builtin_scenarios()) known += (known.empty() ? "" : ", ") + name;
+    throw InputError(file, "", fmt::format("no such file, nor a built-in scenario ({})", known));
+  }
+  return load_scenario(file, overrides);
 }
 
 Scenario with_strategy(const Scenario& scenario, StrategyKind kind) {

@@ -113,7 +113,8 @@ Scenario load_scenario(const std::filesystem::path& file,
 /// The built-in default scenario (the ResIST paper's CIFAR-100 setup), with overrides.
 Scenario default_scenario(const std::vector<std::string>& overrides = {});
 
-/// The scenario in `file`, or the built-in default when `file` is empty, with overrides.
+/// The scenario in `file`, or the built-in default when `file` is empty, or the built-in scenario
+/// of that name (scenarios/NAME.json, compiled in) when no such file exists; with overrides.
 Scenario scenario_or_default(const std::string& file, const std::vector<std::string>& overrides);
 
 /// The same scenario with another strategy (resist-only settings kept; others ignore them).

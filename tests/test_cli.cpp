@@ -1,6 +1,8 @@
 // The `resist` front end as a user runs it: exit codes, messages, output files.
 #include <doctest/doctest.h>
 
+#include <sstream>
+
 #include <nlohmann/json.hpp>
 
 #include "tests/cli_helpers.hpp"
@@ -111,7 +113,36 @@ TEST_CASE("help and usage") {
   CHECK(run_resist("").code == 2);
 }
 
+TEST_CASE("resist scenarios lists the library; --show prints one") {
+  const Result list = run_resist("scenarios");
+  CHECK(list.code == 0);
+  CHECK(list.out.find("resist-resnet101-imagenet-4x8h100-100g    32 workers on h100x8-4nodes-100g\n") != std::string::npos);
+  CHECK(list.out.find("ist-mlp-speech") != std::string::npos);
+  const Result show = run_resist("scenarios --show resist-resnet101-h100x8");
+  CHECK(show.code == 0);
+  CHECK(show.out == slurp(fs::path(std::getenv("RESIST_SOURCE_ROOT")) / "scenarios/resist-resnet101-h100x8.json"));
+  const Result bad = run_resist("scenarios --show nope");
+  CHECK(bad.code == 2);
+  CHECK(bad.err == "resist: error: --show: no built-in scenario \"nope\" (resist scenarios lists them)\n");
+}
+
 #ifdef RESIST_HAVE_SIM
+TEST_CASE("every built-in scenario simulates on its cluster, by name") {
+  const Result list = run_resist("scenarios");
+  REQUIRE(list.code == 0);
+  std::istringstream lines(list.out);
+  int n = 0;
+  for (std::string line; std::getline(lines, line);) {
+    if (line.empty() || line[0] == ' ') continue;
+    const std::string name = line.substr(0, line.find(' '));
+    CAPTURE(name);
+    const Result r = run_resist("sim " + name + " --rounds 1 --format json");
+    CHECK_MESSAGE(r.code == 0, r.err);
+    ++n;
+  }
+  CHECK(n >= 9);
+}
+
 TEST_CASE("resist sim on the built-in default, against other strategies, with a trace") {
   const fs::path trace = scratch() / "trace.json";
   fs::remove(trace);

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <set>
 
 #include "model/catalogue.hpp"
 #include "input/embedded.hpp"
@@ -324,4 +325,28 @@ TEST_CASE("a scenario written elsewhere keeps naming the same cluster and data f
   doc["cluster"] = "h100x8-node";  // a built-in name is not a path
   CHECK(relocated_document(doc, s, dir / "c/out.json")["cluster"] == "h100x8-node");
   fs::remove_all(dir);
+}
+
+TEST_CASE("the scenario library: every file of scenarios/ is built in, described, and loads by its name") {
+  std::set<std::string> files, built_in;
+  for (const auto& entry : fs::directory_iterator(test::source_root() / "scenarios"))
+    if (entry.path().extension() == ".json" && entry.path().filename() != "scenario.schema.json")
+      files.insert(entry.path().stem().string());
+  for (const auto& [name, text] : builtin_scenarios()) {
+    CAPTURE(name);
+    built_in.insert(name);
+    const Scenario by_name = scenario_or_default(name, {});
+    const Scenario by_file = load_scenario(test::source_root() / "scenarios" / (name + ".json"));
+    CHECK(by_name.source == "<built-in " + name + ">");
+    CHECK(by_name.document == by_file.document);
+    CHECK(by_name.document.value("description", "").size() > 20);
+    CHECK(by_name.total_rounds() > 0);
+  }
+  CHECK(built_in == files);
+  CHECK(builtin_scenarios().size() >= 9);
+  // --set applies to a built-in one as to a file
+  CHECK(scenario_or_default("resist-resnet101-h100x8", {"strategy.workers=2"}).strategy.workers == 2);
+  CHECK(input_error([] { scenario_or_default("resist-resnet101-h100x9", {}); })
+            .rfind("resist-resnet101-h100x9: no such file, nor a built-in scenario (resist-resnet101-cifar100, ", 0) == 0);
+  CHECK(input_error([] { scenario_or_default("missing.json", {}); }).rfind("missing.json: ", 0) == 0);
 }

@@ -17,6 +17,7 @@ using Runner = std::function<int()>;
 
 Runner add_plan_command(CLI::App& app);
 Runner add_model_command(CLI::App& app);
+Runner add_scenarios_command(CLI::App& app);
 Runner add_sim_command(CLI::App& app);
 Runner add_run_command(CLI::App& app);
 Runner add_compare_command(CLI::App& app);

@@ -38,6 +38,7 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "resist 0.1.0");
   cli::Runner plan = cli::add_plan_command(app);
   cli::Runner model = cli::add_model_command(app);
+  cli::Runner scenarios = cli::add_scenarios_command(app);
 #ifdef RESIST_HAVE_SIM
   cli::Runner sim = cli::add_sim_command(app);
   cli::Runner calibrate = cli::add_calibrate_command(app);
@@ -60,6 +61,7 @@ int main(int argc, char** argv) {
   }
   try {
     if (app.got_subcommand("plan")) return plan();
+    if (app.got_subcommand("scenarios")) return scenarios();
     if (app.got_subcommand("run")) return run();
     if (app.got_subcommand("compare")) return compare();
 #ifdef RESIST_HAVE_SIM
