@@ -10,5 +10,7 @@ std::string_view chartjs_version();
 std::string_view chartjs_source();
 /// reports/report.html: the page, with /*RESIST_CHARTJS*/ and /*RESIST_DATA*/ to fill in.
 std::string_view report_template();
+/// reports/sweep.html: the sweep's page, with the same two markers.
+std::string_view sweep_template();
 
 }  // namespace resist

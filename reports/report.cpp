@@ -66,9 +66,11 @@ nlohmann::json report_data(const ReportInputs& in) {
           {"comparison", in.comparison ? comparison_to_json(*in.comparison) : nlohmann::json()}};
 }
 
-std::string render_report(const ReportInputs& in) {
+std::string render_report(const ReportInputs& in) { return render_page(report_template(), report_data(in)); }
+
+std::string render_page(std::string_view page_template, const nlohmann::json& page_data) {
   // Text that is not UTF-8 (a file name, say) becomes U+FFFD rather than failing the page.
-  const std::string json = report_data(in).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  const std::string json = page_data.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   // Inside <script>, "</script>" would end the element and "<!--" start a comment that hides the
   // rest: '<', '>' and '&' are written as JSON escapes (the same strings to the page's script).
   std::string data;
@@ -79,7 +81,7 @@ std::string render_report(const ReportInputs& in) {
     else if (c == '&') data += "\\u0026";
     else data += c;
   }
-  std::string page(report_template());
+  std::string page(page_template);
   replace_once(page, "/*RESIST_DATA*/null", data);
   replace_once(page, "/*RESIST_CHARTJS*/", chartjs_source());
   return page;

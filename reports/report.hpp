@@ -30,4 +30,8 @@ nlohmann::json report_data(const ReportInputs& inputs);
 /// The whole HTML page.
 std::string render_report(const ReportInputs& inputs);
 
+/// A page template (/*RESIST_CHARTJS*/, /*RESIST_DATA*/null) filled with Chart.js and `data`,
+/// escaped for the script element it sits in.
+std::string render_page(std::string_view page_template, const nlohmann::json& data);
+
 }  // namespace resist

@@ -3,6 +3,7 @@
 #include <cstdlib>
 #include <regex>
 
+#include "reports/sweep_report.hpp"
 #include "tests/cli_helpers.hpp"
 
 using namespace resist::test;
@@ -104,4 +105,40 @@ TEST_CASE("whatever a report embeds is escaped for the page: a hostile or broken
   r = run_resist("report --rounds 2 --measured $(printf 'm\\377.json') --out broken-name.html" + kSmall);
   CHECK_MESSAGE(r.code == 0, r.err);
   CHECK(fs::exists(scratch() / "broken-name.html"));
+}
+
+TEST_CASE("the Pareto front: points no other beats on both, ascending by the first") {
+  using resist::pareto_front;
+  CHECK(pareto_front({1, 2, 3, 4}, {4, 3, 2, 1}) == std::vector<std::size_t>{0, 1, 2, 3});
+  CHECK(pareto_front({1, 2, 3}, {1, 2, 3}) == std::vector<std::size_t>{0});
+  CHECK(pareto_front({3, 1, 2, 2, 5}, {1, 5, 2, 4, 0.5}) == std::vector<std::size_t>{1, 2, 0, 4});
+  CHECK(pareto_front({1, 1}, {2, 2}) == std::vector<std::size_t>{0});  // a tie is not repeated
+  CHECK(pareto_front({}, {}).empty());
+}
+
+TEST_CASE("resist sweep --report: cost against time with the Pareto front, speedups, communication share") {
+  fs::remove(scratch() / "sweep.html");
+  const Result r = run_resist("sweep --set training.epochs=null --set training.rounds=30 --rounds 2 "
+                              "--vary strategy.name=resist,local_sgd --vary strategy.workers=2,4,8 "
+                              "--vary cluster=v100x4-nvlink,h100x8-node --out sweep --report sweep.html");
+  REQUIRE_MESSAGE(r.code == 0, r.err);
+  CHECK(r.out == "sweep: 12 points, 2 with errors: sweep/sweep.csv, sweep/sweep.json\n");  // 8 on 4 V100
+  const nlohmann::json data = resist::sweep_report_data(nlohmann::json::parse(slurp(scratch() / "sweep/sweep.json")));
+  CHECK(data["against"] == "cost");
+  CHECK(data["currency"] == "USD");
+  CHECK(data["rows"].size() == 10);
+  CHECK(data["errors"].size() == 2);
+  REQUIRE(data["front"].size() >= 1);
+  for (const auto& i : data["front"]) {  // nothing beats a front point on both time and cost
+    const auto& f = data["rows"][i.get<std::size_t>()];
+    for (const auto& o : data["rows"])
+      CHECK_FALSE((o["cost"].get<double>() < f["cost"].get<double>() &&
+                   o["total_time_s"].get<double>() < f["total_time_s"].get<double>()));
+  }
+  const std::string html = slurp(scratch() / "sweep.html");
+  CHECK(html.find("<script src") == std::string::npos);
+  const PageState s = open_in_chromium(scratch() / "sweep.html", artifacts() / "sweep.png");
+  CHECK(s.expected == 4);  // front, speedup, communication against workers and against cluster
+  CHECK(s.rendered == s.expected);
+  CHECK(s.problems == "[]");
 }

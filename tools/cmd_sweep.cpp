@@ -10,6 +10,10 @@
 #include <fmt/format.h>
 
 #include "input/input_error.hpp"
+#include "input/json_file.hpp"
+#ifdef RESIST_HAVE_REPORT
+#include "reports/sweep_report.hpp"
+#endif
 #include "sim/sweep.hpp"
 #include "tools/commands.hpp"
 
@@ -17,7 +21,7 @@ namespace resist::cli {
 namespace {
 
 struct SweepOptions {
-  std::string scenario, out, shard;
+  std::string scenario, out, shard, report;
   std::vector<std::string> vary, sets, merge;
   std::uint64_t rounds = 20;
   int jobs = 0;
@@ -58,6 +62,9 @@ int run_sweep_command(const SweepOptions& o) {
     document = run_sweep(r, progress_line());
   }
   write_sweep(o.out, document);
+#ifdef RESIST_HAVE_REPORT
+  if (!o.report.empty()) write_file_atomically(o.report, render_sweep_report(document));
+#endif
   std::uint64_t failed = 0;
   for (const auto& row : document["rows"]) failed += row.contains("error");
   fmt::print("sweep: {} points, {} with errors: {}/sweep.csv, {}/sweep.json\n", document["rows"].size(), failed,
@@ -83,6 +90,10 @@ Runner add_sweep_command(CLI::App& app) {
   sub->add_option("--shard", o->shard, "Run part i of n (i/n, 1-based: points i-1, i-1+n, ...) for --merge");
   sub->add_option("--merge", o->merge, "Join the --out folders of a sweep's shards into one")->expected(1, -1);
   sub->add_option("--out", o->out, "Folder for sweep.csv and sweep.json")->required();
+#ifdef RESIST_HAVE_REPORT
+  sub->add_option("--report", o->report, "Also write an HTML page: time to train against cost with the Pareto "
+                                         "front, speedup against workers, communication share");
+#endif
   return [o] { return run_sweep_command(*o); };
 }
 
