@@ -1,4 +1,7 @@
 // Small networking helpers for launching jobs.
+#include <arpa/inet.h>
+#include <ifaddrs.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -51,12 +54,15 @@ std::optional<JobPlace> job_from_environment() {
     const char* rank;
     const char* size;
     const char* local_rank;
+    const char* local_size;  ///< processes on this machine (fewer than the world: several machines)
+    const char* nodes;       ///< machines of the job
   };
   static constexpr std::array<Launcher, 4> kLaunchers{{
-      {"torchrun-style", "RANK", "WORLD_SIZE", "LOCAL_RANK"},
-      {"Slurm", "SLURM_PROCID", "SLURM_NTASKS", "SLURM_LOCALID"},
-      {"Open MPI", "OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_SIZE", "OMPI_COMM_WORLD_LOCAL_RANK"},
-      {"MPICH/PMI", "PMI_RANK", "PMI_SIZE", "MPI_LOCALRANKID"},
+      {"torchrun-style", "RANK", "WORLD_SIZE", "LOCAL_RANK", "LOCAL_WORLD_SIZE", nullptr},
+      {"Slurm", "SLURM_PROCID", "SLURM_NTASKS", "SLURM_LOCALID", nullptr, "SLURM_NNODES"},
+      {"Open MPI", "OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_SIZE", "OMPI_COMM_WORLD_LOCAL_RANK",
+       "OMPI_COMM_WORLD_LOCAL_SIZE", nullptr},
+      {"MPICH/PMI", "PMI_RANK", "PMI_SIZE", "MPI_LOCALRANKID", "MPI_LOCALNRANKS", nullptr},
   }};
   for (const Launcher& l : kLaunchers) {
     if (!std::getenv(l.rank)) continue;
@@ -67,6 +73,8 @@ std::optional<JobPlace> job_from_environment() {
     p.world = env_integer(l.size, 1, 1 << 20);
     p.rank = env_integer(l.rank, 0, p.world - 1);
     p.local_rank = std::getenv(l.local_rank) ? env_integer(l.local_rank, 0, p.world - 1) : p.rank;
+    if (l.local_size && std::getenv(l.local_size)) p.spans_hosts = env_integer(l.local_size, 1, p.world) < p.world;
+    if (l.nodes && std::getenv(l.nodes)) p.spans_hosts = env_integer(l.nodes, 1, 1 << 20) > 1;
     if (const char* addr = std::getenv("MASTER_ADDR"); addr && *addr) p.master_addr = addr;
     if (std::getenv("MASTER_PORT")) p.master_port = env_integer("MASTER_PORT", 1, 65535);
     return p;
@@ -74,11 +82,68 @@ std::optional<JobPlace> job_from_environment() {
   return std::nullopt;
 }
 
-std::string default_bind_host(const std::string& master_addr) {
-  if (master_addr == "localhost" || master_addr.rfind("127.", 0) == 0 || master_addr == "::1") return "127.0.0.1";
-  std::array<char, 256> name{};
-  if (::gethostname(name.data(), name.size() - 1) != 0 || name[0] == '\0') return "127.0.0.1";
-  return name.data();
+namespace {
+
+std::string text_of(const in_addr& a) {
+  std::array<char, INET_ADDRSTRLEN> out{};
+  ::inet_ntop(AF_INET, &a, out.data(), out.size());
+  return out.data();
+}
+
+bool is_loopback(const in_addr& a) { return (ntohl(a.s_addr) >> 24) == 127; }
+
+/// The IPv4 address of interface `name`; InputError naming the variable when it has none.
+std::string interface_address(const std::string& name) {
+  ifaddrs* list = nullptr;
+  if (::getifaddrs(&list) != 0) throw std::runtime_error("cannot list this machine's network interfaces");
+  std::string found, names;
+  for (const ifaddrs* i = list; i; i = i->ifa_next) {
+    if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET) continue;
+    names += (names.empty() ? "" : ", ") + std::string(i->ifa_name);
+    if (found.empty() && name == i->ifa_name) found = text_of(reinterpret_cast<const sockaddr_in*>(i->ifa_addr)->sin_addr);
+  }
+  ::freeifaddrs(list);
+  if (found.empty())
+    throw InputError("environment", "GLOO_SOCKET_IFNAME",
+                     fmt::format("no IPv4 address on interface \"{}\" (interfaces with one: {})", name, names));
+  return found;
+}
+
+}  // namespace
+
+std::string default_bind_host(const std::string& master_addr, bool spans_hosts) {
+  if (const char* ifname = std::getenv("GLOO_SOCKET_IFNAME"); ifname && *ifname) return interface_address(ifname);
+  addrinfo hints{};
+  hints.ai_family = AF_INET;
+  hints.ai_socktype = SOCK_DGRAM;
+  addrinfo* found = nullptr;
+  if (const int e = ::getaddrinfo(master_addr.c_str(), nullptr, &hints, &found); e != 0)
+    throw InputError("environment", "MASTER_ADDR", fmt::format("cannot resolve \"{}\": {}", master_addr, ::gai_strerror(e)));
+  sockaddr_in master = *reinterpret_cast<const sockaddr_in*>(found->ai_addr);
+  ::freeaddrinfo(found);
+  if (is_loopback(master.sin_addr)) {
+    if (spans_hosts)
+      throw InputError("environment", "MASTER_ADDR",
+                       fmt::format("\"{}\" is {} on this machine, a loopback address, but the job has workers on "
+                                   "other machines, which could not reach this one (a host name that /etc/hosts "
+                                   "maps to 127.0.1.1, say). Set MASTER_ADDR to an address the other machines "
+                                   "reach, or give this machine's address with --bind ADDRESS or its interface "
+                                   "with GLOO_SOCKET_IFNAME=NAME", master_addr, text_of(master.sin_addr)));
+    return "127.0.0.1";
+  }
+  // The address of the interface the route to the rendezvous leaves by: a UDP socket's connect()
+  // looks the route up and sends nothing.
+  master.sin_port = htons(9);
+  const int s = ::socket(AF_INET, SOCK_DGRAM, 0);
+  sockaddr_in local{};
+  socklen_t len = sizeof local;
+  const bool ok = s >= 0 && ::connect(s, reinterpret_cast<const sockaddr*>(&master), sizeof master) == 0 &&
+                  ::getsockname(s, reinterpret_cast<sockaddr*>(&local), &len) == 0;
+  if (s >= 0) ::close(s);
+  if (!ok)
+    throw InputError("environment", "MASTER_ADDR",
+                     fmt::format("no route from this machine to \"{}\" ({})", master_addr, text_of(master.sin_addr)));
+  return text_of(local.sin_addr);
 }
 
 }  // namespace resist::exec

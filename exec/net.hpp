@@ -18,6 +18,7 @@ struct JobPlace {
   std::string master_addr = "127.0.0.1";
   int master_port = 29500;
   std::string launcher;  ///< whose variables said so: "torchrun-style", "Slurm", "Open MPI", "MPICH/PMI"
+  bool spans_hosts = false;  ///< the launcher says the job has processes on other machines
 };
 
 /// The job this process belongs to, from the launcher's environment: torchrun-style (RANK,
@@ -28,8 +29,11 @@ struct JobPlace {
 /// pointer the variable) for a value that is not a number or is out of range.
 std::optional<JobPlace> job_from_environment();
 
-/// Where Gloo should listen: loopback when the rendezvous is on this machine's loopback, else this
-/// machine's host name (what other machines can reach).
-std::string default_bind_host(const std::string& master_addr);
+/// Where Gloo should listen in a job: the IPv4 address of the interface GLOO_SOCKET_IFNAME names
+/// when set; else the address this machine reaches `master_addr` from (a route lookup; nothing is
+/// sent), which is 127.0.0.1 when the rendezvous is on this machine's loopback. A loopback answer
+/// for a job that `spans_hosts` is refused (InputError, source "environment", pointer MASTER_ADDR)
+/// with the fix: the other machines could not reach it (a host name /etc/hosts maps to 127.0.1.1).
+std::string default_bind_host(const std::string& master_addr, bool spans_hosts = false);
 
 }  // namespace resist::exec

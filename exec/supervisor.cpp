@@ -40,7 +40,7 @@ int StopSignals::received() { return stop_signal; }
 Supervisor::~Supervisor() { stop_all(); }
 
 void Supervisor::start(const std::filesystem::path& binary, const std::vector<std::string>& args,
-                       const std::vector<std::string>& env) {
+                       const std::vector<std::string>& env, int rank) {
   std::vector<char*> argv{const_cast<char*>(binary.c_str())};
   for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
@@ -54,6 +54,7 @@ void Supervisor::start(const std::filesystem::path& binary, const std::vector<st
   if (::posix_spawn(&pid, binary.c_str(), nullptr, nullptr, argv.data(), envp.data()) != 0)
     throw std::runtime_error("cannot start " + binary.string());
   pids_.push_back(pid);
+  ranks_.push_back(rank >= 0 ? rank : static_cast<int>(ranks_.size()));
 }
 
 bool Supervisor::Failure::reported() const { return WIFEXITED(status) && WEXITSTATUS(status) == 1; }
@@ -70,7 +71,7 @@ std::size_t Supervisor::reap(std::vector<Failure>& failures) {
     if (pids_[r] == 0 || ::waitpid(pids_[r], &status, WNOHANG) != pids_[r]) continue;
     pids_[r] = 0;
     ++ended;
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) failures.push_back({r, status});
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) failures.push_back({static_cast<std::size_t>(ranks_[r]), status});
   }
   return ended;
 }

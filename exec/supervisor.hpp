@@ -47,8 +47,10 @@ class Supervisor {
 
   /// Starts `binary` with `args`, this process's environment plus `env` (NAME=VALUE) and
   /// RESIST_PARENT=<this pid>, so that a worker can tell it was orphaned. Throws when it cannot.
+  /// `rank` names the worker in errors (its global rank in a multi-host job); default: the start
+  /// order.
   void start(const std::filesystem::path& binary, const std::vector<std::string>& args,
-             const std::vector<std::string>& env);
+             const std::vector<std::string>& env, int rank = -1);
 
   /// Waits until every worker has ended. When one fails, the others that fail with it get half a
   /// second to end, all are stopped, and std::runtime_error names the likeliest cause: a worker
@@ -72,6 +74,7 @@ class Supervisor {
   [[noreturn]] void fail(std::vector<Failure>& failures);
 
   std::vector<pid_t> pids_;
+  std::vector<int> ranks_;
 };
 
 }  // namespace resist::exec

@@ -63,6 +63,12 @@ TEST_CASE("one worker fails: the others are stopped at once and the failure is n
   for (pid_t p : pids) CHECK_FALSE(alive(p));
 }
 
+TEST_CASE("in a multi-host job a failure names the worker's global rank, not its place here") {
+  exec::Supervisor s;  // this machine runs rank 5 of the job only
+  s.start(kShell, {"-c", "exit 4"}, {}, 5);
+  CHECK(failure_of(s) == "worker 5 failed (exit code 4); the other workers were stopped");
+}
+
 TEST_CASE("a crash is named before an error a worker reported because of it") {
   exec::Supervisor s;
   start(s, "exit 1");                          // reported an error (a closed connection, say)

@@ -100,7 +100,7 @@ exec::WorkerOptions worker_options(const RunOptions& o, const std::vector<std::s
   w.progress = !o.quiet;
   w.eval_every = o.eval_every;
   if (job) {
-    w.bind_host = o.bind.empty() ? exec::default_bind_host(job->master_addr) : o.bind;
+    w.bind_host = o.bind.empty() ? exec::default_bind_host(job->master_addr, job->spans_hosts) : o.bind;
     w.gather_reports = true;
   } else {  // one machine: one clock, shared from now
     w.t0 = std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
@@ -121,7 +121,8 @@ std::vector<fs::path> start_workers(exec::Supervisor& workers, const std::option
     workers.start(binary, {"--options", options_file.string(), "--report", reports.back().string()},
                   {fmt::format("RANK={}", p.rank), fmt::format("WORLD_SIZE={}", p.world),
                    fmt::format("LOCAL_RANK={}", p.local_rank), "MASTER_ADDR=" + p.master_addr,
-                   fmt::format("MASTER_PORT={}", p.master_port)});
+                   fmt::format("MASTER_PORT={}", p.master_port)},
+                  p.rank);
   };
   if (job) {
     start(*job);
@@ -252,8 +253,8 @@ Runner add_run_command(CLI::App& app) {
                   "build's LibTorch has CUDA and sees GPUs; else the CPU), cpu, or cuda")
       ->check(CLI::IsMember({"auto", "cpu", "cuda"}));
   sub->add_option("--bind", o->bind, "Under an external launcher: the address or host name this "
-                                     "machine's worker listens on (default: this host's name, or "
-                                     "127.0.0.1 when MASTER_ADDR is loopback)");
+                                     "machine's worker listens on (default: GLOO_SOCKET_IFNAME's address, else "
+                                     "the one this machine reaches MASTER_ADDR from)");
   add_output_options(sub, o->format, o->out);
   add_set_option(sub, o->sets);
   return [o] { return run(*o); };

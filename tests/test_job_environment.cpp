@@ -1,0 +1,125 @@
+// A job started by an external launcher: this process's place from the launcher's variables, and
+// the address Gloo listens on (the route to MASTER_ADDR, GLOO_SOCKET_IFNAME, loopback refused when
+// the job spans machines). Route lookups only: nothing is sent.
+#include <doctest/doctest.h>
+
+#include <arpa/inet.h>
+#include <ifaddrs.h>
+#include <netinet/in.h>
+
+#include <cstdlib>
+#include <functional>
+#include <initializer_list>
+#include <vector>
+#include <string>
+
+#include "exec/net.hpp"
+#include "input/input_error.hpp"
+
+using namespace resist;
+
+namespace {
+
+/// Sets the variables for the scope, unsetting every launcher variable first.
+struct Environment {
+  explicit Environment(std::initializer_list<std::pair<const char*, const char*>> vars) {
+    for (const char* v : {"RANK", "WORLD_SIZE", "LOCAL_RANK", "LOCAL_WORLD_SIZE", "SLURM_PROCID", "SLURM_NTASKS",
+                          "SLURM_LOCALID", "SLURM_NNODES", "OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_SIZE",
+                          "OMPI_COMM_WORLD_LOCAL_RANK", "OMPI_COMM_WORLD_LOCAL_SIZE", "PMI_RANK", "PMI_SIZE",
+                          "MPI_LOCALRANKID", "MPI_LOCALNRANKS", "MASTER_ADDR", "MASTER_PORT", "GLOO_SOCKET_IFNAME"})
+      ::unsetenv(v);
+    for (const auto& [k, v] : vars) ::setenv(k, v, 1);
+    set.assign(vars.begin(), vars.end());
+  }
+  ~Environment() {
+    for (const auto& [k, v] : set) ::unsetenv(k);
+  }
+  std::vector<std::pair<const char*, const char*>> set;
+};
+
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const InputError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+/// This machine's first IPv4 address that is not loopback, or "" when it has none.
+std::string own_address() {
+  ifaddrs* list = nullptr;
+  if (::getifaddrs(&list) != 0) return "";
+  std::string out;
+  for (const ifaddrs* i = list; i && out.empty(); i = i->ifa_next) {
+    if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET) continue;
+    const in_addr a = reinterpret_cast<const sockaddr_in*>(i->ifa_addr)->sin_addr;
+    if ((ntohl(a.s_addr) >> 24) == 127) continue;
+    char text[INET_ADDRSTRLEN];
+    out = ::inet_ntop(AF_INET, &a, text, sizeof text);
+  }
+  ::freeifaddrs(list);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("whether the job spans machines, as each launcher says") {
+  {
+    Environment e({{"RANK", "1"}, {"WORLD_SIZE", "8"}, {"LOCAL_WORLD_SIZE", "4"}});
+    CHECK(exec::job_from_environment()->spans_hosts);
+  }
+  {
+    Environment e({{"RANK", "1"}, {"WORLD_SIZE", "4"}, {"LOCAL_WORLD_SIZE", "4"}});
+    CHECK_FALSE(exec::job_from_environment()->spans_hosts);
+  }
+  {
+    Environment e({{"SLURM_PROCID", "3"}, {"SLURM_NTASKS", "4"}, {"SLURM_NNODES", "2"}});
+    CHECK(exec::job_from_environment()->spans_hosts);
+  }
+  {
+    Environment e({{"OMPI_COMM_WORLD_RANK", "0"}, {"OMPI_COMM_WORLD_SIZE", "2"}, {"OMPI_COMM_WORLD_LOCAL_SIZE", "1"}});
+    CHECK(exec::job_from_environment()->spans_hosts);
+  }
+  {
+    Environment e({{"RANK", "0"}, {"WORLD_SIZE", "2"}});  // not said: one machine assumed
+    CHECK_FALSE(exec::job_from_environment()->spans_hosts);
+  }
+  Environment e({{"RANK", "0"}, {"WORLD_SIZE", "2"}, {"LOCAL_WORLD_SIZE", "3"}});
+  CHECK(error_of([] { exec::job_from_environment(); }) ==
+        "environment: LOCAL_WORLD_SIZE: expected an integer from 1 to 2, found \"3\"");
+}
+
+TEST_CASE("Gloo listens where the route to MASTER_ADDR leaves this machine") {
+  Environment e({});
+  CHECK(exec::default_bind_host("127.0.0.1") == "127.0.0.1");
+  CHECK(exec::default_bind_host("localhost") == "127.0.0.1");
+  CHECK(exec::default_bind_host("127.0.1.1") == "127.0.0.1");
+  const std::string own = own_address();
+  if (own.empty()) {
+    MESSAGE("no non-loopback IPv4 address on this machine: the route case is not checked");
+  } else {
+    CHECK(exec::default_bind_host(own) == own);
+    CHECK(exec::default_bind_host(own, true) == own);
+  }
+  // (an unresolvable name is not tried: its lookup would ask this machine's DNS server)
+}
+
+TEST_CASE("a loopback rendezvous in a job across machines is refused with the fix") {
+  Environment e({});
+  const std::string error = error_of([] { exec::default_bind_host("127.0.1.1", true); });
+  CHECK(error.rfind("environment: MASTER_ADDR: \"127.0.1.1\" is 127.0.1.1 on this machine, a loopback address, "
+                    "but the job has workers on other machines", 0) == 0);
+  CHECK(error.find("--bind ADDRESS") != std::string::npos);
+  CHECK(error.find("GLOO_SOCKET_IFNAME=NAME") != std::string::npos);
+}
+
+TEST_CASE("GLOO_SOCKET_IFNAME names the interface to listen on") {
+  {
+    Environment e({{"GLOO_SOCKET_IFNAME", "lo"}});
+    CHECK(exec::default_bind_host("10.1.2.3", true) == "127.0.0.1");  // what the user asked for
+  }
+  Environment e({{"GLOO_SOCKET_IFNAME", "nosuch0"}});
+  CHECK(error_of([] { exec::default_bind_host("127.0.0.1"); })
+            .rfind("environment: GLOO_SOCKET_IFNAME: no IPv4 address on interface \"nosuch0\" (interfaces with one: lo", 0) == 0);
+}
