@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <cerrno>
 #include <map>
 #include <optional>
@@ -270,41 +271,105 @@ json run_sweep(const SweepRequest& r, const SweepProgress& progress) {
   return finish(std::move(document), std::move(rows));
 }
 
+namespace {
+
+[[noreturn]] void expected(const std::string& file, const std::string& at, const std::string& what) {
+  throw InputError(file, at, "expected " + what);
+}
+
+/// The axes and size a sweep document says it has, their types checked.
+SweepRequest request_of(const json& d, const std::string& file) {
+  SweepRequest r;
+  if (!d.contains("axes") || !d["axes"].is_array() || d["axes"].empty()) expected(file, "/axes", "the varied settings (an array)");
+  for (std::size_t k = 0; k < d["axes"].size(); ++k) {
+    const json& a = d["axes"][k];
+    const std::string at = fmt::format("/axes/{}", k);
+    if (!a.is_object() || !a.contains("path") || !a["path"].is_string()) expected(file, at + "/path", "a setting's path");
+    if (!a.contains("values") || !a["values"].is_array() || a["values"].empty()) expected(file, at + "/values", "its values");
+    SweepAxis axis{a["path"].get<std::string>(), {}};
+    for (const json& v : a["values"]) {
+      if (!v.is_string()) expected(file, at + "/values", "strings");
+      axis.values.push_back(v.get<std::string>());
+    }
+    r.axes.push_back(std::move(axis));
+  }
+  std::uint64_t points = 0;
+  try {
+    points = sweep_point_count(r.axes);
+  } catch (const InputError& e) {
+    throw InputError(file, "/axes", e.message());
+  }
+  if (!d.contains("points") || d["points"] != points) expected(file, "/points", fmt::format("{} (the product of the axes' values)", points));
+  return r;
+}
+
+/// A shard's row checked against what run_point writes for point `p`.
+void check_row(const json& row, const SweepRequest& r, std::uint64_t p, const std::string& file, const std::string& at) {
+  if (row.value("settings", json()) != point_settings(r, p)) expected(file, at + "/settings", fmt::format("the settings of point {}", p));
+  for (const auto& [key, value] : row.items()) {
+    bool ok = false;
+    if (key == "point" || key == "settings") ok = true;
+    else if (key == "error" || key == "strategy" || key == "cluster" || key == "currency") ok = value.is_string();
+    else if (key == "workers" || key == "gpus" || key == "total_rounds" || key == "simulated_rounds") ok = value.is_number_unsigned();
+    else if (std::find_if(std::begin(kFigures), std::end(kFigures), [&](const char* f) { return key == f; }) != std::end(kFigures))
+      ok = value.is_number() && std::isfinite(value.get<double>()) && value.get<double>() >= 0;
+    if (!ok) expected(file, at + "/" + key, "a field of a sweep's row, of its type");
+  }
+  const bool failed = row.contains("error");
+  for (const char* needed : {"strategy", "workers", "gpus", "cluster", "total_rounds", "simulated_rounds",
+                             "time_per_round_s", "compute_per_round_s", "exposed_comm_per_round_s",
+                             "payload_gb_per_round", "wire_gb_per_round", "total_time_s"})
+    if (!failed && !row.contains(needed)) expected(file, at, fmt::format("\"{}\" in a row without an error", needed));
+}
+
+}  // namespace
+
 json merge_sweeps(const std::vector<std::filesystem::path>& folders) {
   if (folders.empty()) throw InputError("--merge", "", "expected the folders of a sweep's shards");
   json first;
+  SweepRequest request;
   std::set<std::uint64_t> shards;
   std::map<std::uint64_t, json> rows;
   for (const std::filesystem::path& folder : folders) {
     const std::string file = (folder / "sweep.json").string();
     const json d = read_json_file(file);
-    if (!d.is_object() || d.value("format", "") != "resist-sweep" || d.value("version", 0) != kVersion)
+    if (!d.is_object() || d.value("format", json()) != "resist-sweep" || d.value("version", json()) != kVersion)
       throw InputError(file, "/format", fmt::format("expected a resist-sweep document of version {}", kVersion));
-    if (!d.contains("shard") || !d["shard"].is_object() || !d.contains("rows") || !d["rows"].is_array())
+    const json& shard = d.value("shard", json());
+    if (!shard.is_object() || !shard.value("index", json()).is_number_unsigned() ||
+        !shard.value("count", json()).is_number_unsigned() || !d.contains("rows") || !d["rows"].is_array())
       throw InputError(file, "/shard", "expected one shard of a sweep (resist sweep --shard i/n)");
     json h = d;
     h.erase("rows");
     h.erase("shard");
-    if (first.is_null()) first = h;
+    if (first.is_null()) {
+      request = request_of(h, file);
+      first = h;
+    }
     if (h != first)
       throw InputError(file, "", fmt::format("a shard of another sweep than {}: scenario, --set, --vary "
                                              "and --rounds must be the same", (folders.front() / "sweep.json").string()));
-    const std::uint64_t index = d["shard"].value("index", std::uint64_t{0});
-    const std::uint64_t count = d["shard"].value("count", std::uint64_t{0});
+    const std::uint64_t index = shard["index"].get<std::uint64_t>();
+    const std::uint64_t count = shard["count"].get<std::uint64_t>();
     if (count != folders.size() || index >= count)
       throw InputError(file, "/shard", fmt::format("shard {}/{} of a sweep, but {} folders given", index + 1, count,
                                                    folders.size()));
     if (!shards.insert(index).second) throw InputError(file, "/shard/index", fmt::format("shard {} given twice", index + 1));
-    const std::uint64_t points = first.value("points", std::uint64_t{0});
+    const std::uint64_t points = first["points"].get<std::uint64_t>();
     for (std::size_t k = 0; k < d["rows"].size(); ++k) {
       const json& row = d["rows"][k];
-      const std::uint64_t p = row.is_object() ? row.value("point", points) : points;
-      if (p >= points || p % count != index || rows.count(p))
-        throw InputError(file, fmt::format("/rows/{}/point", k), fmt::format("not a point of shard {}/{}", index + 1, count));
-      rows[p] = row;
+      const std::string at = fmt::format("/rows/{}", k);
+      const json point = row.is_object() ? row.value("point", json()) : json();
+      if (!point.is_number_unsigned() || point.get<std::uint64_t>() >= points ||
+          point.get<std::uint64_t>() % count != index || rows.count(point.get<std::uint64_t>()))
+        throw InputError(file, at + "/point", fmt::format("not a point of shard {}/{}, or one given twice", index + 1, count));
+      check_row(row, request, point.get<std::uint64_t>(), file, at);
+      json& kept = rows[point.get<std::uint64_t>()] = row;
+      kept.erase("speedup_vs_local_sgd");  // computed again over all the shards' rows
+
     }
   }
-  const std::uint64_t points = first.value("points", std::uint64_t{0});
+  const std::uint64_t points = first["points"].get<std::uint64_t>();
   if (rows.size() != points)
     throw InputError((folders.front() / "sweep.json").string(), "/rows",
                      fmt::format("the shards hold {} of the sweep's {} points", rows.size(), points));

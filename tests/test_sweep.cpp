@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <functional>
 
 #include "input/input_error.hpp"
 #include "input/json_file.hpp"
@@ -159,6 +160,44 @@ TEST_CASE("three shards merge into what one run writes") {
                         (parts[0] / "sweep.json").string() + ": scenario, --set, --vary and --rounds must be the same").c_str(),
                        InputError);
   CHECK_THROWS_AS(merge_sweeps({dir / "missing"}), InputError);
+
+  // shards edited by hand or broken: refused with the place, never a library's exception
+  const json good = read_json_file(parts[1] / "sweep.json");
+  const auto broken = [&](const std::function<void(json&)>& edit) {
+    json d = good;
+    edit(d);
+    fs::create_directories(dir / "broken");
+    write_file_atomically(dir / "broken/sweep.json", d.dump());
+    try {
+      merge_sweeps({parts[0], dir / "broken", parts[2]});
+    } catch (const InputError& e) {
+      return std::string(e.what()).substr((dir / "broken/sweep.json").string().size() + 2);
+    }
+    return std::string("accepted");
+  };
+  CHECK(broken([](json& d) { d["rows"][0]["point"] = "1"; }) == "/rows/0/point: not a point of shard 2/3, or one given twice");
+  CHECK(broken([](json& d) { d["rows"][0]["point"] = 10; }) == "/rows/0/point: not a point of shard 2/3, or one given twice");
+  CHECK(broken([](json& d) { d["rows"][0]["point"] = 4; }) == "/rows/0/settings: expected the settings of point 4");
+  CHECK(broken([](json& d) { d["rows"][0]["settings"]["strategy.workers"] = "9"; }) ==
+        "/rows/0/settings: expected the settings of point 1");
+  CHECK(broken([](json& d) { d["rows"][0]["total_time_s"] = -1; }) ==
+        "/rows/0/total_time_s: expected a field of a sweep's row, of its type");
+  CHECK(broken([](json& d) { d["rows"][0]["workers"] = "2"; }) == "/rows/0/workers: expected a field of a sweep's row, of its type");
+  CHECK(broken([](json& d) { d["rows"][0]["extra"] = 1; }) == "/rows/0/extra: expected a field of a sweep's row, of its type");
+  CHECK(broken([](json& d) { d["rows"][0].erase("wire_gb_per_round"); }) ==
+        "/rows/0: expected \"wire_gb_per_round\" in a row without an error");
+  CHECK(broken([](json& d) { d["shard"]["index"] = -1; }) == "/shard: expected one shard of a sweep (resist sweep --shard i/n)");
+  CHECK(broken([](json& d) { d["rows"] = 3; }) == "/shard: expected one shard of a sweep (resist sweep --shard i/n)");
+  CHECK(broken([](json& d) { d["version"] = true; }) == "/format: expected a resist-sweep document of version 1");
+  CHECK(broken([](json& d) { d["rows"][0]["speedup_vs_local_sgd"] = 99; }) == "accepted");
+  CHECK(merge_sweeps({parts[0], dir / "broken", parts[2]}) == whole);  // the forged speedup is computed again
+  // the first shard's header is checked too
+  json d = read_json_file(parts[0] / "sweep.json");
+  d["axes"][0]["values"][0] = 7;
+  fs::create_directories(dir / "bad-header");
+  write_file_atomically(dir / "bad-header/sweep.json", d.dump());
+  CHECK_THROWS_WITH_AS(merge_sweeps({dir / "bad-header", parts[1], parts[2]}),
+                       ((dir / "bad-header/sweep.json").string() + ": /axes/0/values: expected strings").c_str(), InputError);
 }
 
 TEST_CASE("bad sweeps are refused before any simulation") {
