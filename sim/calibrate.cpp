@@ -140,7 +140,34 @@ void fit_comm(const Comparison& c, Calibration& out) {
 
 std::string percent(double e) { return fmt::format("{:+.1f}%", 100 * e); }
 
+/// A fitted value outside what any machine shows (a bandwidth 1,000 times off the cluster file, a
+/// GPU at 0.01% of its peak, a minute of fixed cost per operation) says the fit went wrong, not
+/// the machine: the value before is kept, with a note.
+void keep_plausible(Calibration& c) {
+  const auto check = [&](const std::string& name, double& after, double before, double lo, double hi) {
+    if (std::isfinite(after) && after >= lo && after <= hi) return;
+    c.notes.push_back(fmt::format("the fitted {} {:.6g} is implausible (expected {} to {}): kept {:.6g}",
+                                  name, after, lo, hi, before));
+    after = before;
+  };
+  check("sim.efficiency", c.after.efficiency, c.before.efficiency, 1e-4, 1);
+  check("sim.iteration_overhead_s", c.after.iteration_overhead_s, c.before.iteration_overhead_s, 0, 60);
+  check("sim.bandwidth_scale", c.after.bandwidth_scale, c.before.bandwidth_scale, 1e-3 * c.before.bandwidth_scale,
+        1e3 * c.before.bandwidth_scale);
+  for (auto& [kind, seconds] : c.after.op_overhead_s)
+    check("sim.op_overhead_s." + kind, seconds, c.before.op_overhead(kind), 0, 60);
+}
+
 }  // namespace
+
+void judge_calibration(Calibration& c) {
+  const double before = c.before_comparison.median_round_error, after = c.after_comparison.median_round_error;
+  if (after > before)
+    c.notes.push_back(fmt::format("the calibrated settings predict this trace worse than the settings before "
+                                  "(median per-round error {:.1f}% against {:.1f}%): the model cannot express "
+                                  "what the trace shows; keep the settings before unless you know why",
+                                  100 * after, 100 * before));
+}
 
 Calibration calibrate(const Scenario& s, const Trace& measured, const std::string& source) {
   const Plan plan = make_plan(s, rounds_to_simulate(measured, s.total_rounds(), source));
@@ -151,7 +178,9 @@ Calibration calibrate(const Scenario& s, const Trace& measured, const std::strin
   c.before_comparison = simulate_and_compare(plan, cluster, c.before, measured, source);
   fit_compute(plan, c.before_comparison, c);
   fit_comm(c.before_comparison, c);
+  keep_plausible(c);
   c.after_comparison = simulate_and_compare(plan, cluster, c.after, measured, source);
+  judge_calibration(c);
   return c;
 }
 

@@ -18,9 +18,14 @@ struct Calibration {
 };
 
 /// Simulates the scenario's plan for the rounds `measured` holds, fits the settings to the
-/// measured operations, and simulates again with them. InputError when the trace is not of this
+/// measured operations (a fitted value outside plausible bounds is not taken: the one before is
+/// kept, with a note), and simulates again with them. InputError when the trace is not of this
 /// scenario's plan (see compare_traces).
 Calibration calibrate(const Scenario& scenario, const Trace& measured, const std::string& measured_source);
+
+/// Adds a note when the calibrated settings predict the measured trace worse than the settings
+/// before (median per-round error); calibrate() calls it.
+void judge_calibration(Calibration& c);
 
 /// The scenario document with the calibrated settings in its "sim" section.
 nlohmann::json calibrated_document(const Scenario& scenario, const SimSettings& settings);

@@ -243,6 +243,39 @@ TEST_CASE("calibration recovers the settings a trace was made with") {
   }
 }
 
+TEST_CASE("calibration never takes an implausible fit, and says when it made the prediction worse") {
+  const Scenario s = test::scenario({"cluster=cpu-local", "strategy.workers=3", "strategy.min_depth=1",
+                                     "model.arch=preact_resnet34", "model.width=0.25", "model.classes=10",
+                                     "strategy.local_iterations=4", "training.batch_size=32"});
+  SimSettings absurd = s.sim;  // a "machine" at 0.0002% of peak on a network 100,000 times slower
+  absurd.efficiency = 2e-6;
+  absurd.bandwidth_scale = 1e-5;
+  SimResult made = simulate(make_plan(s, 4), scenario_cluster(s), absurd);
+  made.trace.meta.source = "measured";
+  const Calibration c = calibrate(s, made.trace, "made.json");
+  CHECK(c.after.efficiency == s.sim.efficiency);
+  CHECK(c.after.bandwidth_scale == s.sim.bandwidth_scale);
+  std::string notes;
+  for (const std::string& n : c.notes) notes += n + "\n";
+  CHECK(notes.find("the fitted sim.efficiency 2e-06 is implausible (expected 0.0001 to 1): kept 0.4") != std::string::npos);
+  CHECK(notes.find("the fitted sim.bandwidth_scale 1e-05 is implausible (expected 0.001 to 1000): kept 1") !=
+        std::string::npos);
+  CHECK(parse_scenario(calibrated_document(s, c.after), "c.json").sim.bandwidth_scale == 1);
+
+  Calibration worse;
+  worse.before_comparison.median_round_error = 0.05;
+  worse.after_comparison.median_round_error = 0.12;
+  judge_calibration(worse);
+  REQUIRE(worse.notes.size() == 1);
+  CHECK(worse.notes[0].rfind("the calibrated settings predict this trace worse than the settings before "
+                             "(median per-round error 12.0% against 5.0%)", 0) == 0);
+  Calibration better;
+  better.before_comparison.median_round_error = 0.5;
+  better.after_comparison.median_round_error = 0.01;
+  judge_calibration(better);
+  CHECK(better.notes.empty());
+}
+
 TEST_CASE("a long simulation releases finished helper actors (10,000 rounds used to abort SimGrid)") {
   // Data-parallel: one collective helper actor per worker per round; kept alive, their stacks ran
   // out of memory mappings after ~8,000 rounds of 4 workers.
