@@ -1,6 +1,14 @@
 // Benchmark: simulation speed. Prints figures; asserts nothing.
-//   build/tools/bench_sim
+//   build/tools/bench_sim                       rounds on the shipped clusters
+//   build/tools/bench_sim --scale [MAX] [BUDGET_S]
+//       one ResIST round (ResNet-101, min_depth 1) on generated fat-trees of single-GPU hosts, 32
+//       per leaf, from 64 workers up to MAX (default 65536), doubling; stops after the first size
+//       that took over BUDGET_S seconds (default 60). Wall time, peak memory and the growth
+//       exponent between sizes (1: linear, 2: quadratic).
 #include <chrono>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
 
 #include <fmt/format.h>
 
@@ -23,9 +31,42 @@ void run(const char* label, const std::vector<std::string>& sets, const char* cl
              r.collective_model);
 }
 
+void scale(int max_workers, double budget_s) {
+  using namespace resist;
+  fmt::print("{:>8} {:>7} {:>7} {:>10} {:>10} {:>10} {:>9}\n", "workers", "leaves", "spines", "transfers",
+             "wall s", "peak MiB", "exponent");
+  double last_wall = 0;
+  for (int n = 64; n <= max_workers; n *= 2) {
+    const int leaves = n / 32, spines = std::max(1, std::min(32, leaves / 8));
+    const nlohmann::json doc = {{"name", fmt::format("fat-tree of {} hosts", n)}, {"shape", "fat_tree"}, {"gpu", "A100"},
+                                {"leaves", leaves}, {"gpus_per_leaf", 32}, {"spines", spines},
+                                {"host_link", {{"bandwidth", "25Gbps"}, {"latency", "10us"}, {"kind", "ethernet"}}},
+                                {"uplink", {{"bandwidth", "100Gbps"}, {"latency", "2us"}, {"kind", "ethernet"}}}};
+    const Cluster c = parse_cluster(doc, "generated");
+    const Scenario s = default_scenario({fmt::format("strategy.workers={}", n), "strategy.min_depth=1"});
+    const Plan plan = make_plan(s, 1);
+    const auto t0 = std::chrono::steady_clock::now();
+    const SimResult r = simulate(plan, c, s.sim);
+    const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const std::string exponent = last_wall > 0 ? fmt::format("{:.2f}", std::log2(wall / last_wall)) : "-";
+    fmt::print("{:>8} {:>7} {:>7} {:>10} {:>10.3f} {:>10.0f} {:>9}\n", n, leaves, spines, r.transfers, wall,
+               r.peak_rss_mib, exponent);
+    std::fflush(stdout);
+    last_wall = wall;
+    if (wall > budget_s) {
+      fmt::print("stopped: {} workers took over {} s\n", n, budget_s);
+      break;
+    }
+  }
+}
+
 }  // namespace
 
-int main() {
+int main(int argc, char** argv) {
+  if (argc > 1 && std::strcmp(argv[1], "--scale") == 0) {
+    scale(argc > 2 ? std::atoi(argv[2]) : 65536, argc > 3 ? std::atof(argv[3]) : 60);
+    return 0;
+  }
   run("ResIST round, ResNet-101, 8x H100 node", {"strategy.workers=8"}, "h100x8-node");
   run("local SGD round, ResNet-101, 8x H100 node", {"strategy.workers=8", "strategy.name=local_sgd"},
       "h100x8-node");
