@@ -306,7 +306,9 @@ SweepRequest request_of(const json& d, const std::string& file) {
 /// A shard's row checked against what run_point writes for point `p`.
 void check_row(const json& row, const SweepRequest& r, std::uint64_t p, const std::string& file, const std::string& at) {
   if (row.value("settings", json()) != point_settings(r, p)) expected(file, at + "/settings", fmt::format("the settings of point {}", p));
-  for (const auto& [key, value] : row.items()) {
+  for (const auto& item : row.items()) {
+    const std::string& key = item.key();  // (clang 14 cannot capture a structured binding)
+    const json& value = item.value();
     bool ok = false;
     if (key == "point" || key == "settings") ok = true;
     else if (key == "error" || key == "strategy" || key == "cluster" || key == "currency") ok = value.is_string();
