@@ -186,7 +186,8 @@ TEST_CASE("data-parallel: compute leaves the step to the gradient all-reduce (on
   }
   CHECK(computes == 9);
   CHECK(syncs == 9);
-  for (const Received& r : run_all(make_plan(test::scenario(mlp("data_parallel", 1))))) {
+  const Plan one = make_plan(test::scenario(mlp("data_parallel", 1)));  // outlives the loop: ops point into it
+  for (const Received& r : run_all(one)) {
     CHECK(r.what == "compute");
     CHECK(r.op->step_each_iteration);
   }
