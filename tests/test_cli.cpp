@@ -118,6 +118,7 @@ TEST_CASE("resist scenarios lists the library; --show prints one") {
   CHECK(list.code == 0);
   CHECK(list.out.find("resist-resnet101-imagenet-4x8h100-100g    32 workers on h100x8-4nodes-100g\n") != std::string::npos);
   CHECK(list.out.find("ist-mlp-speech") != std::string::npos);
+  CHECK(run_resist("scenarios --list").out == list.out);
   const Result show = run_resist("scenarios --show resist-resnet101-h100x8");
   CHECK(show.code == 0);
   CHECK(show.out == slurp(fs::path(std::getenv("RESIST_SOURCE_ROOT")) / "scenarios/resist-resnet101-h100x8.json"));

@@ -13,10 +13,12 @@ namespace resist::cli {
 
 Runner add_scenarios_command(CLI::App& app) {
   auto show = std::make_shared<std::string>();
+  auto list = std::make_shared<bool>(false);
   CLI::App* sub = app.add_subcommand(
       "scenarios", "List the built-in scenarios (the paper's setups and modern clusters); commands "
                    "taking a scenario file take their names too");
-  sub->add_option("--show", *show, "Print this scenario's JSON");
+  sub->add_flag("--list", *list, "List them, one line each with its description (the default)");
+  sub->add_option("--show", *show, "Print this scenario's JSON")->excludes("--list");
   return [show] {
     if (!show->empty()) {
       for (const auto& [name, text] : builtin_scenarios())
