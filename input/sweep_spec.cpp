@@ -125,13 +125,19 @@ std::uint64_t sweep_point_count(const std::vector<SweepAxis>& axes) {
   return n;
 }
 
-std::vector<std::string> sweep_point(const std::vector<SweepAxis>& axes, std::uint64_t index) {
-  std::vector<std::string> sets(axes.size());
+std::vector<std::string> sweep_point_values(const std::vector<SweepAxis>& axes, std::uint64_t index) {
+  std::vector<std::string> values(axes.size());
   for (std::size_t k = axes.size(); k-- > 0;) {
     const std::uint64_t n = axes[k].values.size();
-    sets[k] = axes[k].path + "=" + axes[k].values[index % n];
+    values[k] = axes[k].values[index % n];
     index /= n;
   }
+  return values;
+}
+
+std::vector<std::string> sweep_point(const std::vector<SweepAxis>& axes, std::uint64_t index) {
+  std::vector<std::string> sets = sweep_point_values(axes, index);
+  for (std::size_t k = 0; k < axes.size(); ++k) sets[k] = axes[k].path + "=" + sets[k];
   return sets;
 }
 

@@ -34,7 +34,10 @@ SweepShard parse_sweep_shard(const std::string& text);
 /// The number of points of the axes' cross product; InputError above kMaxSweepPoints.
 std::uint64_t sweep_point_count(const std::vector<SweepAxis>& axes);
 
-/// Point `index`'s settings, one "path=value" per axis (the first axis varies slowest).
+/// Point `index`'s value on each axis (the first axis varies slowest).
+std::vector<std::string> sweep_point_values(const std::vector<SweepAxis>& axes, std::uint64_t index);
+
+/// Point `index`'s settings, one "path=value" per axis, as --set takes them.
 std::vector<std::string> sweep_point(const std::vector<SweepAxis>& axes, std::uint64_t index);
 
 /// The indices of the points `shard` computes, ascending.

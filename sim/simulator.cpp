@@ -16,6 +16,7 @@
 #include "plan/peak_memory.hpp"
 #include "sim/sim_backend.hpp"
 #include "sim/simgrid_compat.hpp"
+#include "sim/write_fully.hpp"
 
 namespace resist {
 namespace {
@@ -57,16 +58,6 @@ json run_engine(const Plan& plan, const Cluster& cluster, const SimSettings& set
           {"peak_rss_mib", peak_rss_mib()}};
 }
 
-void write_all(int fd, const std::string& text) {
-  std::size_t done = 0;
-  while (done < text.size()) {
-    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-    if (n < 0 && errno == EINTR) continue;  // a signal handler ran: not the end of the output
-    if (n <= 0) return;
-    done += static_cast<std::size_t>(n);
-  }
-}
-
 std::string read_all(int fd) {
   std::string out;
   char buffer[1 << 16];
@@ -93,7 +84,7 @@ json run_isolated(const Plan& plan, const Cluster& cluster, const SimSettings& s
     } catch (const std::exception& e) {
       out = {{"error", e.what()}};
     }
-    write_all(fds[1], out.dump());
+    sim::write_fully(fds[1], out.dump());  // the parent reports a result cut short
     ::close(fds[1]);
     ::_exit(0);
   }

@@ -20,6 +20,7 @@
 #include "input/json_file.hpp"
 #include "input/scenario.hpp"
 #include "sim/sim_text.hpp"
+#include "sim/write_fully.hpp"
 
 namespace resist {
 namespace {
@@ -41,12 +42,9 @@ json axes_json(const std::vector<SweepAxis>& axes) {
 
 /// Point `index`'s settings: {path: value as written}.
 json point_settings(const SweepRequest& r, std::uint64_t index) {
+  const std::vector<std::string> values = sweep_point_values(r.axes, index);
   json settings = json::object();
-  for (std::size_t k = r.axes.size(); k-- > 0;) {
-    const std::uint64_t n = r.axes[k].values.size();
-    settings[r.axes[k].path] = r.axes[k].values[index % n];
-    index /= n;
-  }
+  for (std::size_t k = 0; k < r.axes.size(); ++k) settings[r.axes[k].path] = values[k];
   return settings;
 }
 
@@ -90,16 +88,6 @@ json run_point(const SweepRequest& r, std::uint64_t index) {
   return row;
 }
 
-void write_line(int fd, const std::string& line) {
-  std::size_t done = 0;
-  while (done < line.size()) {
-    const ssize_t n = ::write(fd, line.data() + done, line.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) ::_exit(3);
-    done += static_cast<std::size_t>(n);
-  }
-}
-
 /// A worker process: takes the next point from the shared counter until none is left, writing
 /// {"start": k} and then the row, one line each.
 [[noreturn]] void worker(const SweepRequest& r, const std::vector<std::uint64_t>& points,
@@ -107,8 +95,9 @@ void write_line(int fd, const std::string& line) {
   for (;;) {
     const std::uint64_t k = next.fetch_add(1);
     if (k >= points.size()) break;
-    write_line(fd, one_line({{"start", k}}) + "\n");
-    write_line(fd, one_line(run_point(r, points[k])) + "\n");
+    if (!sim::write_fully(fd, one_line({{"start", k}}) + "\n") ||
+        !sim::write_fully(fd, one_line(run_point(r, points[k])) + "\n"))
+      ::_exit(3);  // the parent is gone
   }
   ::close(fd);
   ::_exit(0);

@@ -36,6 +36,14 @@ SimSettings settings(const char* collectives = "step") {
   return s;
 }
 
+/// ResNet-34's partitioned blocks differ in size, so transfer times vary and the bandwidth scale
+/// can be told from the fixed overheads: the scenario the calibration tests measure.
+Scenario calibration_scenario() {
+  return test::scenario({"cluster=cpu-local", "strategy.workers=3", "strategy.min_depth=1",
+                         "model.arch=preact_resnet34", "model.width=0.25", "model.classes=10",
+                         "strategy.local_iterations=4", "training.batch_size=32"});
+}
+
 /// A one-round plan with no ops, to which a test adds exactly the ops it measures.
 Plan bare_plan(int workers) {
   Plan p = make_plan(test::scenario({"strategy.name=local_sgd", "strategy.workers=" + std::to_string(workers),
@@ -213,9 +221,7 @@ TEST_CASE("calibration recovers the settings a trace was made with") {
   // A "measured" trace simulated with known settings; calibrating the default ones must find them.
   // ResNet-34's partitioned blocks differ in size, so transfer times vary and the bandwidth scale
   // can be told from the fixed overheads.
-  const Scenario s = test::scenario({"cluster=cpu-local", "strategy.workers=3", "strategy.min_depth=1",
-                                     "model.arch=preact_resnet34", "model.width=0.25", "model.classes=10",
-                                     "strategy.local_iterations=4", "training.batch_size=32"});
+  const Scenario s = calibration_scenario();
   SimSettings truth = s.sim;
   truth.efficiency = 0.25;
   truth.bandwidth_scale = 0.3;
@@ -244,9 +250,7 @@ TEST_CASE("calibration recovers the settings a trace was made with") {
 }
 
 TEST_CASE("calibration never takes an implausible fit, and says when it made the prediction worse") {
-  const Scenario s = test::scenario({"cluster=cpu-local", "strategy.workers=3", "strategy.min_depth=1",
-                                     "model.arch=preact_resnet34", "model.width=0.25", "model.classes=10",
-                                     "strategy.local_iterations=4", "training.batch_size=32"});
+  const Scenario s = calibration_scenario();
   SimSettings absurd = s.sim;  // a "machine" at 0.0002% of peak on a network 100,000 times slower
   absurd.efficiency = 2e-6;
   absurd.bandwidth_scale = 1e-5;
