@@ -24,7 +24,9 @@ class GlooCommunicator final : public Communicator {
 
   void allreduce_mean(at::Tensor& tensor, const std::vector<int>& group, int tag) override {
     check_group(group, rank_, size_, -1);
-    if (static_cast<int>(group.size()) == size_) {
+    // c10d's Gloo all-reduce knows no bf16 (LibTorch 1.13: "Invalid scalar type") and would sum
+    // fp16 in fp16: reduced-precision tensors take the point-to-point path, which sums in fp32.
+    if (static_cast<int>(group.size()) == size_ && !reduced_precision(tensor)) {
       on_host(tensor, true, [&](at::Tensor& h) {
         std::vector<at::Tensor> t{h};
         wait(group_->allreduce(t), "all-reduce over the world");
@@ -43,12 +45,15 @@ class GlooCommunicator final : public Communicator {
       return;
     }
     at::Tensor incoming = at::empty_like(tensor);
+    // bf16 and fp16 travel as they are but are summed in fp32.
+    at::Tensor sum = reduced_precision(tensor) ? tensor.to(at::kFloat) : tensor;
     for (int member : group) {
       if (member == root) continue;
       recv(incoming, member, tag);
-      tensor.add_(incoming);
+      sum.add_(incoming);
     }
-    tensor.div_(static_cast<double>(group.size()));
+    sum.div_(static_cast<double>(group.size()));
+    if (!sum.is_same(tensor)) tensor.copy_(sum);
   }
 
   void broadcast(at::Tensor& tensor, const std::vector<int>& group, int root, int tag) override {
@@ -79,6 +84,10 @@ class GlooCommunicator final : public Communicator {
   }
 
  private:
+  static bool reduced_precision(const at::Tensor& t) {
+    return t.scalar_type() == at::kBFloat16 || t.scalar_type() == at::kHalf;
+  }
+
   /// Runs `op` on the tensor, or for a GPU tensor on a host copy of it (copied back if asked).
   template <typename Op>
   static void on_host(at::Tensor& tensor, bool copy_back, Op&& op) {

@@ -22,6 +22,10 @@ class NetModelImpl : public torch::nn::Module {
   /// of partitionable blocks.
   torch::Tensor forward(torch::Tensor x, const std::vector<char>& active, double partitioned_scale);
 
+  /// Lays every 4-D parameter out channels-last (NHWC), in place: the tensors keep their identity
+  /// (optimizers and state() still hold them), only their strides change.
+  void to_channels_last();
+
   /// A block's parameters and floating-point buffers, in a fixed order (what the plan moves).
   std::vector<torch::Tensor> state(std::size_t block);
   /// Names of state(block)'s tensors in the module's state_dict ("layer1_0.conv1.weight", ...);

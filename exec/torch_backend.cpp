@@ -6,6 +6,7 @@
 #include <torch/cuda.h>
 
 #include "exec/torch_compat.hpp"
+#include "input/input_error.hpp"
 
 namespace resist::exec {
 namespace {
@@ -32,10 +33,127 @@ Batch on(torch::Device device, const Batch& b) {
   return {b.images.to(device), b.labels.to(device)};
 }
 
+torch::ScalarType scalar_type(Dtype dtype) {
+  switch (dtype) {
+    case Dtype::bf16: return torch::kBFloat16;
+    case Dtype::fp16: return torch::kHalf;
+    default: return torch::kFloat;
+  }
+}
+
+bool use_channels_last(const Scenario& s, torch::Device device) {
+  switch (s.training.memory_format) {
+    case MemoryFormat::channels_last: return true;
+    case MemoryFormat::contiguous: return false;
+    default: return device.is_cpu() || s.training.dtype != Dtype::fp32;
+  }
+}
+
+std::optional<torch::ScalarType> autocast_type(const Scenario& s, torch::Device device) {
+  if (s.training.dtype == Dtype::fp32) return std::nullopt;
+  if (s.training.dtype == Dtype::fp16 && device.is_cpu())
+    throw InputError(s.source, "/training/dtype",
+                     "fp16 trains on GPUs only (LibTorch's CPU kernels have no fp16 convolution); "
+                     "use bf16 or fp32 on the CPU");
+  return scalar_type(s.training.dtype);
+}
+
+void multi_tensor_sgd_step(torch::optim::SGD& optimizer) {
+  torch::NoGradGuard no_grad;
+  for (auto& group : optimizer.param_groups()) {
+    const auto& o = static_cast<const torch::optim::SGDOptions&>(group.options());
+    std::vector<torch::Tensor> params, grads, buffers, fresh_params, fresh_grads;
+    for (const torch::Tensor& p : group.params()) {
+      if (!p.grad().defined()) continue;  // a block this worker does not train now
+      params.push_back(p);
+      grads.push_back(p.grad());
+    }
+    if (params.empty()) continue;
+    if (o.weight_decay() != 0) grads = at::_foreach_add(grads, params, o.weight_decay());
+    if (o.momentum() != 0) {
+      std::vector<torch::Tensor> directions;
+      auto& state = optimizer.state();
+      for (std::size_t i = 0; i < params.size(); ++i) {
+        const auto key = optimizer_state_key(optimizer, params[i]);
+        auto it = state.find(key);
+        if (it == state.end()) {  // first step: the buffer is the gradient (as SGD::step)
+          auto fresh = std::make_unique<torch::optim::SGDParamState>();
+          fresh->momentum_buffer(torch::clone(grads[i]).detach());
+          state[key] = std::move(fresh);
+          continue;
+        }
+        buffers.push_back(static_cast<torch::optim::SGDParamState&>(*it->second).momentum_buffer());
+        fresh_grads.push_back(grads[i]);
+      }
+      if (!buffers.empty()) {
+        at::_foreach_mul_(buffers, o.momentum());
+        at::_foreach_add_(buffers, fresh_grads, 1 - o.dampening());
+      }
+      // The step direction of each parameter, in params' order.
+      for (const torch::Tensor& p : params)
+        directions.push_back(static_cast<torch::optim::SGDParamState&>(*state.at(optimizer_state_key(optimizer, p))).momentum_buffer());
+      if (o.nesterov()) grads = at::_foreach_add(grads, directions, o.momentum());
+      else grads = directions;
+    }
+    at::_foreach_add_(params, grads, -o.lr());
+  }
+}
+
+bool LossScaler::unscale(const std::vector<torch::Tensor>& parameters) {
+  torch::NoGradGuard no_grad;
+  std::vector<torch::Tensor> grads;
+  for (const torch::Tensor& p : parameters)
+    if (p.grad().defined()) grads.push_back(p.grad());
+  if (grads.empty()) return true;
+  at::_foreach_mul_(grads, 1.0 / scale_);
+  std::vector<torch::Tensor> bad;
+  for (const torch::Tensor& g : grads) bad.push_back(g.isfinite().logical_not().any());
+  return !torch::stack(bad).any().item<bool>();
+}
+
+void LossScaler::update(bool finite) {
+  if (!finite) {
+    scale_ *= 0.5;
+    finite_steps_ = 0;
+  } else if (++finite_steps_ == growth_interval_) {
+    scale_ *= 2;
+    finite_steps_ = 0;
+  }
+}
+
 TorchBackend::TorchBackend(const Scenario& s, const Plan& plan, NetModel& model, Communicator& comm,
                            DataFeed& feed, WorkerId self, std::function<double()> clock)
     : s_(s), plan_(plan), model_(model), comm_(comm), feed_(feed), self_(self), clock_(std::move(clock)),
-      device_(device_of(model)), optimizer_(model->parameters(), sgd_options(s, s.training.learning_rate)) {}
+      device_(device_of(model)), wire_type_(scalar_type(plan.dtype)), channels_last_(use_channels_last(s, device_)),
+      autocast_(autocast_type(s, device_)),
+      scaler_(s.training.dtype == Dtype::fp16 ? std::make_unique<LossScaler>() : nullptr),
+      optimizer_(model->parameters(), sgd_options(s, s.training.learning_rate)) {}
+
+torch::Tensor TorchBackend::forward_backward(const Batch& batch,
+                                             const std::function<torch::Tensor(const torch::Tensor&)>& net) {
+  const torch::Tensor images =
+      channels_last_ && batch.images.dim() == 4 ? batch.images.contiguous(torch::MemoryFormat::ChannelsLast) : batch.images;
+  torch::Tensor loss;
+  {
+    AutocastScope autocast(device_.type(), autocast_);
+    loss = torch::nn::functional::cross_entropy(net(images), batch.labels);  // fp32 under autocast
+  }
+  (scaler_ ? loss * scaler_->scale() : loss).backward();
+  return loss.detach();
+}
+
+void TorchBackend::step(torch::optim::SGD& optimizer, const std::vector<torch::Tensor>& parameters) {
+  if (scaler_) {
+    const bool finite = scaler_->unscale(parameters);
+    scaler_->update(finite);
+    if (!finite) return;
+  }
+  multi_tensor_sgd_step(optimizer);
+}
+
+torch::Tensor TorchBackend::wire(const std::vector<torch::Tensor>& tensors) const {
+  return flatten(tensors).to(wire_type_);
+}
 
 void TorchBackend::set_learning_rate(std::uint64_t round) {
   for (auto& group : optimizer_.param_groups())
@@ -49,17 +167,18 @@ Ticket TorchBackend::compute(const OpCall& call) {
   std::vector<char> active(plan_.network.blocks.size(), 0);
   for (BlockIndex b : mine.blocks) active[b] = 1;
   model_->train();
-  double loss_sum = 0;
+  const std::vector<torch::Tensor> parameters = model_->parameters();
+  // Summed where the model is and read once, after the local iterations: no host synchronisation
+  // inside them (a GPU runs ahead of the host).
+  torch::Tensor loss_sum = torch::zeros({}, torch::TensorOptions().device(device_));
+  const auto net = [&](const torch::Tensor& x) { return model_->forward(x, active, 1.0); };
   for (std::uint32_t i = 0; i < call.op.iterations; ++i) {
-    const Batch batch = on(device_, feed_.next(plan_.batch_size));
-    for (torch::Tensor& p : model_->parameters()) p.mutable_grad() = torch::Tensor();
-    torch::Tensor loss = torch::nn::functional::cross_entropy(model_->forward(batch.images, active, 1.0), batch.labels);
-    loss.backward();
-    if (call.op.step_each_iteration) optimizer_.step();  // blocks without gradients are left alone
-    loss_sum += loss.item<double>();
+    for (const torch::Tensor& p : parameters) p.mutable_grad() = torch::Tensor();
+    loss_sum.add_(forward_backward(feed_.next(plan_.batch_size), net));
+    if (call.op.step_each_iteration) step(optimizer_, parameters);  // blocks without gradients are left alone
     samples_ += static_cast<std::uint64_t>(plan_.batch_size);
   }
-  round_loss_ = loss_sum / std::max<std::uint32_t>(1, call.op.iterations);
+  round_loss_ = loss_sum.item<double>() / std::max<std::uint32_t>(1, call.op.iterations);
   return done();
 }
 
@@ -74,17 +193,15 @@ Ticket TorchBackend::compute_slice(const OpCall& call) {
     throw std::invalid_argument(fmt::format("round {} op {}: a neuron slice trains with a fresh optimizer "
                                             "(fresh_optimizer), momentum cannot follow a slice", call.round.index, call.op.id));
   torch::optim::SGD sgd(trained, sgd_options(s_, s_.learning_rate(call.round.index)));
-  double loss_sum = 0;
+  torch::Tensor loss_sum = torch::zeros({}, torch::TensorOptions().device(device_));
+  const auto net = [&](const torch::Tensor& x) { return slice_forward(slice, x, true); };
   for (std::uint32_t i = 0; i < call.op.iterations; ++i) {
-    const Batch batch = on(device_, feed_.next(plan_.batch_size));
     sgd.zero_grad();
-    torch::Tensor loss = torch::nn::functional::cross_entropy(slice_forward(slice, batch.images, true), batch.labels);
-    loss.backward();
-    if (call.op.step_each_iteration) sgd.step();
-    loss_sum += loss.item<double>();
+    loss_sum.add_(forward_backward(feed_.next(plan_.batch_size), net));
+    if (call.op.step_each_iteration) step(sgd, trained);
     samples_ += static_cast<std::uint64_t>(plan_.batch_size);
   }
-  round_loss_ = loss_sum / std::max<std::uint32_t>(1, call.op.iterations);
+  round_loss_ = loss_sum.item<double>() / std::max<std::uint32_t>(1, call.op.iterations);
   for (torch::Tensor& t : slice) t = t.detach();
   model_->write_neuron_slice(neurons, slice);
   own_common_ = slice.back().clone();
@@ -93,7 +210,7 @@ Ticket TorchBackend::compute_slice(const OpCall& call) {
 
 Ticket TorchBackend::send(const OpCall& call, WorkerId peer) {
   const bool slice = call.op.payload == Payload::neuron_slices;
-  torch::Tensor flat = flatten(slice ? model_->neuron_slice(call.op.neurons) : state(call.op));
+  torch::Tensor flat = wire(slice ? model_->neuron_slice(call.op.neurons) : state(call.op));
   comm_.send(flat, peer, tag(call));
   return done();
 }
@@ -101,7 +218,7 @@ Ticket TorchBackend::send(const OpCall& call, WorkerId peer) {
 Ticket TorchBackend::recv(const OpCall& call, WorkerId peer) {
   const bool is_slice = call.op.payload == Payload::neuron_slices;
   std::vector<torch::Tensor> tensors = is_slice ? model_->neuron_slice(call.op.neurons) : state(call.op);
-  torch::Tensor flat = torch::empty({numel(tensors)}, tensors.front().options());
+  torch::Tensor flat = torch::empty({numel(tensors)}, tensors.front().options().dtype(wire_type_));
   comm_.recv(flat, peer, tag(call));
   // A moved block keeps the receiver's own momentum for it (from when it last held it). Zeroing it
   // on arrival was measured worse (Fashion-MNIST, 2 workers, 2 epochs, seeds 1 and 2: 88.65% and
@@ -132,14 +249,14 @@ Ticket TorchBackend::collective(const OpCall& call) {
     std::vector<torch::Tensor> grads;
     for (BlockIndex b : op.blocks)
       for (torch::Tensor& p : model_->parameters_of(b)) grads.push_back(p.mutable_grad());
-    torch::Tensor flat = flatten(grads);
+    torch::Tensor flat = wire(grads);
     comm_.allreduce_mean(flat, op.group, tag(call));
     unflatten(flat, grads);
-    if (op.step_after) optimizer_.step();
+    if (op.step_after) step(optimizer_, model_->parameters());
     return done();
   }
   const std::vector<torch::Tensor> tensors = state(op);
-  torch::Tensor flat = flatten(tensors);
+  torch::Tensor flat = wire(tensors);
   if (op.kind == OpKind::allreduce) comm_.allreduce_mean(flat, op.group, tag(call));
   if (op.kind == OpKind::reduce) comm_.reduce_mean(flat, op.group, op.root, tag(call));
   if (op.kind == OpKind::broadcast) comm_.broadcast(flat, op.group, op.root, tag(call));

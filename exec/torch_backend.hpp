@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <vector>
 
@@ -20,6 +21,43 @@ torch::Device device_of(NetModel& model);
 
 /// A batch on `device`.
 Batch on(torch::Device device, const Batch& b);
+
+/// LibTorch's element type for a plan's dtype.
+torch::ScalarType scalar_type(Dtype dtype);
+
+/// Whether 4-D tensors are laid out channels-last (NHWC) for this scenario on `device`
+/// (training.memory_format; auto: on the CPU, and on GPUs with bf16 or fp16).
+bool use_channels_last(const Scenario& s, torch::Device device);
+
+/// The autocast type of a scenario's training.dtype (none for fp32). Throws InputError at
+/// /training/dtype for fp16 on the CPU (LibTorch has no fp16 CPU convolutions to autocast to).
+std::optional<torch::ScalarType> autocast_type(const Scenario& s, torch::Device device);
+
+/// One SGD step over every parameter of `optimizer` that has a gradient, in multi-tensor
+/// (foreach) ops: a handful of kernel launches per step on a GPU instead of several per
+/// parameter. Bit for bit what `optimizer.step()` computes (momentum, dampening, Nesterov, weight
+/// decay); the momentum buffers stay in the optimizer's state, where checkpoints read them.
+void multi_tensor_sgd_step(torch::optim::SGD& optimizer);
+
+/// fp16's dynamic loss scale, as PyTorch's GradScaler keeps it: the loss is multiplied by
+/// scale() before backward; unscale() divides the gradients back and says whether all are
+/// finite; a step with a non-finite gradient is skipped and halves the scale, 2,000 finite steps
+/// in a row double it. Deciding to skip reads one flag from the device per step (as GradScaler).
+class LossScaler {
+ public:
+  explicit LossScaler(double scale = 65536.0, int growth_interval = 2000)
+      : scale_(scale), growth_interval_(growth_interval) {}
+  double scale() const { return scale_; }
+  /// Divides the defined gradients by the scale in place; true when every one is finite.
+  bool unscale(const std::vector<torch::Tensor>& parameters);
+  /// After a step: halve on a non-finite gradient, double after growth_interval finite steps.
+  void update(bool finite);
+
+ private:
+  double scale_;
+  int growth_interval_;
+  int finite_steps_ = 0;
+};
 
 class TorchBackend final : public Backend {
  public:
@@ -45,6 +83,12 @@ class TorchBackend final : public Backend {
 
  private:
   Ticket compute_slice(const OpCall& call);
+  /// Forward and backward of one batch (autocast and loss scale as the scenario says); the loss.
+  torch::Tensor forward_backward(const Batch& batch, const std::function<torch::Tensor(const torch::Tensor&)>& net);
+  /// The optimizer step after forward_backward (skipped when fp16's gradients are not finite).
+  void step(torch::optim::SGD& optimizer, const std::vector<torch::Tensor>& parameters);
+  /// The tensors, flattened into one in the plan's dtype (what travels).
+  torch::Tensor wire(const std::vector<torch::Tensor>& tensors) const;
   std::vector<torch::Tensor> state(const Op& op);
   void set_learning_rate(std::uint64_t round);
   void average_common(const OpCall& call, std::vector<torch::Tensor>& slice);
@@ -58,6 +102,10 @@ class TorchBackend final : public Backend {
   WorkerId self_;
   std::function<double()> clock_;
   torch::Device device_;
+  torch::ScalarType wire_type_;
+  bool channels_last_;
+  std::optional<torch::ScalarType> autocast_;
+  std::unique_ptr<LossScaler> scaler_;  // fp16 only
   torch::optim::SGD optimizer_;
   std::vector<double> finished_;
   std::uint64_t samples_ = 0;

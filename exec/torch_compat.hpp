@@ -6,7 +6,11 @@
 #include <string>
 #include <type_traits>
 
+#include <optional>
+
+#include <ATen/autocast_mode.h>
 #include <torch/optim/optimizer.h>
+#include <torch/version.h>
 
 namespace resist::exec {
 
@@ -34,5 +38,58 @@ template <class StoreOptions>
 void use_classic_store(StoreOptions& options) {
   if constexpr (requires { options.useLibUV; }) options.useLibUV = false;
 }
+
+/// Autocast on `device` to `dtype` for the scope's lifetime (nothing when `dtype` is empty): the
+/// ops autocast lists run in the lower precision, the rest in fp32, parameters stay fp32. On
+/// leaving, the cache of parameters cast for this forward pass is dropped, as Python's
+/// `torch.autocast` does: the next pass must see the weights the optimizer has just updated.
+/// LibTorch 2.4 and later take the device type; 1.x and early 2.x have one switch per device.
+class AutocastScope {
+ public:
+  AutocastScope(c10::DeviceType device, std::optional<at::ScalarType> dtype) : device_(device), on_(dtype.has_value()) {
+    if (!on_) return;
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+    was_ = at::autocast::is_autocast_enabled(device_);
+    old_dtype_ = at::autocast::get_autocast_dtype(device_);
+    at::autocast::set_autocast_dtype(device_, *dtype);
+    at::autocast::set_autocast_enabled(device_, true);
+#else
+    const bool cpu = device_ == c10::DeviceType::CPU;
+    was_ = cpu ? at::autocast::is_cpu_enabled() : at::autocast::is_enabled();
+    old_dtype_ = cpu ? at::autocast::get_autocast_cpu_dtype() : at::autocast::get_autocast_gpu_dtype();
+    if (cpu) {
+      at::autocast::set_autocast_cpu_dtype(*dtype);
+      at::autocast::set_cpu_enabled(true);
+    } else {
+      at::autocast::set_autocast_gpu_dtype(*dtype);
+      at::autocast::set_enabled(true);
+    }
+#endif
+  }
+  ~AutocastScope() {
+    if (!on_) return;
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+    at::autocast::set_autocast_enabled(device_, was_);
+    at::autocast::set_autocast_dtype(device_, old_dtype_);
+#else
+    if (device_ == c10::DeviceType::CPU) {
+      at::autocast::set_cpu_enabled(was_);
+      at::autocast::set_autocast_cpu_dtype(old_dtype_);
+    } else {
+      at::autocast::set_enabled(was_);
+      at::autocast::set_autocast_gpu_dtype(old_dtype_);
+    }
+#endif
+    at::autocast::clear_cache();
+  }
+  AutocastScope(const AutocastScope&) = delete;
+  AutocastScope& operator=(const AutocastScope&) = delete;
+
+ private:
+  c10::DeviceType device_;
+  bool on_;
+  bool was_ = false;
+  at::ScalarType old_dtype_ = at::kFloat;
+};
 
 }  // namespace resist::exec

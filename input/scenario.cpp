@@ -68,6 +68,10 @@ Scenario read_fields(const json& doc, const std::string& source) {
   if (tr.contains("epochs")) s.training.epochs = tr.at("epochs").get<double>();
   if (tr.contains("rounds")) s.training.rounds = tr.at("rounds").get<std::uint64_t>();
   s.training.dtype = *parse_dtype(tr.at("dtype").get<std::string>());
+  const std::string layout = tr.at("memory_format").get<std::string>();  // the schema's enum
+  s.training.memory_format = layout == "channels_last" ? MemoryFormat::channels_last
+                             : layout == "contiguous"  ? MemoryFormat::contiguous
+                                                       : MemoryFormat::automatic;
   s.training.learning_rate = tr.at("learning_rate").get<double>();
   s.training.momentum = tr.at("momentum").get<double>();
   s.training.weight_decay = tr.at("weight_decay").get<double>();

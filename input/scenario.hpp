@@ -36,11 +36,15 @@ struct StrategySettings {
   int warmup_rounds = 0;
 };
 
+/// Layout of the executor's 4-D tensors (training.memory_format).
+enum class MemoryFormat { automatic, contiguous, channels_last };
+
 struct TrainingSettings {
   int batch_size = 128;  ///< per worker and iteration
   std::optional<double> epochs;
   std::optional<std::uint64_t> rounds;
   Dtype dtype = Dtype::fp32;
+  MemoryFormat memory_format = MemoryFormat::automatic;
   double learning_rate = 0.05;   ///< SGD, at the start of training
   double momentum = 0.9;
   double weight_decay = 5e-4;

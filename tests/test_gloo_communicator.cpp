@@ -36,6 +36,20 @@ TEST_CASE("all-reduce over the world averages") {
   CHECK(seen == std::vector<float>(kRanks, 1.5f));
 }
 
+TEST_CASE("bf16 and fp16 tensors are averaged over the world in fp32, and stay in their type") {
+  for (const at::ScalarType type : {at::kBFloat16, at::kHalf}) {
+    std::vector<float> seen(kRanks);
+    on_ranks([&](Communicator& c) {
+      // 256 + rank: a bf16 sum of the four would round (bf16 keeps 8 bits), an fp32 one does not.
+      at::Tensor t = at::full({5, 3}, 256.0 + c.rank(), at::TensorOptions().dtype(type));
+      c.allreduce_mean(t, {0, 1, 2, 3}, 7);
+      CHECK((t.scalar_type() == type));
+      seen[static_cast<std::size_t>(c.rank())] = t[4][2].item<float>();
+    });
+    CHECK(seen == std::vector<float>(kRanks, at::full({}, 257.5, at::kFloat).to(type).item<float>()));
+  }
+}
+
 TEST_CASE("collectives over a sub-group leave the others alone") {
   std::vector<float> after(kRanks);
   on_ranks([&](Communicator& c) {

@@ -1,80 +1,159 @@
-// Benchmark: the executor's protocol overhead. One worker trains through the whole machinery
-// (plan interpreter, LibTorch backend, Gloo communicator, trace, per-round checksum) and a plain
-// single-process LibTorch loop trains the same network on the same synthetic batches with the same
-// optimizer. Prints images/s of both and the overhead outside communication; asserts nothing.
-//   ninja -C build tools/bench_exec && build/tools/bench_exec [rounds] [local_iterations] [width]
+// Benchmark helper: the plain LibTorch loop tools/bench_exec.sh measures resist's executor against.
+// For each worker of the scenario's plan, one process (as resist runs them) trains the sub-network
+// the plan assigns it, round by round, with nothing of resist's executor: no plan interpreter,
+// backend, data feed, communicator, trace or allocator settings; a torch::optim::SGD, the worker's
+// shard of the data set as one tensor, index_select batches, the loss summed on the device and read
+// once per round. The network is resist's module (exec/network_module.hpp), in the layout resist
+// would choose (training.memory_format). Nothing is averaged between rounds (that is not what is
+// timed: the clock runs around the local iterations only). Prints JSON; asserts nothing.
+//   ninja -C build tools/bench_exec
+//   build/tools/bench_exec [--threads N] [--device cpu|cuda] [--set path=value ...]
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <chrono>
-#include <cstdlib>
+#include <cstdio>
+#include <fstream>
 
+#include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
+#include <ATen/CPUGeneratorImpl.h>
+#include <torch/cuda.h>
 
-#include "exec/net.hpp"
+#include "exec/dataset.hpp"
 #include "exec/network_module.hpp"
-#include "exec/worker.hpp"
-#include "model/catalogue.hpp"
+#include "exec/torch_backend.hpp"
 #include "plan/generator.hpp"
-#include "trace/trace.hpp"
 
 using namespace resist;
 
 namespace {
 
-double plain_loop(const Scenario& s, std::uint64_t steps) {
+struct Result {
+  double step_s = 0;
+  std::uint64_t images = 0;
+  double loss = 0;
+};
+
+Result train_worker(const Scenario& s, const Plan& plan, int rank, int threads, const std::string& device_name) {
+  torch::set_num_threads(threads);
+  const torch::Device device = device_name == "cuda" ? torch::Device(torch::kCUDA, 0) : torch::Device(torch::kCPU);
   torch::manual_seed(s.strategy.seed);
-  const Network net = build_network(s.model);
-  exec::NetModel model(net);
+  exec::NetModel model(plan.network);
+  model->to(device);
+  const bool channels_last = exec::use_channels_last(s, device);
+  if (channels_last) model->to_channels_last();
   torch::optim::SGD opt(model->parameters(), torch::optim::SGDOptions(s.training.learning_rate)
                                                  .momentum(s.training.momentum)
                                                  .weight_decay(s.training.weight_decay));
-  const std::vector<char> all(net.blocks.size(), 1);
-  model->train();
-  const auto t0 = std::chrono::steady_clock::now();
-  for (std::uint64_t i = 0; i < steps; ++i) {
-    const exec::Batch b = exec::synthetic_batch(s.model, s.training.batch_size, s.strategy.seed, 0, i);
-    opt.zero_grad();
-    torch::Tensor loss = torch::nn::functional::cross_entropy(model->forward(b.images, all, 1.0), b.labels);
-    loss.backward();
-    opt.step();
-    (void)loss.item<double>();  // the protocol reads each loss too
+  const std::vector<torch::Tensor> parameters = model->parameters();
+  torch::Tensor images, labels;
+  {
+    const exec::Dataset d = exec::load_dataset(s, true);
+    const std::int64_t n = static_cast<std::int64_t>(d.info.size);
+    auto* pixels = const_cast<std::uint8_t*>(d.pixels.data());
+    auto* classes = const_cast<std::uint8_t*>(d.labels.data());
+    const torch::Tensor shard = torch::arange(rank, n, plan.workers, torch::kLong);
+    images = torch::from_blob(pixels, {n, d.info.channels, d.info.height, d.info.width}, torch::kUInt8)
+                 .index_select(0, shard).to(device);
+    labels = torch::from_blob(classes, {n}, torch::kUInt8).index_select(0, shard).to(torch::kLong).to(device);
   }
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(s.strategy.seed * 7919 + static_cast<std::uint64_t>(rank));
+  torch::Tensor order = at::randperm(labels.size(0), gen).to(device);
+  std::int64_t cursor = 0;
+  const std::int64_t batch = plan.batch_size;
+  Result out;
+  for (const Round& round : plan.rounds) {
+    std::vector<char> active(plan.network.blocks.size(), 0);
+    for (BlockIndex b : round.assignments[static_cast<std::size_t>(rank)].blocks) active[b] = 1;
+    std::uint32_t iterations = 0;
+    for (const Op& op : round.ops)
+      if (op.kind == OpKind::compute && op.has_member(rank)) iterations = op.iterations;
+    model->train();
+    torch::Tensor loss_sum = torch::zeros({}, torch::TensorOptions().device(device));
+    if (device.is_cuda()) torch::cuda::synchronize();
+    const auto t0 = std::chrono::steady_clock::now();
+    for (std::uint32_t i = 0; i < iterations; ++i) {
+      if (cursor + batch > order.size(0)) {
+        order = at::randperm(labels.size(0), gen).to(device);
+        cursor = 0;
+      }
+      const torch::Tensor idx = order.narrow(0, cursor, batch);
+      cursor += batch;
+      torch::Tensor x = images.index_select(0, idx).to(torch::kFloat).div_(127.5).sub_(1.0);
+      if (channels_last) x = x.contiguous(torch::MemoryFormat::ChannelsLast);
+      for (const torch::Tensor& p : parameters) p.mutable_grad() = torch::Tensor();  // zero_grad(set_to_none=True)
+      torch::Tensor loss = torch::nn::functional::cross_entropy(model->forward(x, active, 1.0), labels.index_select(0, idx));
+      loss.backward();
+      opt.step();
+      loss_sum.add_(loss.detach());
+    }
+    out.loss = loss_sum.item<double>() / std::max<std::uint32_t>(1, iterations);
+    out.step_s += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    out.images += static_cast<std::uint64_t>(iterations) * static_cast<std::uint64_t>(batch);
+  }
+  return out;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  const int rounds = argc > 1 ? std::atoi(argv[1]) : 10;
-  const int iterations = argc > 2 ? std::atoi(argv[2]) : 20;
-  const std::string width = argc > 3 ? argv[3] : "0.25";
-  const Scenario s = default_scenario(
-      {"strategy.name=local_sgd", "strategy.workers=1", fmt::format("strategy.local_iterations={}", iterations),
-       "model.arch=preact_resnet18", "model.width=" + width, "model.classes=10", "data.dataset=synthetic",
-       "training.batch_size=32", "training.epochs=null", fmt::format("training.rounds={}", rounds)});
-  const std::uint64_t steps = static_cast<std::uint64_t>(rounds) * static_cast<std::uint64_t>(iterations);
-  const Plan plan = make_plan(s);
-  exec::WorkerOptions o;
-  o.t0 = exec::monotonic_seconds();
-  // Alternating runs, best of three each: the machine's noise (2 shared cores) is larger than what
-  // is measured.
-  double plain = 1e300, protocol = 1e300, comm = 0, compute = 0;
-  for (int k = 0; k < 3; ++k) {
-    plain = std::min(plain, plain_loop(s, steps));
-    o.master_port = exec::free_loopback_port();
-    const exec::WorkerReport report = exec::run_worker(s, plan, o);
-    if (report.seconds < protocol) {
-      protocol = report.seconds;
-      comm = compute = 0;
-      for (const TraceEvent& e : trace_from_json(report.trace, "report").events)
-        (e.kind == OpKind::compute ? compute : comm) += e.end - e.start;
+  CLI::App app{"The plain LibTorch loop of tools/bench_exec.sh: each worker's sub-networks, trained round by round "
+               "without resist's executor; prints images/s per worker of training-step time (JSON)"};
+  int threads = 1;
+  std::string device = "cpu", scenario_file;
+  std::vector<std::string> sets;
+  app.add_option("scenario", scenario_file, "Scenario JSON file (default: the built-in one)");
+  app.add_option("--threads", threads, "Intra-op threads per worker")->check(CLI::PositiveNumber);
+  app.add_option("--device", device, "cpu or cuda")->check(CLI::IsMember({"cpu", "cuda"}));
+  app.add_option("--set", sets, "Override a scenario field: dotted.path=value");
+  CLI11_PARSE(app, argc, argv);
+  try {
+    const Scenario s = scenario_or_default(scenario_file, sets);
+    const Plan plan = make_plan(s);
+    std::vector<pid_t> children;
+    std::vector<std::string> files;
+    for (int rank = 0; rank < plan.workers; ++rank) {  // fork before LibTorch starts any thread
+      files.push_back(fmt::format("/tmp/bench_exec.{}.{}", ::getpid(), rank));
+      const pid_t pid = ::fork();
+      if (pid == 0) {
+        int code = 0;
+        try {
+          const Result r = train_worker(s, plan, rank, threads, device);
+          std::ofstream(files.back()) << nlohmann::json{{"rank", rank}, {"images_per_s", static_cast<double>(r.images) / r.step_s},
+                                                      {"step_s", r.step_s}, {"images", r.images}, {"loss", r.loss}}.dump();
+        } catch (const std::exception& e) {
+          fmt::print(stderr, "bench_exec: worker {}: {}\n", rank, e.what());
+          code = 1;
+        }
+        std::fflush(nullptr);
+        ::_exit(code);
+      }
+      children.push_back(pid);
     }
+    bool ok = true;
+    for (const pid_t pid : children) {
+      int status = 0;
+      ::waitpid(pid, &status, 0);
+      ok = ok && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    }
+    nlohmann::json out{{"workers", nlohmann::json::array()}};
+    double sum = 0;
+    for (const std::string& f : files) {
+      std::ifstream in(f);
+      if (ok && in) {
+        out["workers"].push_back(nlohmann::json::parse(in));
+        sum += out["workers"].back()["images_per_s"].get<double>();
+      }
+      std::remove(f.c_str());
+    }
+    if (!ok) return 1;
+    out["images_per_s"] = sum / plan.workers;
+    fmt::print("{}\n", out.dump());
+    return 0;
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "bench_exec: {}\n", e.what());
+    return 2;
   }
-  const double images = static_cast<double>(steps) * s.training.batch_size;
-  fmt::print("preact_resnet18 width {} on 3x32x32, batch 32, {} rounds x {} iterations, 1 thread, best of 3\n",
-             width, rounds, iterations);
-  fmt::print("plain LibTorch loop      {:8.3f} s  {:8.1f} images/s\n", plain, images / plain);
-  fmt::print("resist worker (protocol) {:8.3f} s  {:8.1f} images/s  (compute ops {:.3f} s, communication ops {:.3f} s)\n",
-             protocol, images / protocol, compute, comm);
-  fmt::print("overhead outside communication: {:+.2f}%  (all included: {:+.2f}%)\n",
-             100 * ((protocol - comm) / plain - 1), 100 * (protocol / plain - 1));
-  return 0;
 }

@@ -1,0 +1,297 @@
+// The executor's training step: the multi-tensor SGD step, fp16's loss scale, autocast, the tensor
+// layout, and the data feed's batches (gathered and augmented on the device).
+#include <unistd.h>
+
+#include <cmath>
+#include <filesystem>
+#include <thread>
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <fmt/format.h>
+
+#include "exec/checkpoint.hpp"
+#include "exec/checkpoint_io.hpp"
+#include "exec/data_feed.hpp"
+#include "exec/net.hpp"
+#include "exec/worker.hpp"
+#include "exec/network_module.hpp"
+#include "exec/torch_backend.hpp"
+#include "exec/torch_compat.hpp"
+#include "input/input_error.hpp"
+#include "model/catalogue.hpp"
+#include "plan/generator.hpp"
+
+// Last: c10's logging brings glog's CHECK macro, which doctest's must replace.
+#include <doctest/doctest.h>
+
+using namespace resist;
+namespace fs = std::filesystem;
+
+namespace {
+
+Network small() {
+  ModelSpec spec;
+  spec.arch = "preact_resnet18";
+  spec.width = 0.25;
+  spec.depths = {1, 1, 2, 1};
+  spec.input = {3, 16, 16};
+  return build_network(spec);
+}
+
+bool identical(const std::vector<torch::Tensor>& a, const std::vector<torch::Tensor>& b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i)
+    if (!torch::equal(a[i], b[i])) return false;
+  return true;
+}
+
+/// Trains two copies of one model on the same batches, one with optimizer.step(), one with
+/// multi_tensor_sgd_step; some steps leave blocks without a gradient (as ResIST's sub-networks).
+void compare_steps(const torch::optim::SGDOptions& options) {
+  const Network net = small();
+  torch::manual_seed(3);
+  exec::NetModel a(net), b(net);
+  {
+    torch::NoGradGuard no_grad;
+    const auto pa = a->parameters(), pb = b->parameters();
+    for (std::size_t i = 0; i < pa.size(); ++i) pb[i].copy_(pa[i]);
+  }
+  torch::optim::SGD oa(a->parameters(), options), ob(b->parameters(), options);
+  for (int step = 0; step < 6; ++step) {
+    std::vector<char> active(net.blocks.size(), 1);
+    if (step % 2 == 1)  // a partitionable block sits this step out
+      for (std::size_t i = 0; i < net.blocks.size(); ++i)
+        if (net.blocks[i].partitionable) {
+          active[i] = 0;
+          break;
+        }
+    const exec::Batch batch = exec::synthetic_batch(net.spec, 8, 1, 0, static_cast<std::uint64_t>(step));
+    for (auto* m : {&a, &b}) {
+      for (torch::Tensor& p : (*m)->parameters()) p.mutable_grad() = torch::Tensor();
+      torch::nn::functional::cross_entropy((*m)->forward(batch.images, active, 1.0), batch.labels).backward();
+    }
+    oa.step();
+    exec::multi_tensor_sgd_step(ob);
+    REQUIRE(identical(a->parameters(), b->parameters()));
+  }
+}
+
+}  // namespace
+
+TEST_CASE("the multi-tensor SGD step is bit for bit optimizer.step(), blocks without gradients left alone") {
+  SUBCASE("momentum and weight decay (resist's)") { compare_steps(torch::optim::SGDOptions(0.05).momentum(0.9).weight_decay(5e-4)); }
+  SUBCASE("plain SGD") { compare_steps(torch::optim::SGDOptions(0.1)); }
+  SUBCASE("dampening") { compare_steps(torch::optim::SGDOptions(0.05).momentum(0.9).dampening(0.3)); }
+  SUBCASE("Nesterov") { compare_steps(torch::optim::SGDOptions(0.05).momentum(0.9).nesterov(true).weight_decay(1e-4)); }
+}
+
+TEST_CASE("the multi-tensor step keeps momentum in the optimizer's state, where checkpoints read it") {
+  torch::Tensor p = torch::ones({3}, torch::requires_grad());
+  torch::optim::SGD opt({p}, torch::optim::SGDOptions(0.5).momentum(0.9));
+  p.mutable_grad() = torch::full({3}, 2.0);
+  exec::multi_tensor_sgd_step(opt);
+  const auto& state = opt.state().at(exec::optimizer_state_key(opt, p));
+  CHECK(torch::equal(static_cast<torch::optim::SGDParamState&>(*state).momentum_buffer(), torch::full({3}, 2.0)));
+  CHECK(torch::allclose(p.detach(), torch::zeros({3})));
+  p.mutable_grad() = torch::Tensor();  // no gradient: neither the parameter nor its buffer moves
+  exec::multi_tensor_sgd_step(opt);
+  CHECK(torch::allclose(p.detach(), torch::zeros({3})));
+}
+
+TEST_CASE("fp16's loss scale: a non-finite gradient skips the step and halves it; finite steps double it") {
+  exec::LossScaler scaler(1024.0, 3);
+  torch::Tensor p = torch::zeros({2}, torch::requires_grad());
+  p.mutable_grad() = torch::tensor({2048.0, -512.0});
+  CHECK(scaler.unscale({p}));
+  CHECK(torch::equal(p.grad(), torch::tensor({2.0, -0.5})));  // divided back by the scale
+  p.mutable_grad() = torch::tensor({std::numeric_limits<double>::infinity(), 1.0}).to(torch::kFloat);
+  CHECK_FALSE(scaler.unscale({p}));
+  p.mutable_grad() = torch::tensor({std::nan(""), 1.0}).to(torch::kFloat);
+  CHECK_FALSE(scaler.unscale({p}));
+  scaler.update(false);
+  CHECK(scaler.scale() == 512.0);
+  for (int i = 0; i < 2; ++i) scaler.update(true);
+  CHECK(scaler.scale() == 512.0);
+  scaler.update(true);  // the third finite step in a row
+  CHECK(scaler.scale() == 1024.0);
+  scaler.update(true);
+  scaler.update(false);  // a skip restarts the count
+  scaler.update(true);
+  scaler.update(true);
+  CHECK(scaler.scale() == 512.0);
+}
+
+TEST_CASE("autocast to bf16 on the CPU: convolutions run in bf16 inside the scope only, parameters stay fp32") {
+  torch::nn::Conv2d conv(torch::nn::Conv2dOptions(3, 4, 3).bias(false));
+  const torch::Tensor x = torch::randn({2, 3, 8, 8});
+  {
+    exec::AutocastScope scope(c10::DeviceType::CPU, torch::kBFloat16);
+    CHECK((conv(x).scalar_type() == torch::kBFloat16));
+  }
+  CHECK((conv(x).scalar_type() == torch::kFloat));
+  CHECK((conv->weight.scalar_type() == torch::kFloat));
+  {
+    exec::AutocastScope none(c10::DeviceType::CPU, std::nullopt);  // fp32: no autocast
+    CHECK((conv(x).scalar_type() == torch::kFloat));
+  }
+}
+
+TEST_CASE("autocast sees the weights the optimizer has just changed (its cast cache is dropped)") {
+  torch::nn::Linear fc(4, 2);
+  const torch::Tensor x = torch::ones({1, 4});
+  torch::Tensor before, after;
+  {
+    exec::AutocastScope scope(c10::DeviceType::CPU, torch::kBFloat16);
+    before = fc(x).detach();
+  }
+  {
+    torch::NoGradGuard no_grad;
+    fc->weight.add_(1.0);
+  }
+  {
+    exec::AutocastScope scope(c10::DeviceType::CPU, torch::kBFloat16);
+    after = fc(x).detach();
+  }
+  CHECK(torch::allclose(after.to(torch::kFloat), before.to(torch::kFloat) + 4.0, 0.05, 0.05));
+}
+
+TEST_CASE("training.dtype and training.memory_format decide autocast and layout") {
+  Scenario s = default_scenario({"model.arch=preact_resnet18", "data.dataset=synthetic", "training.epochs=null",
+                                 "training.rounds=1"});
+  CHECK_FALSE(exec::autocast_type(s, torch::kCPU).has_value());
+  CHECK(exec::use_channels_last(s, torch::kCPU));                     // auto: the CPU
+  CHECK_FALSE(exec::use_channels_last(s, torch::Device(torch::kCUDA, 0)));  // auto: fp32 on a GPU
+  s = default_scenario({"training.dtype=bf16", "training.memory_format=contiguous"});
+  CHECK((exec::autocast_type(s, torch::kCPU) == torch::kBFloat16));
+  CHECK_FALSE(exec::use_channels_last(s, torch::kCPU));
+  s = default_scenario({"training.dtype=bf16"});
+  CHECK(exec::use_channels_last(s, torch::Device(torch::kCUDA, 0)));  // auto: bf16 on a GPU
+  CHECK((exec::scalar_type(Dtype::fp16) == torch::kHalf));
+  s = default_scenario({"training.dtype=fp16"});
+  CHECK((exec::autocast_type(s, torch::Device(torch::kCUDA, 0)) == torch::kHalf));
+  try {
+    exec::autocast_type(s, torch::kCPU);
+    FAIL("fp16 on the CPU was accepted");
+  } catch (const InputError& e) {
+    CHECK(std::string(e.what()).find("/training/dtype") != std::string::npos);
+    CHECK(std::string(e.what()).find("bf16") != std::string::npos);
+  }
+  CHECK_THROWS_AS(default_scenario({"training.memory_format=nhwc"}), InputError);
+}
+
+TEST_CASE("a channels-last model computes what the contiguous one does, with the same tensors") {
+  const Network net = small();
+  torch::manual_seed(5);
+  exec::NetModel model(net);
+  const std::vector<char> all(net.blocks.size(), 1);
+  const exec::Batch b = exec::synthetic_batch(net.spec, 4, 2, 0, 0);
+  model->eval();
+  const torch::Tensor before = model->forward(b.images, all, 1.0).detach();
+  const auto impls = [&] {
+    std::vector<void*> out;
+    for (const torch::Tensor& p : model->parameters()) out.push_back(p.unsafeGetTensorImpl());
+    return out;
+  };
+  const std::vector<void*> identity = impls();
+  model->to_channels_last();
+  CHECK(impls() == identity);  // the optimizer's and state()'s tensors are still the model's
+  std::size_t nhwc = 0;
+  for (const torch::Tensor& p : model->parameters())
+    if (p.dim() == 4) nhwc += p.is_contiguous(torch::MemoryFormat::ChannelsLast) && !p.is_contiguous();
+  CHECK(nhwc > 0);
+  const torch::Tensor after =
+      model->forward(b.images.contiguous(torch::MemoryFormat::ChannelsLast), all, 1.0).detach();
+  CHECK(torch::allclose(after, before, 1e-4, 1e-5));
+  // What travels is laid out the same whatever the layout: flatten is logical (NCHW) order.
+  exec::NetModel plain(net);
+  {
+    torch::NoGradGuard no_grad;
+    const auto p = plain->parameters(), q = model->parameters();
+    for (std::size_t i = 0; i < p.size(); ++i) p[i].copy_(q[i]);
+  }
+  CHECK(torch::equal(exec::flatten(plain->state(1)), exec::flatten(model->state(1))));
+}
+
+TEST_CASE("crops and flips, all samples at once, are the per-sample crops and flips") {
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(11);
+  const torch::Tensor images = at::randn({6, 3, 8, 8}, gen);
+  const torch::Tensor offsets = at::randint(9, {6, 3}, gen, torch::kLong);
+  const torch::Tensor got = exec::DataFeed::crop_and_flip(images, offsets);
+  const torch::Tensor padded = torch::constant_pad_nd(images, {4, 4, 4, 4}, -1.0);
+  for (std::int64_t k = 0; k < 6; ++k) {
+    CAPTURE(k);
+    const torch::Tensor crop = padded[k].narrow(1, offsets[k][0].item<std::int64_t>(), 8).narrow(2, offsets[k][1].item<std::int64_t>(), 8);
+    CHECK(torch::equal(got[k], offsets[k][2].item<std::int64_t>() % 2 ? crop.flip({2}) : crop));
+  }
+  // Offsets 4, 4, even: the image itself; 0, 0: shifted by 4 with black (-1) borders.
+  const torch::Tensor same = exec::DataFeed::crop_and_flip(images, torch::tensor({{4, 4, 0}}).expand({6, 3}).contiguous());
+  CHECK(torch::equal(same, images));
+  const torch::Tensor corner = exec::DataFeed::crop_and_flip(images, torch::tensor({{0, 0, 0}}).expand({6, 3}).contiguous());
+  CHECK(torch::equal(corner.narrow(2, 0, 4), torch::full({6, 3, 4, 8}, -1.0)));
+  CHECK(torch::equal(corner.narrow(2, 4, 4).narrow(3, 4, 4), images.narrow(2, 0, 4).narrow(3, 0, 4)));
+}
+
+TEST_CASE("gathering samples of a data set keeps bytes and labels, and refuses indices outside it") {
+  exec::Dataset d;
+  d.info = {1, 2, 2, 10, 3};
+  d.pixels = {0, 1, 2, 3, 10, 11, 12, 13, 20, 21, 22, 23};
+  d.labels = {7, 8, 9};
+  const exec::Batch b = exec::DataFeed::gather(d, {2, 0});
+  CHECK((b.images.scalar_type() == torch::kUInt8));
+  CHECK(torch::equal(b.images.flatten(), torch::tensor({20, 21, 22, 23, 0, 1, 2, 3}).to(torch::kUInt8)));
+  CHECK(torch::equal(b.labels, torch::tensor({9, 7}).to(torch::kLong)));
+  CHECK_THROWS_AS(exec::DataFeed::gather(d, {3}), std::out_of_range);
+  CHECK_THROWS_AS(exec::DataFeed::gather(d, {-1}), std::out_of_range);
+}
+
+TEST_CASE("bf16 on the CPU trains end to end, and parameters travel in bf16 (the plan's bytes)") {
+  // Two workers as threads of this process, over Gloo on loopback; local SGD averages the whole
+  // model over both every round, so after the last round both hold the same bf16-exact values.
+  const Scenario s = default_scenario({"model.arch=preact_resnet18", "model.width=0.125", "model.depths=[1,1,1,1]",
+                                       "model.input=[3,8,8]", "model.classes=4", "strategy.name=local_sgd",
+                                       "strategy.workers=2", "strategy.local_iterations=5", "data.dataset=synthetic",
+                                       "training.batch_size=16", "training.epochs=null", "training.rounds=4",
+                                       "training.dtype=bf16"});
+  const Plan plan = make_plan(s);
+  const fs::path dir = fs::temp_directory_path() / fmt::format("resist-bf16-{}", ::getpid());
+  fs::remove_all(dir);
+  std::vector<exec::WorkerReport> reports(2);
+  std::vector<std::string> errors(2);
+  const int port = exec::free_loopback_port();
+  std::vector<std::thread> workers;
+  for (int rank = 0; rank < 2; ++rank)
+    workers.emplace_back([&, rank] {
+      exec::WorkerOptions o;
+      o.rank = rank;
+      o.world = 2;
+      o.master_port = port;
+      o.t0 = exec::monotonic_seconds();
+      o.timeout_s = 60;
+      o.checkpoint_dir = dir.string();
+      try {
+        reports[static_cast<std::size_t>(rank)] = exec::run_worker(s, plan, o);
+      } catch (const std::exception& e) {
+        errors[static_cast<std::size_t>(rank)] = e.what();
+      }
+    });
+  for (std::thread& t : workers) t.join();
+  CHECK(errors[0] == "");
+  CHECK(errors[1] == "");
+  for (const exec::WorkerReport& r : reports) {
+    REQUIRE(r.loss.size() == 4);
+    CHECK(std::isfinite(r.loss.back()));
+    CHECK(r.loss.back() < r.loss.front());  // it learns
+  }
+  REQUIRE(reports[0].shared_checksum.back().has_value());
+  CHECK(reports[0].shared_checksum.back() == reports[1].shared_checksum.back());
+  std::size_t checked = 0;
+  for (const auto& [name, tensor] : exec::read_worker_model(exec::worker_state_path(dir, 3, 1))) {
+    if (!tensor.is_floating_point()) continue;
+    CAPTURE(name);
+    CHECK((tensor.scalar_type() == torch::kFloat));  // fp32 master weights
+    CHECK(torch::equal(tensor, tensor.to(torch::kBFloat16).to(torch::kFloat)));  // arrived as bf16
+    ++checked;
+  }
+  CHECK(checked > 10);
+  fs::remove_all(dir);
+}

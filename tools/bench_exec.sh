@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Benchmark: resist's training step against a plain LibTorch loop (build/tools/bench_exec) and a
+# plain Python PyTorch script of the same protocol (tools/bench_exec_reference.py, on Debian's
+# python3-torch: the same LibTorch), side by side: images/s per worker of training-step time (the
+# local iterations; communication excluded), ResIST and local SGD, 1 and 2 threads per worker.
+# Python runs twice: as written by default (NCHW) and with channels_last, the layout resist picks
+# on the CPU. Prints a table; asserts nothing.
+#   ninja -C build tools/bench_exec && tools/bench_exec.sh [rounds=5] [workers=2] [device=cpu]
+# Fashion-MNIST (Debian's dataset-fashion-mnist), preact ResNet width 0.25 depths [1,1,6,1],
+# l = 50, batch 64.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+build="${RESIST_BUILD:-$root/build}"
+rounds="${1:-5}"
+workers="${2:-2}"
+device="${3:-cpu}"
+python="${PYTHON:-/usr/bin/python3}"
+for tool in "$build/tools/resist" "$build/tools/bench_exec"; do
+  [[ -x "$tool" ]] || { echo "bench_exec.sh: $tool is missing: ninja -C $build tools/resist tools/bench_exec" >&2; exit 2; }
+done
+"$python" -c 'import torch' 2>/dev/null || { echo "bench_exec.sh: $python has no torch (apt install python3-torch)" >&2; exit 2; }
+sets=(--set data.dataset=fashion_mnist --set model.input=[1,28,28] --set model.classes=10
+      --set model.arch=preact_resnet18 --set model.width=0.25 --set model.depths=[1,1,6,1]
+      --set strategy.local_iterations=50 --set training.batch_size=64 --set training.epochs=null
+      --set training.rounds="$rounds" --set strategy.workers="$workers")
+out="$(mktemp -d)"
+trap 'rm -rf "$out"' EXIT
+"$build/tools/resist" model preact_resnet18 --width 0.25 --depths 1,1,6,1 --input 1x28x28 --classes 10 \
+  --format json --out "$out/network.json"
+port=$((29700 + RANDOM % 200))
+for threads in 1 2; do
+  for strategy in resist local_sgd; do
+    tag="$strategy-$threads"
+    echo "bench_exec.sh: $strategy, $threads thread(s) per worker..." >&2
+    "$build/tools/resist" plan "${sets[@]}" --set strategy.name="$strategy" --format json --out "$out/plan-$tag.json"
+    "$build/tools/resist" run "${sets[@]}" --set strategy.name="$strategy" --threads "$threads" --device "$device" \
+      --quiet --format json --out "$out/resist-$tag.json" --trace "$out/trace-$tag.json"
+    "$build/tools/bench_exec" "${sets[@]}" --set strategy.name="$strategy" --threads "$threads" --device "$device" \
+      > "$out/plain-$tag.json"
+    "$python" "$root/tools/bench_exec_reference.py" --plan "$out/plan-$tag.json" --network "$out/network.json" \
+      --workers "$workers" --threads "$threads" --device "$device" --port "$port" --out "$out/python-$tag.json"
+    "$python" "$root/tools/bench_exec_reference.py" --plan "$out/plan-$tag.json" --network "$out/network.json" \
+      --workers "$workers" --threads "$threads" --device "$device" --port "$((port + 1))" --channels-last \
+      --out "$out/python-cl-$tag.json"
+  done
+done
+"$python" - "$out" "$rounds" "$workers" "$device" <<'PY'
+import collections, json, sys
+out, rounds, workers, device = sys.argv[1:]
+def resist_rate(tag):
+    # Per worker: the images it trained over the time of its compute operations (its local iterations).
+    trace = json.load(open(f"{out}/trace-{tag}.json"))["traceEvents"]
+    plan = json.load(open(f"{out}/plan-{tag}.json"))
+    images = collections.Counter(); seconds = collections.Counter()
+    for e in trace:
+        if e.get("cat") == "compute":
+            seconds[e["tid"]] += e["dur"] / 1e6
+    for r in plan["rounds"]:
+        for op in r["ops"]:
+            if op["kind"] == "compute":
+                images[op["worker"]] += op["samples"]
+    return sum(images[w] / seconds[w] for w in seconds) / len(seconds)
+print(f"Fashion-MNIST, preact_resnet18 width 0.25 depths [1,1,6,1], {workers} workers, l=50, batch 64, "
+      f"{rounds} rounds, {device}; images/s per worker of training-step time")
+print(f"{'strategy':<10} {'threads':>7} {'resist':>8} {'plain':>8} {'python':>8} {'python-cl':>9} "
+      f"{'/plain':>7} {'/python':>8} {'/py-cl':>7} {'acc resist':>10} {'acc python':>10}")
+for threads in (1, 2):
+    for s in ("resist", "local_sgd"):
+        tag = f"{s}-{threads}"
+        r = resist_rate(tag)
+        plain = json.load(open(f"{out}/plain-{tag}.json"))["images_per_s"]
+        py = json.load(open(f"{out}/python-{tag}.json"))
+        pycl = json.load(open(f"{out}/python-cl-{tag}.json"))
+        acc = json.load(open(f"{out}/resist-{tag}.json"))["summary"]["accuracy"]
+        print(f"{s:<10} {threads:>7} {r:>8.1f} {plain:>8.1f} {py['images_per_s']:>8.1f} {pycl['images_per_s']:>9.1f} "
+              f"{r / plain:>6.2f}x {r / py['images_per_s']:>7.2f}x {r / pycl['images_per_s']:>6.2f}x "
+              f"{100 * acc:>9.2f}% {100 * py['accuracy']:>9.2f}%")
+PY
