@@ -3,13 +3,16 @@
 #include <ifaddrs.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <sched.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <cstdlib>
 #include <stdexcept>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -73,8 +76,16 @@ std::optional<JobPlace> job_from_environment() {
     p.world = env_integer(l.size, 1, 1 << 20);
     p.rank = env_integer(l.rank, 0, p.world - 1);
     p.local_rank = std::getenv(l.local_rank) ? env_integer(l.local_rank, 0, p.world - 1) : p.rank;
-    if (l.local_size && std::getenv(l.local_size)) p.spans_hosts = env_integer(l.local_size, 1, p.world) < p.world;
-    if (l.nodes && std::getenv(l.nodes)) p.spans_hosts = env_integer(l.nodes, 1, 1 << 20) > 1;
+    p.local_world = p.world;
+    if (l.local_size && std::getenv(l.local_size)) {
+      p.local_world = env_integer(l.local_size, 1, p.world);
+      p.spans_hosts = p.local_world < p.world;
+    }
+    if (l.nodes && std::getenv(l.nodes)) {
+      const int nodes = env_integer(l.nodes, 1, 1 << 20);
+      p.spans_hosts = nodes > 1;
+      p.local_world = (p.world + nodes - 1) / nodes;
+    }
     if (const char* addr = std::getenv("MASTER_ADDR"); addr && *addr) p.master_addr = addr;
     if (std::getenv("MASTER_PORT")) p.master_port = env_integer("MASTER_PORT", 1, 65535);
     return p;
@@ -144,6 +155,19 @@ std::string default_bind_host(const std::string& master_addr, bool spans_hosts) 
     throw InputError("environment", "MASTER_ADDR",
                      fmt::format("no route from this machine to \"{}\" ({})", master_addr, text_of(master.sin_addr)));
   return text_of(local.sin_addr);
+}
+
+int usable_cores() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (::sched_getaffinity(0, sizeof(set), &set) == 0) return std::max(1, CPU_COUNT(&set));
+  return std::max(1u, std::thread::hardware_concurrency());
+}
+
+std::optional<std::string> omp_wait_policy(int workers, int threads, int cores, const char* current) {
+  if (current) return std::nullopt;
+  if (static_cast<long>(workers) * threads <= cores) return std::nullopt;
+  return "OMP_WAIT_POLICY=PASSIVE";
 }
 
 }  // namespace resist::exec

@@ -90,6 +90,32 @@ TEST_CASE("whether the job spans machines, as each launcher says") {
         "environment: LOCAL_WORLD_SIZE: expected an integer from 1 to 2, found \"3\"");
 }
 
+TEST_CASE("the workers on this machine, as each launcher says") {
+  {
+    Environment e({{"RANK", "1"}, {"WORLD_SIZE", "8"}, {"LOCAL_WORLD_SIZE", "4"}});
+    CHECK(exec::job_from_environment()->local_world == 4);
+  }
+  {
+    Environment e({{"SLURM_PROCID", "3"}, {"SLURM_NTASKS", "5"}, {"SLURM_NNODES", "2"}});
+    CHECK(exec::job_from_environment()->local_world == 3);  // 5 tasks on 2 nodes: up to 3 on one
+  }
+  {
+    Environment e({{"OMPI_COMM_WORLD_RANK", "0"}, {"OMPI_COMM_WORLD_SIZE", "6"}, {"OMPI_COMM_WORLD_LOCAL_SIZE", "2"}});
+    CHECK(exec::job_from_environment()->local_world == 2);
+  }
+  Environment e({{"RANK", "0"}, {"WORLD_SIZE", "2"}});  // not said: one machine, all of them
+  CHECK(exec::job_from_environment()->local_world == 2);
+}
+
+TEST_CASE("workers that would oversubscribe the cores wait for their threads passively") {
+  CHECK(exec::omp_wait_policy(2, 2, 2, nullptr) == "OMP_WAIT_POLICY=PASSIVE");
+  CHECK(exec::omp_wait_policy(3, 1, 2, nullptr) == "OMP_WAIT_POLICY=PASSIVE");
+  CHECK_FALSE(exec::omp_wait_policy(2, 1, 2, nullptr).has_value());   // they fit: spinning is faster
+  CHECK_FALSE(exec::omp_wait_policy(4, 4, 16, nullptr).has_value());
+  CHECK_FALSE(exec::omp_wait_policy(2, 2, 2, "ACTIVE").has_value());  // the user's choice stands
+  CHECK(exec::usable_cores() >= 1);
+}
+
 TEST_CASE("Gloo listens where the route to MASTER_ADDR leaves this machine") {
   Environment e({});
   CHECK(exec::default_bind_host("127.0.0.1") == "127.0.0.1");

@@ -5,7 +5,7 @@
 # local iterations; communication excluded), ResIST and local SGD, 1 and 2 threads per worker.
 # Python runs twice: as written by default (NCHW) and with channels_last, the layout resist picks
 # on the CPU. Prints a table; asserts nothing.
-#   ninja -C build tools/bench_exec && tools/bench_exec.sh [rounds=5] [workers=2] [device=cpu]
+#   ninja -C build tools/bench_exec && [THREADS="1 2"] tools/bench_exec.sh [rounds=5] [workers=2] [device=cpu]
 # Fashion-MNIST (Debian's dataset-fashion-mnist), preact ResNet width 0.25 depths [1,1,6,1],
 # l = 50, batch 64.
 set -euo pipefail
@@ -15,6 +15,7 @@ rounds="${1:-5}"
 workers="${2:-2}"
 device="${3:-cpu}"
 python="${PYTHON:-/usr/bin/python3}"
+threads_list="${THREADS:-1 2}"
 for tool in "$build/tools/resist" "$build/tools/bench_exec"; do
   [[ -x "$tool" ]] || { echo "bench_exec.sh: $tool is missing: ninja -C $build tools/resist tools/bench_exec" >&2; exit 2; }
 done
@@ -28,7 +29,7 @@ trap 'rm -rf "$out"' EXIT
 "$build/tools/resist" model preact_resnet18 --width 0.25 --depths 1,1,6,1 --input 1x28x28 --classes 10 \
   --format json --out "$out/network.json"
 port=$((29700 + RANDOM % 200))
-for threads in 1 2; do
+for threads in $threads_list; do
   for strategy in resist local_sgd; do
     tag="$strategy-$threads"
     echo "bench_exec.sh: $strategy, $threads thread(s) per worker..." >&2
@@ -44,9 +45,9 @@ for threads in 1 2; do
       --out "$out/python-cl-$tag.json"
   done
 done
-"$python" - "$out" "$rounds" "$workers" "$device" <<'PY'
+"$python" - "$out" "$rounds" "$workers" "$device" "$threads_list" <<'PY'
 import collections, json, sys
-out, rounds, workers, device = sys.argv[1:]
+out, rounds, workers, device, threads_list = sys.argv[1:]
 def resist_rate(tag):
     # Per worker: the images it trained over the time of its compute operations (its local iterations).
     trace = json.load(open(f"{out}/trace-{tag}.json"))["traceEvents"]
@@ -64,7 +65,7 @@ print(f"Fashion-MNIST, preact_resnet18 width 0.25 depths [1,1,6,1], {workers} wo
       f"{rounds} rounds, {device}; images/s per worker of training-step time")
 print(f"{'strategy':<10} {'threads':>7} {'resist':>8} {'plain':>8} {'python':>8} {'python-cl':>9} "
       f"{'/plain':>7} {'/python':>8} {'/py-cl':>7} {'acc resist':>10} {'acc python':>10}")
-for threads in (1, 2):
+for threads in map(int, threads_list.split()):
     for s in ("resist", "local_sgd"):
         tag = f"{s}-{threads}"
         r = resist_rate(tag)

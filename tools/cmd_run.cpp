@@ -116,13 +116,16 @@ std::vector<fs::path> start_workers(exec::Supervisor& workers, const std::option
   const fs::path options_file = dir / "options.json";
   write_file_atomically(options_file, to_json(options).dump(1) + "\n");
   std::vector<fs::path> reports;
+  // Workers sharing this machine's cores wait for their threads without spinning.
+  const std::optional<std::string> wait_policy = exec::omp_wait_policy(
+      job ? job->local_world : world, options.threads, exec::usable_cores(), std::getenv("OMP_WAIT_POLICY"));
   auto start = [&](const exec::JobPlace& p) {
     reports.push_back(dir / fmt::format("rank{}.json", p.rank));
-    workers.start(binary, {"--options", options_file.string(), "--report", reports.back().string()},
-                  {fmt::format("RANK={}", p.rank), fmt::format("WORLD_SIZE={}", p.world),
-                   fmt::format("LOCAL_RANK={}", p.local_rank), "MASTER_ADDR=" + p.master_addr,
-                   fmt::format("MASTER_PORT={}", p.master_port)},
-                  p.rank);
+    std::vector<std::string> env{fmt::format("RANK={}", p.rank), fmt::format("WORLD_SIZE={}", p.world),
+                                 fmt::format("LOCAL_RANK={}", p.local_rank), "MASTER_ADDR=" + p.master_addr,
+                                 fmt::format("MASTER_PORT={}", p.master_port)};
+    if (wait_policy) env.push_back(*wait_policy);
+    workers.start(binary, {"--options", options_file.string(), "--report", reports.back().string()}, env, p.rank);
   };
   if (job) {
     start(*job);
