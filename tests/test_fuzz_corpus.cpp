@@ -46,4 +46,5 @@ TEST_CASE("plan corpus") { CHECK(replay("fuzz_plan", resist::fuzz::plan) >= 5); 
 #ifdef RESIST_HAVE_SIM
 TEST_CASE("trace corpus for compare") { CHECK(replay("fuzz_trace_compare", resist::fuzz::trace_compare) >= 2); }
 TEST_CASE("trace corpus for calibrate") { CHECK(replay("fuzz_trace_calibrate", resist::fuzz::trace_calibrate) >= 2); }
+TEST_CASE("sweep shard corpus for merge") { CHECK(replay("fuzz_sweep_merge", resist::fuzz::sweep_merge) >= 2); }
 #endif
