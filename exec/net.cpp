@@ -170,4 +170,10 @@ std::optional<std::string> omp_wait_policy(int workers, int threads, int cores, 
   return "OMP_WAIT_POLICY=PASSIVE";
 }
 
+std::optional<std::string> reference_blas_warning(std::string_view maps) {
+  if (maps.find("/blas/libblas.so") == std::string_view::npos) return std::nullopt;
+  return "BLAS is Debian's reference implementation (libblas.so.3 from .../blas/): fully connected layers "
+         "train several times slower; install libopenblas0-openmp (tools/install-deps.sh does)";
+}
+
 }  // namespace resist::exec

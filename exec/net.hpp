@@ -3,6 +3,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace resist::exec {
 
@@ -48,5 +49,10 @@ int usable_cores();
 /// threads: 149 images/s per worker spinning, 394 passive). Empty when they fit, or when the user
 /// set OMP_WAIT_POLICY (`current`) already.
 std::optional<std::string> omp_wait_policy(int workers, int threads, int cores, const char* current);
+
+/// A warning when a process map (/proc/self/maps' text) shows BLAS served by Debian's reference
+/// implementation (.../blas/libblas.so.3): LibTorch's fully connected layers then run several times
+/// slower than with OpenBLAS. Empty otherwise.
+std::optional<std::string> reference_blas_warning(std::string_view maps);
 
 }  // namespace resist::exec

@@ -116,6 +116,17 @@ TEST_CASE("workers that would oversubscribe the cores wait for their threads pas
   CHECK(exec::usable_cores() >= 1);
 }
 
+TEST_CASE("the reference BLAS is named, with the package that replaces it") {
+  const std::string reference =
+      "7f00-7f10 r-xp 00000000 08:01 123 /usr/lib/x86_64-linux-gnu/blas/libblas.so.3.11.0\n";
+  const std::string openblas =
+      "7f00-7f10 r-xp 00000000 08:01 123 /usr/lib/x86_64-linux-gnu/openblas-openmp/libblas.so.3\n";
+  REQUIRE(exec::reference_blas_warning(reference).has_value());
+  CHECK(exec::reference_blas_warning(reference)->find("libopenblas0-openmp") != std::string::npos);
+  CHECK_FALSE(exec::reference_blas_warning(openblas).has_value());
+  CHECK_FALSE(exec::reference_blas_warning("").has_value());
+}
+
 TEST_CASE("Gloo listens where the route to MASTER_ADDR leaves this machine") {
   Environment e({});
   CHECK(exec::default_bind_host("127.0.0.1") == "127.0.0.1");

@@ -7,6 +7,8 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <fstream>
+#include <iterator>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -34,6 +36,11 @@ int work(const std::string& options_file, const std::string& report_file, int& r
     throw InputError(s.source, "/strategy/workers",
                      fmt::format("expected WORLD_SIZE ({}) workers, found {}", o.world, s.strategy.workers));
   const Plan plan = make_plan(s, o.rounds);
+  if (o.rank == 0) {  // once per job
+    std::ifstream maps("/proc/self/maps");
+    const std::string text((std::istreambuf_iterator<char>(maps)), std::istreambuf_iterator<char>());
+    if (const auto warning = exec::reference_blas_warning(text)) fmt::print(stderr, "resist-worker 0: warning: {}\n", *warning);
+  }
   write_file_atomically(report_file, to_json(exec::run_worker(s, plan, o)).dump() + "\n");
   return 0;
 }
