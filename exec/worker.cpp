@@ -102,7 +102,13 @@ WorkerReport train(const Scenario& s, const Plan& plan, WorkerOptions o) {
   NetModel model(plan.network);         // built on the CPU, so that every device starts from the same model
   model->to(pick_device(o));
   const torch::Device device = device_of(model);
-  if (use_channels_last(s, device)) model->to_channels_last();
+  if (use_channels_last(s, device)) {
+    model->to_channels_last();
+    if (device.is_cpu() && o.rank == 0)
+      fmt::print(stderr, "resist-worker 0: warning: training.memory_format channels_last on the CPU trained "
+                         "measurably worse with LibTorch 1.13 (Fashion-MNIST: up to 11 points); auto or "
+                         "contiguous is the safe choice there\n");
+  }
   // Fixed shapes all round: let cuDNN time its algorithms once per shape and keep the fastest.
   if (device.is_cuda()) at::globalContext().setBenchmarkCuDNN(true);
   const auto store = connect_store(o);
