@@ -21,7 +21,7 @@ DataFeed::DataFeed(const Scenario& s, int rank, int world, torch::Device device)
 }
 
 Batch DataFeed::next(int batch) {
-  if (!pixels_.defined()) return on_device(synthetic_batch(s_.model, batch, s_.strategy.seed, rank_, step_++));
+  if (!pixels_.defined()) return on(device_, synthetic_batch(s_.model, batch, s_.strategy.seed, rank_, step_++));
   std::vector<std::int64_t> picked;
   picked.reserve(static_cast<std::size_t>(batch));
   while (static_cast<int>(picked.size()) < batch) {
@@ -33,11 +33,6 @@ Batch DataFeed::next(int batch) {
       torch::from_blob(picked.data(), {static_cast<std::int64_t>(picked.size())}, torch::kLong).to(device_);
   Batch b{pixels_.index_select(0, index).to(torch::kFloat).div_(127.5).sub_(1.0), labels_.index_select(0, index)};
   return s_.dataset == "fashion_mnist" ? b : augment(b);
-}
-
-Batch DataFeed::on_device(const Batch& b) const {
-  if (device_.is_cpu()) return b;
-  return {b.images.to(device_), b.labels.to(device_)};
 }
 
 FeedPosition DataFeed::position() const {

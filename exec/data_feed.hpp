@@ -43,7 +43,6 @@ class DataFeed {
  private:
   void reshuffle();
   Batch augment(Batch b);
-  Batch on_device(const Batch& b) const;
 
   const Scenario& s_;
   int rank_;

@@ -267,6 +267,11 @@ void unflatten(const torch::Tensor& flat, const std::vector<torch::Tensor>& tens
   }
 }
 
+Batch on(torch::Device device, const Batch& b) {
+  if (device.is_cpu()) return b;
+  return {b.images.to(device), b.labels.to(device)};
+}
+
 Batch synthetic_batch(const ModelSpec& spec, int batch, std::uint64_t seed, int worker,
                                std::uint64_t step) {
   torch::NoGradGuard no_grad;

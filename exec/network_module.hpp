@@ -69,6 +69,9 @@ struct Batch {
   torch::Tensor images;
   torch::Tensor labels;
 };
+/// A batch on `device`.
+Batch on(torch::Device device, const Batch& b);
+
 Batch synthetic_batch(const ModelSpec& spec, int batch, std::uint64_t seed, int worker,
                                std::uint64_t step);
 

@@ -28,11 +28,6 @@ int tag(const OpCall& call) { return static_cast<int>((call.round.index % 4096) 
 
 torch::Device device_of(NetModel& model) { return model->parameters().front().device(); }
 
-Batch on(torch::Device device, const Batch& b) {
-  if (device.is_cpu()) return b;
-  return {b.images.to(device), b.labels.to(device)};
-}
-
 torch::ScalarType scalar_type(Dtype dtype) {
   switch (dtype) {
     case Dtype::bf16: return torch::kBFloat16;
@@ -65,7 +60,7 @@ void multi_tensor_sgd_step(torch::optim::SGD& optimizer) {
   torch::NoGradGuard no_grad;
   for (auto& group : optimizer.param_groups()) {
     const auto& o = static_cast<const torch::optim::SGDOptions&>(group.options());
-    std::vector<torch::Tensor> params, grads, buffers, fresh_params, fresh_grads;
+    std::vector<torch::Tensor> params, grads, buffers, fresh_grads;
     for (const torch::Tensor& p : group.params()) {
       if (!p.grad().defined()) continue;  // a block this worker does not train now
       params.push_back(p);

@@ -19,9 +19,6 @@ namespace resist::exec {
 /// The device a model's parameters are on.
 torch::Device device_of(NetModel& model);
 
-/// A batch on `device`.
-Batch on(torch::Device device, const Batch& b);
-
 /// LibTorch's element type for a plan's dtype.
 torch::ScalarType scalar_type(Dtype dtype);
 

@@ -1,8 +1,6 @@
 // A strategy the executor has never heard of, written here with plan/'s public API only (rounds
 // built with RoundBuilder), trains for real through exec/'s worker: the executor needs no change
 // for a new strategy. Three workers as threads of this process, over Gloo on loopback.
-#include <thread>
-
 #include "exec/checkpoint.hpp"
 #include "exec/checkpoint_io.hpp"
 #include "exec/net.hpp"
@@ -15,6 +13,7 @@
 
 #include "tests/cli_helpers.hpp"
 #include "tests/helpers.hpp"
+#include "tests/worker_threads.hpp"
 
 using namespace resist;
 using namespace resist::test;
@@ -63,21 +62,7 @@ TEST_CASE("a strategy defined outside the executor trains for real through it") 
     build_gossip_round(plan, round);
   }
   const fs::path dir = scratch() / "gossip";
-  std::vector<exec::WorkerReport> reports(3);
-  const int port = exec::free_loopback_port();
-  std::vector<std::thread> workers;
-  for (int rank = 0; rank < 3; ++rank)
-    workers.emplace_back([&, rank] {
-      exec::WorkerOptions o;
-      o.rank = rank;
-      o.world = 3;
-      o.master_port = port;
-      o.t0 = exec::monotonic_seconds();
-      o.timeout_s = 60;
-      o.checkpoint_dir = dir.string();
-      reports[static_cast<std::size_t>(rank)] = exec::run_worker(s, plan, o);
-    });
-  for (std::thread& t : workers) t.join();
+  const std::vector<exec::WorkerReport> reports = run_worker_threads(s, plan, 3, dir.string()).reports;
 
   for (const exec::WorkerReport& r : reports) {
     REQUIRE(r.loss.size() == 4);

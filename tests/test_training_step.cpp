@@ -4,7 +4,6 @@
 
 #include <cmath>
 #include <filesystem>
-#include <thread>
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <fmt/format.h>
@@ -20,6 +19,7 @@
 #include "input/input_error.hpp"
 #include "model/catalogue.hpp"
 #include "plan/generator.hpp"
+#include "tests/worker_threads.hpp"
 
 // Last: c10's logging brings glog's CHECK macro, which doctest's must replace.
 #include <doctest/doctest.h>
@@ -258,26 +258,7 @@ TEST_CASE("bf16 on the CPU trains end to end, and parameters travel in bf16 (the
   const Plan plan = make_plan(s);
   const fs::path dir = fs::temp_directory_path() / fmt::format("resist-bf16-{}", ::getpid());
   fs::remove_all(dir);
-  std::vector<exec::WorkerReport> reports(2);
-  std::vector<std::string> errors(2);
-  const int port = exec::free_loopback_port();
-  std::vector<std::thread> workers;
-  for (int rank = 0; rank < 2; ++rank)
-    workers.emplace_back([&, rank] {
-      exec::WorkerOptions o;
-      o.rank = rank;
-      o.world = 2;
-      o.master_port = port;
-      o.t0 = exec::monotonic_seconds();
-      o.timeout_s = 60;
-      o.checkpoint_dir = dir.string();
-      try {
-        reports[static_cast<std::size_t>(rank)] = exec::run_worker(s, plan, o);
-      } catch (const std::exception& e) {
-        errors[static_cast<std::size_t>(rank)] = e.what();
-      }
-    });
-  for (std::thread& t : workers) t.join();
+  const auto [reports, errors] = test::run_worker_threads(s, plan, 2, dir.string());
   CHECK(errors[0] == "");
   CHECK(errors[1] == "");
   for (const exec::WorkerReport& r : reports) {
