@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -16,13 +17,53 @@ namespace resist::exec {
 /// died or hangs stops the job in bounded time.
 inline constexpr std::chrono::milliseconds kDefaultOpTimeout{std::chrono::minutes(10)};
 
+/// An operation started and not yet complete. `transfer` blocks until the engine's part is over
+/// (it throws on failure or time-out) and may run on any thread, concurrently with other
+/// operations' transfers; `finish` then runs on the thread that started it and puts the result
+/// in place (copies back to a GPU, a division). Either may be empty. The tensor an operation was
+/// started on must stay alive, and untouched, until it has finished.
+struct Pending {
+  std::function<void()> transfer;
+  std::function<void()> finish;
+
+  /// transfer, then finish, on this thread.
+  void complete() {
+    if (transfer) transfer();
+    if (finish) finish();
+  }
+};
+
 /// Collectives over any ascending group of ranks that includes the caller, and point-to-point
-/// transfers, of host or GPU tensors (each engine moves them as it must). Calls block until this
-/// rank's part is done, or throw after the engine's time-out. `tag` tells concurrent operations
-/// apart (the plan's round and op id make one); every member must pass the same tag.
+/// transfers, of host or GPU tensors (each engine moves them as it must). The blocking calls
+/// return when this rank's part is done, or throw after the engine's time-out. The start_ calls
+/// start an operation and return it pending, so that operations the plan leaves independent run
+/// at once (an engine that cannot overlap them does the work before returning). `tag` tells
+/// concurrent operations apart (the plan's round and op id make one); every member must pass the
+/// same tag.
 class Communicator {
  public:
   virtual ~Communicator() = default;
+
+  virtual Pending start_allreduce_mean(at::Tensor& tensor, const std::vector<int>& group, int tag) {
+    allreduce_mean(tensor, group, tag);
+    return {};
+  }
+  virtual Pending start_reduce_mean(at::Tensor& tensor, const std::vector<int>& group, int root, int tag) {
+    reduce_mean(tensor, group, root, tag);
+    return {};
+  }
+  virtual Pending start_broadcast(at::Tensor& tensor, const std::vector<int>& group, int root, int tag) {
+    broadcast(tensor, group, root, tag);
+    return {};
+  }
+  virtual Pending start_send(at::Tensor& tensor, int peer, int tag) {
+    send(tensor, peer, tag);
+    return {};
+  }
+  virtual Pending start_recv(at::Tensor& tensor, int peer, int tag) {
+    recv(tensor, peer, tag);
+    return {};
+  }
 
   virtual int rank() const = 0;
   virtual int size() const = 0;

@@ -1,7 +1,9 @@
 // The Gloo engine: c10d's ProcessGroupGloo for whole-world collectives, direct point-to-point
 // transfers for collectives over sub-groups (the holders of a block), so no process group has
 // to be created per group. Gloo moves host memory: GPU tensors travel through host copies.
+#include <functional>
 #include <stdexcept>
+#include <utility>
 
 #include <ATen/ATen.h>
 #include <fmt/format.h>
@@ -23,64 +25,83 @@ class GlooCommunicator final : public Communicator {
   int size() const override { return size_; }
 
   void allreduce_mean(at::Tensor& tensor, const std::vector<int>& group, int tag) override {
+    start_allreduce_mean(tensor, group, tag).complete();
+  }
+  void reduce_mean(at::Tensor& tensor, const std::vector<int>& group, int root, int tag) override {
+    start_reduce_mean(tensor, group, root, tag).complete();
+  }
+  void broadcast(at::Tensor& tensor, const std::vector<int>& group, int root, int tag) override {
+    start_broadcast(tensor, group, root, tag).complete();
+  }
+  void send(at::Tensor& tensor, int peer, int tag) override { start_send(tensor, peer, tag).complete(); }
+  void recv(at::Tensor& tensor, int peer, int tag) override { start_recv(tensor, peer, tag).complete(); }
+
+  // Every start_ call posts its Gloo operations before it returns (sends and receives at once), so
+  // independent operations move data together; transfer waits for them.
+
+  Pending start_allreduce_mean(at::Tensor& tensor, const std::vector<int>& group, int tag) override {
     check_group(group, rank_, size_, -1);
     // c10d's Gloo all-reduce knows no bf16 (LibTorch 1.13: "Invalid scalar type") and would sum
     // fp16 in fp16: reduced-precision tensors take the point-to-point path, which sums in fp32.
     if (static_cast<int>(group.size()) == size_ && !reduced_precision(tensor)) {
-      on_host(tensor, true, [&](at::Tensor& h) {
-        std::vector<at::Tensor> t{h};
-        wait(group_->allreduce(t), "all-reduce over the world");
-      });
-      tensor.div_(static_cast<double>(size_));
-      return;
+      at::Tensor host = host_copy(tensor);
+      std::vector<at::Tensor> t{host};
+      auto work = group_->allreduce(t);
+      return {[this, work, host] { wait(work, "all-reduce over the world"); },
+              [this, tensor, host]() mutable {
+                if (!host.is_same(tensor)) tensor.copy_(host);
+                tensor.div_(static_cast<double>(size_));
+              }};
     }
-    reduce_mean(tensor, group, group.front(), tag);
-    broadcast(tensor, group, group.front(), tag);
-  }
-
-  void reduce_mean(at::Tensor& tensor, const std::vector<int>& group, int root, int tag) override {
-    check_group(group, rank_, size_, root);
+    // The root's mean, then the root's broadcast of it, under the same tag (opposite directions).
+    const int root = group.front();
     if (rank_ != root) {
-      send(tensor, root, tag);
-      return;
+      at::Tensor out = host_copy(tensor);
+      at::Tensor in = host_buffer(tensor);
+      auto sent = post_send(out, root, tag);
+      auto received = post_recv(in, root, tag);
+      return {[this, sent, received, root, out] {
+                wait(sent, fmt::format("send to rank {}", root));
+                wait(received, fmt::format("receive from rank {}", root));
+              },
+              copy_back(tensor, in)};
     }
-    at::Tensor incoming = at::empty_like(tensor);
-    // bf16 and fp16 travel as they are but are summed in fp32.
-    at::Tensor sum = reduced_precision(tensor) ? tensor.to(at::kFloat) : tensor;
-    for (int member : group) {
-      if (member == root) continue;
-      recv(incoming, member, tag);
-      sum.add_(incoming);
-    }
-    sum.div_(static_cast<double>(group.size()));
-    if (!sum.is_same(tensor)) tensor.copy_(sum);
+    at::Tensor host = host_copy(tensor);
+    auto reduce = post_reduce(host, group, root, tag);
+    return {[this, reduce, host, group, root, tag] {
+              reduce();
+              auto sends = post_sends(host, group, root, tag);
+              sends();
+            },
+            copy_back(tensor, host)};
   }
 
-  void broadcast(at::Tensor& tensor, const std::vector<int>& group, int root, int tag) override {
+  Pending start_reduce_mean(at::Tensor& tensor, const std::vector<int>& group, int root, int tag) override {
     check_group(group, rank_, size_, root);
-    if (rank_ != root) {
-      recv(tensor, root, tag);
-      return;
-    }
-    for (int member : group)
-      if (member != root) send(tensor, member, tag);
+    if (rank_ != root) return start_send(tensor, root, tag);
+    at::Tensor host = host_copy(tensor);
+    return {post_reduce(host, group, root, tag), copy_back(tensor, host)};
   }
 
-  void send(at::Tensor& tensor, int peer, int tag) override {
+  Pending start_broadcast(at::Tensor& tensor, const std::vector<int>& group, int root, int tag) override {
+    check_group(group, rank_, size_, root);
+    if (rank_ != root) return start_recv(tensor, root, tag);
+    return {post_sends(host_copy(tensor), group, root, tag), {}};
+  }
+
+  Pending start_send(at::Tensor& tensor, int peer, int tag) override {
     check_peer(peer);
-    on_host(tensor, false, [&](at::Tensor& h) {
-      std::vector<at::Tensor> t{h.is_contiguous() ? h : h.contiguous()};
-      wait(group_->send(t, peer, tag), fmt::format("send to rank {}", peer));
-    });
+    at::Tensor out = host_copy(tensor);
+    auto work = post_send(out, peer, tag);
+    return {[this, work, peer, out] { wait(work, fmt::format("send to rank {}", peer)); }, {}};
   }
 
-  void recv(at::Tensor& tensor, int peer, int tag) override {
+  Pending start_recv(at::Tensor& tensor, int peer, int tag) override {
     check_peer(peer);
     if (!tensor.is_contiguous()) throw std::invalid_argument("recv needs a contiguous tensor");
-    on_host(tensor, true, [&](at::Tensor& h) {
-      std::vector<at::Tensor> t{h};
-      wait(group_->recv(t, peer, tag), fmt::format("receive from rank {}", peer));
-    });
+    at::Tensor in = host_buffer(tensor);
+    auto work = post_recv(in, peer, tag);
+    return {[this, work, peer, in] { wait(work, fmt::format("receive from rank {}", peer)); }, copy_back(tensor, in)};
   }
 
  private:
@@ -88,16 +109,59 @@ class GlooCommunicator final : public Communicator {
     return t.scalar_type() == at::kBFloat16 || t.scalar_type() == at::kHalf;
   }
 
-  /// Runs `op` on the tensor, or for a GPU tensor on a host copy of it (copied back if asked).
-  template <typename Op>
-  static void on_host(at::Tensor& tensor, bool copy_back, Op&& op) {
-    if (!tensor.is_cuda()) {
-      op(tensor);
-      return;
+  using Work = c10::intrusive_ptr<c10d::Work>;
+
+  /// The tensor's data in host memory, contiguous: itself when it is, else a copy.
+  static at::Tensor host_copy(const at::Tensor& t) { return t.is_cuda() ? t.cpu() : t.contiguous(); }
+  /// Where to receive a tensor: itself on the host, else a host buffer of its shape and type.
+  static at::Tensor host_buffer(const at::Tensor& t) {
+    return t.is_cuda() ? at::empty(t.sizes(), t.options().device(at::kCPU)) : t;
+  }
+  /// Writes what arrived in `host` into the caller's tensor, when they differ.
+  static std::function<void()> copy_back(at::Tensor tensor, at::Tensor host) {
+    if (host.is_same(tensor)) return {};
+    return [tensor, host]() mutable { tensor.copy_(host); };
+  }
+
+  Work post_send(at::Tensor host, int peer, int tag) {
+    std::vector<at::Tensor> t{std::move(host)};
+    return group_->send(t, peer, tag);
+  }
+  Work post_recv(at::Tensor host, int peer, int tag) {
+    std::vector<at::Tensor> t{std::move(host)};
+    return group_->recv(t, peer, tag);
+  }
+
+  /// The root's sends of `host` to every other member, posted now; the call waits for them.
+  std::function<void()> post_sends(const at::Tensor& host, const std::vector<int>& group, int root, int tag) {
+    std::vector<std::pair<int, Work>> works;
+    for (int member : group)
+      if (member != root) works.emplace_back(member, post_send(host, member, tag));
+    return [this, works, host] {
+      for (const auto& [member, work] : works) wait(work, fmt::format("send to rank {}", member));
+    };
+  }
+
+  /// The root's receives from every other member, posted now; the call waits for them and leaves
+  /// the mean in `host` (bf16 and fp16 travel as they are but are summed in fp32).
+  std::function<void()> post_reduce(const at::Tensor& host, const std::vector<int>& group, int root, int tag) {
+    std::vector<std::pair<int, Work>> works;
+    std::vector<at::Tensor> incoming;
+    for (int member : group) {
+      if (member == root) continue;
+      incoming.push_back(at::empty_like(host));
+      works.emplace_back(member, post_recv(incoming.back(), member, tag));
     }
-    at::Tensor host = tensor.cpu();
-    op(host);
-    if (copy_back) tensor.copy_(host);
+    const double members = static_cast<double>(group.size());
+    return [this, works, incoming, host, members]() mutable {
+      at::Tensor sum = reduced_precision(host) ? host.to(at::kFloat) : host;
+      for (std::size_t i = 0; i < works.size(); ++i) {
+        wait(works[i].second, fmt::format("receive from rank {}", works[i].first));
+        sum.add_(incoming[i]);
+      }
+      sum.div_(members);
+      if (!sum.is_same(host)) host.copy_(sum);
+    };
   }
 
   static c10::intrusive_ptr<c10d::ProcessGroupGloo> make_group(

@@ -5,8 +5,10 @@
 
 #include <cstdint>
 #include <functional>
+#include <future>
 #include <memory>
 #include <optional>
+#include <unordered_map>
 #include <vector>
 
 #include "exec/communicator.hpp"
@@ -66,7 +68,10 @@ class TorchBackend final : public Backend {
   Ticket send(const OpCall& call, WorkerId peer) override;
   Ticket recv(const OpCall& call, WorkerId peer) override;
   Ticket collective(const OpCall& call) override;
-  double wait(Ticket ticket) override { return finished_[ticket]; }
+  /// Completes a communication started earlier (its results put in place) or returns a compute
+  /// op's end. A communication ends when its transfer did, plus the time putting results in place
+  /// took.
+  double wait(Ticket ticket) override;
   double now() override { return clock_(); }
 
   /// Mean training loss of the last compute op.
@@ -90,6 +95,9 @@ class TorchBackend final : public Backend {
   void set_learning_rate(std::uint64_t round);
   void average_common(const OpCall& call, std::vector<torch::Tensor>& slice);
   Ticket done();
+  /// A communication under way: its transfer runs on a thread of its own (so that its end is
+  /// seen when it happens), `then` after it, on this thread, when it is waited for.
+  Ticket started(Pending pending, std::function<void()> then = {});
 
   const Scenario& s_;
   const Plan& plan_;
@@ -105,6 +113,11 @@ class TorchBackend final : public Backend {
   std::unique_ptr<LossScaler> scaler_;  // fp16 only
   torch::optim::SGD optimizer_;
   std::vector<double> finished_;
+  struct InFlight {
+    std::future<double> transferred;  // the clock when the transfer ended
+    std::function<void()> finish;
+  };
+  std::unordered_map<Ticket, InFlight> in_flight_;
   std::uint64_t samples_ = 0;
   double round_loss_ = 0;
   torch::Tensor own_common_, common_sum_;  // the tensor every slice holds (averaged on gathers)

@@ -1,5 +1,8 @@
 // The Gloo engine with four ranks in threads sharing a HashStore: averages, sub-groups, bit-exact
 // moves, and misuse.
+#include <chrono>
+#include <thread>
+
 #include <ATen/ATen.h>
 
 #include "tests/communicator_helpers.hpp"
@@ -14,9 +17,10 @@ namespace {
 constexpr int kRanks = 4;
 
 /// Runs `body` on every rank at once, each with its own communicator; fails on any rank's failure.
-void on_ranks(const std::function<void(Communicator&)>& body) {
-  const auto make = [](const c10::intrusive_ptr<c10d::Store>& store, int rank, int ranks) {
-    return resist::exec::make_gloo_communicator(store, rank, ranks);
+void on_ranks(const std::function<void(Communicator&)>& body,
+              std::chrono::milliseconds timeout = resist::exec::kDefaultOpTimeout) {
+  const auto make = [timeout](const c10::intrusive_ptr<c10d::Store>& store, int rank, int ranks) {
+    return resist::exec::make_gloo_communicator(store, rank, ranks, "127.0.0.1", timeout);
   };
   for (const std::string& f : resist::test::on_ranks(kRanks, make, body)) REQUIRE_MESSAGE(f.empty(), f);
 }
@@ -81,6 +85,59 @@ TEST_CASE("a block moved to new holders arrives bit for bit") {
     got[static_cast<std::size_t>(c.rank())] = t;
   });
   for (const at::Tensor& t : got) CHECK(at::equal(t, block));
+}
+
+TEST_CASE("operations started together are under way together and complete in any order") {
+  // Rank 1 sends the second tensor, and only once it has arrived, the first. Rank 0 started both
+  // receives before waiting for either: an engine that ran each operation to its end as it
+  // started would wait for the first forever (here: the 5 s time-out).
+  std::vector<at::Tensor> got(2);
+  on_ranks(
+      [&](Communicator& c) {
+        if (c.rank() == 0) {
+          at::Tensor first = at::zeros({1000}), second = at::zeros({1000});
+          resist::exec::Pending a = c.start_recv(first, 1, 11);
+          resist::exec::Pending b = c.start_recv(second, 1, 12);
+          b.complete();
+          a.complete();
+          got = {first, second};
+        }
+        if (c.rank() == 1) {
+          at::Tensor first = at::full({1000}, 1.0), second = at::full({1000}, 2.0);
+          c.send(second, 0, 12);
+          c.send(first, 0, 11);
+        }
+        // Ranks 2 and 3: a sub-group all-reduce, started, and its transfer waited on another thread.
+        if (c.rank() >= 2) {
+          at::Tensor t = filled(c.rank());
+          resist::exec::Pending p = c.start_allreduce_mean(t, {2, 3}, 13);
+          std::thread(p.transfer).join();
+          if (p.finish) p.finish();
+          CHECK(at::allclose(t, at::full_like(t, 2.5)));
+        }
+      },
+      std::chrono::seconds(5));
+  CHECK(at::equal(got[0], at::full({1000}, 1.0)));
+  CHECK(at::equal(got[1], at::full({1000}, 2.0)));
+}
+
+TEST_CASE("a started world all-reduce and sends to many holders finish in place") {
+  // The world all-reduce divides when it finishes; a root's broadcast and reduce post every
+  // transfer at once.
+  on_ranks([&](Communicator& c) {
+    at::Tensor world = filled(c.rank());
+    at::Tensor block = c.rank() == 1 ? at::full({4, 4}, 7.0) : at::zeros({4, 4});
+    at::Tensor partial = filled(c.rank());
+    resist::exec::Pending w = c.start_allreduce_mean(world, {0, 1, 2, 3}, 21);
+    resist::exec::Pending b = c.start_broadcast(block, {0, 1, 2, 3}, 1, 22);
+    resist::exec::Pending r = c.start_reduce_mean(partial, {0, 1, 2, 3}, 2, 23);
+    r.complete();
+    b.complete();
+    w.complete();
+    CHECK(at::allclose(world, at::full_like(world, 1.5)));
+    CHECK(at::equal(block, at::full({4, 4}, 7.0)));
+    CHECK(at::allclose(partial, at::full_like(partial, c.rank() == 2 ? 1.5 : c.rank())));
+  });
 }
 
 TEST_CASE("misuse is refused with a reason") {
