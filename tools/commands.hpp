@@ -24,6 +24,7 @@ Runner add_compare_command(CLI::App& app);
 Runner add_calibrate_command(CLI::App& app);
 Runner add_sweep_command(CLI::App& app);
 Runner add_report_command(CLI::App& app);
+Runner add_emulate_command(CLI::App& app);
 
 /// Reads a trace file (either source); InputError naming the file on bad input.
 Trace load_trace(const std::string& file);

@@ -49,6 +49,7 @@ int main(int argc, char** argv) {
 #endif
   cli::Runner run = cli::add_run_command(app);
   cli::Runner compare = cli::add_compare_command(app);
+  cli::Runner emulate = cli::add_emulate_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -64,6 +65,7 @@ int main(int argc, char** argv) {
     if (app.got_subcommand("scenarios")) return scenarios();
     if (app.got_subcommand("run")) return run();
     if (app.got_subcommand("compare")) return compare();
+    if (app.got_subcommand("emulate")) return emulate();
 #ifdef RESIST_HAVE_SIM
     if (app.got_subcommand("sim")) return sim();
     if (app.got_subcommand("calibrate")) return calibrate();
