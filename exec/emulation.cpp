@@ -366,9 +366,11 @@ void EmulatedCluster::remove() {
 }
 
 void EmulatedCluster::set_link(const std::string& name, bool up) {
+  // As a pulled cable: one end goes down (a switch's, where there is one), the other loses its
+  // carrier but keeps its address and routes, so what it sends is lost, not refused.
   const EmulatedLink& l = e_.link_named(name);
-  for (std::size_t end : {l.a, l.b})
-    run_command({"ip", "-n", e_.spaces[end].name, "link", "set", l.device, up ? "up" : "down"});
+  const std::size_t end = e_.spaces[l.a].bridge ? l.a : l.b;
+  run_command({"ip", "-n", e_.spaces[end].name, "link", "set", l.device, up ? "up" : "down"});
 }
 
 std::vector<LinkTraffic> EmulatedCluster::traffic() const {

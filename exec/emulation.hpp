@@ -82,7 +82,8 @@ class EmulatedCluster {
   EmulatedCluster& operator=(const EmulatedCluster&) = delete;
 
   const Emulation& layout() const { return e_; }
-  /// Takes a link down (both ends) or back up.
+  /// Takes a link down or back up, as a cable pulled and put back: one end (a switch's where
+  /// there is one) goes down, the other loses its carrier; packets sent into it are lost.
   void set_link(const std::string& name, bool up);
   /// What each link has carried so far (the interfaces' transmit counters).
   std::vector<LinkTraffic> traffic() const;

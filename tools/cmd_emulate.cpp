@@ -156,6 +156,7 @@ int emulate(const EmulateOptions& o) {
   if (o.command.empty())
     throw InputError("resist emulate", "", "expected a command to run per worker after --, e.g. "
                                            "`resist emulate CLUSTER -- resist run SCENARIO`");
+  if (o.command.front().empty()) throw InputError("resist emulate", "", "the command after -- is an empty word");
   std::string why;
   if (!exec::can_emulate(why)) throw std::runtime_error("cannot emulate a cluster here: " + why);
   exec::remove_stale_namespaces();
@@ -203,6 +204,8 @@ int emulate(const EmulateOptions& o) {
 
 }  // namespace
 
+std::vector<std::string> emulated_command;
+
 Runner add_emulate_command(CLI::App& app) {
   auto o = std::make_shared<EmulateOptions>();
   CLI::App* sub = app.add_subcommand(
@@ -215,10 +218,16 @@ Runner add_emulate_command(CLI::App& app) {
       ->check(CLI::PositiveNumber);
   sub->add_option("--port", o->port, "MASTER_PORT")->check(CLI::Range(1, 65535));
   sub->add_flag("--show", o->show, "Print the namespaces, links and commands, and make nothing (no root needed)");
-  sub->add_option("--link-down", o->down, "Take a link down LINK@SECONDS after the workers start (repeatable)");
-  sub->add_option("--link-up", o->up, "Bring a link back up LINK@SECONDS after the workers start (repeatable)");
-  sub->add_option("command", o->command, "The command each worker runs (after --)");
-  return [o] { return emulate(*o); };
+  sub->add_option("--link-down", o->down, "Take a link down LINK@SECONDS after the workers start (repeatable)")
+      ->allow_extra_args(false);
+  sub->add_option("--link-up", o->up, "Bring a link back up LINK@SECONDS after the workers start (repeatable)")
+      ->allow_extra_args(false);
+  sub->footer("Usage: resist emulate CLUSTER [OPTIONS] -- COMMAND [ARGS...]; e.g. resist emulate "
+              "scenarios/clusters/cpu-2hosts-100m.json -- resist run --rounds 5");
+  return [o] {
+    o->command = emulated_command;
+    return emulate(*o);
+  };
 }
 
 }  // namespace resist::cli

@@ -25,6 +25,9 @@ Runner add_calibrate_command(CLI::App& app);
 Runner add_sweep_command(CLI::App& app);
 Runner add_report_command(CLI::App& app);
 Runner add_emulate_command(CLI::App& app);
+/// What follows `--` on `resist emulate`'s command line: the command each worker runs (main()
+/// takes it off before CLI11 parses the rest).
+extern std::vector<std::string> emulated_command;
 
 /// Reads a trace file (either source); InputError naming the file on bad input.
 Trace load_trace(const std::string& file);

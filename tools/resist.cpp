@@ -1,6 +1,7 @@
 // `resist`: plan, simulate, run and compare independent subnetwork training.
 #include <cstdio>
 #include <exception>
+#include <string_view>
 
 #include <fmt/format.h>
 
@@ -50,6 +51,14 @@ int main(int argc, char** argv) {
   cli::Runner run = cli::add_run_command(app);
   cli::Runner compare = cli::add_compare_command(app);
   cli::Runner emulate = cli::add_emulate_command(app);
+  // `resist emulate CLUSTER [OPTIONS] -- COMMAND...`: COMMAND's words are its own, not options.
+  if (argc > 1 && std::string_view(argv[1]) == "emulate")
+    for (int i = 2; i < argc; ++i)
+      if (std::string_view(argv[i]) == "--") {
+        cli::emulated_command.assign(argv + i + 1, argv + argc);
+        argc = i;
+        break;
+      }
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
