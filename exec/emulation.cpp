@@ -182,7 +182,7 @@ Emulation plan_emulation(const Cluster& cluster, int workers, const std::string&
 std::vector<std::string> tbf_arguments(double bandwidth) {
   const double burst = std::max(65536.0 + 1514.0, std::ceil(bandwidth * 0.004));
   return {"tbf", "rate", fmt::format("{:.0f}bit", bandwidth * 8), "burst", fmt::format("{:.0f}", burst),
-          "latency", "100ms"};
+          "latency", "10ms"};
 }
 
 std::vector<std::vector<std::string>> setup_commands(const Emulation& e) {

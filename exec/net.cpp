@@ -1,5 +1,6 @@
 // Small networking helpers for launching jobs.
 #include <arpa/inet.h>
+#include <poll.h>
 #include <ifaddrs.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -8,6 +9,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <array>
 #include <charconv>
 #include <cstdlib>
@@ -174,6 +176,94 @@ std::optional<std::string> reference_blas_warning(std::string_view maps) {
   if (maps.find("/blas/libblas.so") == std::string_view::npos) return std::nullopt;
   return "BLAS is Debian's reference implementation (libblas.so.3 from .../blas/): fully connected layers "
          "train several times slower; install libopenblas0-openmp (tools/install-deps.sh does)";
+}
+
+}  // namespace resist::exec
+
+namespace resist::exec {
+
+ProbePort::ProbePort(const std::string& host) {
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  if (::inet_pton(AF_INET, host.c_str(), &a.sin_addr) != 1)
+    throw std::runtime_error(fmt::format("probe port: \"{}\" is not an IPv4 address", host));
+  fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  socklen_t len = sizeof a;
+  if (fd_ < 0 || ::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(fd_, 64) != 0 ||
+      ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
+    if (fd_ >= 0) ::close(fd_);
+    throw std::runtime_error(fmt::format("probe port: cannot listen on {}", host));
+  }
+  address_ = fmt::format("{}:{}", host, ntohs(a.sin_port));
+}
+
+ProbePort::~ProbePort() { ::close(fd_); }
+
+std::vector<PeerState> probe_peers(const std::vector<std::string>& addresses, std::chrono::milliseconds timeout) {
+  std::vector<PeerState> states(addresses.size(), PeerState::unreachable);
+  std::vector<pollfd> waiting;
+  std::vector<std::size_t> index;
+  for (std::size_t i = 0; i < addresses.size(); ++i) {
+    const std::size_t colon = addresses[i].rfind(':');
+    if (colon == std::string::npos) continue;
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    int port = 0;
+    const std::string port_text = addresses[i].substr(colon + 1);
+    if (::inet_pton(AF_INET, addresses[i].substr(0, colon).c_str(), &a.sin_addr) != 1 ||
+        std::from_chars(port_text.data(), port_text.data() + port_text.size(), port).ec != std::errc() || port <= 0 ||
+        port > 65535)
+      continue;
+    a.sin_port = htons(static_cast<std::uint16_t>(port));
+    const int s = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (s < 0) continue;
+    if (::connect(s, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) {
+      states[i] = PeerState::answers;
+      ::close(s);
+    } else if (errno == EINPROGRESS) {
+      waiting.push_back({s, POLLOUT, 0});
+      index.push_back(i);
+    } else {
+      states[i] = errno == ECONNREFUSED ? PeerState::not_running : PeerState::unreachable;
+      ::close(s);
+    }
+  }
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  std::size_t open = waiting.size();
+  while (open > 0) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) break;
+    const int ready = ::poll(waiting.data(), waiting.size(), static_cast<int>(left.count()));
+    if (ready < 0 && errno != EINTR) break;
+    for (std::size_t k = 0; k < waiting.size(); ++k) {
+      if (waiting[k].fd < 0 || waiting[k].revents == 0) continue;
+      int error = 0;
+      socklen_t len = sizeof error;
+      ::getsockopt(waiting[k].fd, SOL_SOCKET, SO_ERROR, &error, &len);
+      states[index[k]] = error == 0 ? PeerState::answers
+                         : error == ECONNREFUSED ? PeerState::not_running
+                                                 : PeerState::unreachable;
+      ::close(waiting[k].fd);
+      waiting[k].fd = -1;  // poll skips it
+      --open;
+    }
+  }
+  for (const pollfd& p : waiting)
+    if (p.fd >= 0) ::close(p.fd);
+  return states;
+}
+
+std::string describe_peers(const std::vector<std::string>& addresses, const std::vector<PeerState>& states, int self) {
+  std::string out;
+  for (std::size_t r = 0; r < states.size() && r < addresses.size(); ++r) {
+    if (static_cast<int>(r) == self || states[r] == PeerState::answers) continue;
+    const std::string host = addresses[r].substr(0, addresses[r].rfind(':'));
+    out += (out.empty() ? "" : "; ") +
+           (states[r] == PeerState::not_running
+                ? fmt::format("rank {} ({}) is not running: its host refuses", r, host)
+                : fmt::format("rank {} ({}) cannot be reached from rank {}'s host", r, host.empty() ? "address unknown" : host, self));
+  }
+  return out.empty() ? "every other rank's host and process answer (one hangs, or waits on another)" : out;
 }
 
 }  // namespace resist::exec

@@ -1,9 +1,11 @@
 // Small networking helpers for launching jobs; no LibTorch.
 #pragma once
 
+#include <chrono>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace resist::exec {
 
@@ -54,5 +56,37 @@ std::optional<std::string> omp_wait_policy(int workers, int threads, int cores, 
 /// implementation (.../blas/libblas.so.3): LibTorch's fully connected layers then run several times
 /// slower than with OpenBLAS. Empty otherwise.
 std::optional<std::string> reference_blas_warning(std::string_view maps);
+
+/// A listening TCP socket that accepts nothing: the kernel completes connection attempts to it while
+/// this process lives, so a peer can tell whether this worker's host can be reached and whether
+/// the worker still runs (probe_peers).
+class ProbePort {
+ public:
+  /// Listens on `host` (an IPv4 address), on a port the kernel picks. Throws std::runtime_error.
+  explicit ProbePort(const std::string& host);
+  ~ProbePort();
+  ProbePort(const ProbePort&) = delete;
+  ProbePort& operator=(const ProbePort&) = delete;
+  /// "host:port"
+  const std::string& address() const { return address_; }
+
+ private:
+  int fd_ = -1;
+  std::string address_;
+};
+
+enum class PeerState {
+  answers,      ///< its host and its process are there (it may still hang)
+  not_running,  ///< its host refused the connection: the process is gone
+  unreachable,  ///< no answer within the time (link or host down), or no route
+};
+
+/// Tries a TCP connection to each "host:port" (ProbePort addresses) at once; waits at most
+/// `timeout` in all. An empty address is reported unreachable.
+std::vector<PeerState> probe_peers(const std::vector<std::string>& addresses, std::chrono::milliseconds timeout);
+
+/// What the probes say, for an error message: "rank 1 (10.0.0.2) cannot be reached from rank 0's
+/// host; rank 2 (10.0.0.3) is not running", or that every peer answers. `self` is left out.
+std::string describe_peers(const std::vector<std::string>& addresses, const std::vector<PeerState>& states, int self);
 
 }  // namespace resist::exec

@@ -4,6 +4,7 @@
 
 #include <malloc.h>
 
+#include <algorithm>
 #include <chrono>
 
 #include <fmt/format.h>
@@ -12,6 +13,7 @@
 #include "exec/checkpoint.hpp"
 #include "exec/checkpoint_io.hpp"
 #include "exec/evaluation.hpp"
+#include "exec/net.hpp"
 #include "exec/rendezvous.hpp"
 #include "exec/round_end.hpp"
 #include "exec/torch_backend.hpp"
@@ -48,6 +50,18 @@ std::unique_ptr<Communicator> make_communicator(const c10::intrusive_ptr<c10d::S
   throw std::runtime_error("this resist-worker was built without NCCL (CUDA toolkit with NCCL not "
                            "found at build time); use --backend gloo");
 #endif
+}
+
+/// Every worker's probe address (empty for a worker that has none), once all have published theirs.
+std::vector<std::string> exchange_probes(c10d::Store& store, const WorkerOptions& o, const ProbePort* probe) {
+  const std::string mine = probe ? probe->address() : "";
+  store.set(fmt::format("resist/probe/{}", o.rank), std::vector<std::uint8_t>(mine.begin(), mine.end()));
+  std::vector<std::string> all;
+  for (int r = 0; r < o.world; ++r) {
+    const std::vector<std::uint8_t> v = store.get(fmt::format("resist/probe/{}", r));
+    all.emplace_back(v.begin(), v.end());
+  }
+  return all;
 }
 
 /// Puts model, optimizer and data feed back where the checkpoint's last complete round left
@@ -116,6 +130,13 @@ WorkerReport train(const Scenario& s, const Plan& plan, WorkerOptions o) {
     barrier(*store, "resist/start", o.world, o.timeout_s);
     o.t0 = monotonic_seconds();
   }
+  // So that a failure can say which peer is gone, or cannot be reached, from here.
+  std::unique_ptr<ProbePort> probe;
+  try {
+    probe = std::make_unique<ProbePort>(o.bind_host);
+  } catch (const std::runtime_error&) {  // a host name, not an address: no diagnosis
+  }
+  const std::vector<std::string> peers = o.world > 1 ? exchange_probes(*store, o, probe.get()) : std::vector<std::string>{};
   const std::unique_ptr<Communicator> comm = make_communicator(store, o);
   DataFeed feed(s, o.rank, o.world, device);
   TorchBackend backend(s, plan, model, *comm, feed, o.rank, [t0 = o.t0] { return monotonic_seconds() - t0; });
@@ -127,12 +148,22 @@ WorkerReport train(const Scenario& s, const Plan& plan, WorkerOptions o) {
   interpreter.add_observer(trace);
   interpreter.add_observer(after);
   const double start = monotonic_seconds();
-  for (std::size_t r = first; r < plan.rounds.size(); ++r) interpreter.run_round(plan.rounds[r]);
   WorkerReport report;
-  report.seconds = monotonic_seconds() - start;
-  // Nobody closes its connections while others still communicate (a peer that went away is an
-  // error to Gloo and NCCL).
-  barrier(*store, "resist/trained", o.world, o.timeout_s);
+  try {
+    for (std::size_t r = first; r < plan.rounds.size(); ++r) interpreter.run_round(plan.rounds[r]);
+    report.seconds = monotonic_seconds() - start;
+    // Nobody closes its connections while others still communicate (a peer that went away is an
+    // error to Gloo and NCCL).
+    barrier(*store, "resist/trained", o.world, o.timeout_s);
+  } catch (const std::exception& e) {
+    if (peers.empty()) throw;
+    const std::vector<PeerState> states = probe_peers(peers, std::chrono::seconds(2));
+    const bool all_answer = std::all_of(states.begin(), states.end(), [](PeerState p) { return p == PeerState::answers; });
+    const auto* c10_error = dynamic_cast<const c10::Error*>(&e);
+    const std::string what = c10_error ? c10_error->what_without_backtrace() : e.what();
+    if (all_answer) throw std::runtime_error(what);
+    throw std::runtime_error(fmt::format("{}; {}", what, describe_peers(peers, states, o.rank)));
+  }
   report.rank = o.rank;
   report.first_round = first;
   report.loss = after.loss;

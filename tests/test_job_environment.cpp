@@ -7,7 +7,9 @@
 #include <ifaddrs.h>
 #include <netinet/in.h>
 
+#include <chrono>
 #include <cstdlib>
+#include <memory>
 #include <functional>
 #include <initializer_list>
 #include <vector>
@@ -159,4 +161,26 @@ TEST_CASE("GLOO_SOCKET_IFNAME names the interface to listen on") {
   Environment e({{"GLOO_SOCKET_IFNAME", "nosuch0"}});
   CHECK(error_of([] { exec::default_bind_host("127.0.0.1"); })
             .rfind("environment: GLOO_SOCKET_IFNAME: no IPv4 address on interface \"nosuch0\" (interfaces with one: lo", 0) == 0);
+}
+
+TEST_CASE("a failed job says which peer is gone: probe ports answer while their process lives") {
+  using resist::exec::PeerState;
+  auto alive = std::make_unique<resist::exec::ProbePort>("127.0.0.1");
+  std::string gone;
+  {
+    const resist::exec::ProbePort closed("127.0.0.1");
+    gone = closed.address();
+  }  // its process "died": the port refuses from now on
+  CHECK(alive->address().rfind("127.0.0.1:", 0) == 0);
+  const std::vector<std::string> peers{alive->address(), gone, "", "not-an-address:1"};
+  const std::vector<PeerState> states = resist::exec::probe_peers(peers, std::chrono::seconds(2));
+  CHECK((states == std::vector<PeerState>{PeerState::answers, PeerState::not_running, PeerState::unreachable,
+                                           PeerState::unreachable}));
+  CHECK(resist::exec::describe_peers(peers, states, 0) ==
+        "rank 1 (127.0.0.1) is not running: its host refuses; rank 2 (address unknown) cannot be reached from "
+        "rank 0's host; rank 3 (not-an-address) cannot be reached from rank 0's host");
+  CHECK(resist::exec::describe_peers(peers, states, 1).find("rank 1 (") == std::string::npos);  // not itself
+  CHECK(resist::exec::describe_peers({peers[0]}, {PeerState::answers}, 1) ==
+        "every other rank's host and process answer (one hangs, or waits on another)");
+  CHECK_THROWS_WITH(resist::exec::ProbePort("node7"), "probe port: \"node7\" is not an IPv4 address");
 }
