@@ -25,4 +25,8 @@ std::string progress_line(const ProgressPoint& p);
 /// round otherwise.
 void show_progress(const ProgressPoint& p);
 
+/// Seconds since this process started (the kernel's start time of it: loading shared libraries,
+/// LibTorch's among them, counts).
+double seconds_since_launch();
+
 }  // namespace resist::exec

@@ -63,6 +63,7 @@ std::optional<RoundEnd::State> RoundEnd::checkpoint(const Plan& plan, const Roun
 /// Accuracy of the global model after a round, where worker 0 can see it: its own model when it
 /// holds all of it, else the model the checkpoint assembled.
 void RoundEnd::evaluate(const Plan& plan, const Round& round, const std::optional<State>& global) {
+  const double start = monotonic_seconds();
   double accuracy = 0;
   if (round.model_complete_on(0)) {
     accuracy = evaluator_.accuracy(model_, round.eval_scale);
@@ -82,6 +83,7 @@ void RoundEnd::evaluate(const Plan& plan, const Round& round, const std::optiona
   }
   evaluations.emplace_back(round.index, accuracy);
   last_accuracy_ = accuracy;
+  evaluation_seconds += monotonic_seconds() - start;
 }
 
 void RoundEnd::show(const Plan& plan, const Round& round) {

@@ -27,6 +27,7 @@ class RoundEnd final : public Observer {
   std::vector<double> loss;                              ///< per round run
   std::vector<std::optional<double>> shared_checksum;    ///< per round run
   std::vector<std::pair<std::uint64_t, double>> evaluations;  ///< worker 0: (round, accuracy)
+  double evaluation_seconds = 0;  ///< spent in those evaluations
 
  private:
   using State = std::map<std::string, at::Tensor>;

@@ -14,6 +14,7 @@
 #include "exec/checkpoint_io.hpp"
 #include "exec/evaluation.hpp"
 #include "exec/net.hpp"
+#include "exec/progress.hpp"
 #include "exec/rendezvous.hpp"
 #include "exec/round_end.hpp"
 #include "exec/torch_backend.hpp"
@@ -147,11 +148,12 @@ WorkerReport train(const Scenario& s, const Plan& plan, WorkerOptions o) {
   Interpreter interpreter(plan, o.rank, backend);
   interpreter.add_observer(trace);
   interpreter.add_observer(after);
-  const double start = monotonic_seconds();
   WorkerReport report;
+  report.setup_seconds = seconds_since_launch();
+  const double start = monotonic_seconds();
   try {
     for (std::size_t r = first; r < plan.rounds.size(); ++r) interpreter.run_round(plan.rounds[r]);
-    report.seconds = monotonic_seconds() - start;
+    report.seconds = monotonic_seconds() - start - after.evaluation_seconds;
     // Nobody closes its connections while others still communicate (a peer that went away is an
     // error to Gloo and NCCL).
     barrier(*store, "resist/trained", o.world, o.timeout_s);
@@ -176,7 +178,9 @@ WorkerReport train(const Scenario& s, const Plan& plan, WorkerOptions o) {
   leave(*store, o, report);
   if (o.rank == 0) {  // after the plan's last round worker 0 holds the global model
     const double scale = plan.rounds.empty() ? 1.0 : plan.rounds.back().eval_scale;
+    const double evaluation_start = monotonic_seconds();
     report.accuracy = evaluator.accuracy(model, scale);
+    report.evaluation_seconds = after.evaluation_seconds + (monotonic_seconds() - evaluation_start);
     report.evaluations = after.evaluations;
     report.evaluations.emplace_back(plan.rounds.empty() ? 0 : plan.rounds.back().index, *report.accuracy);
   }

@@ -88,7 +88,8 @@ json to_json(const WorkerReport& r) {
   for (const WorkerReport& p : r.peers) peers.push_back(to_json(p));
   return {{"version", WorkerReport::kVersion}, {"rank", r.rank}, {"first_round", r.first_round},
           {"loss", r.loss}, {"shared_checksum", checksums}, {"samples", r.samples},
-          {"seconds", r.seconds}, {"rounds_run", r.rounds_run}, {"total_rounds", r.total_rounds},
+          {"seconds", r.seconds}, {"setup_seconds", r.setup_seconds},
+          {"evaluation_seconds", r.evaluation_seconds}, {"rounds_run", r.rounds_run}, {"total_rounds", r.total_rounds},
           {"accuracy", optional_json(r.accuracy)}, {"evaluations", evaluations},
           {"trace", r.trace}, {"peers", peers}};
 }
@@ -102,6 +103,8 @@ WorkerReport worker_report_from_json(const json& j, const std::string& source) {
   for (const json& c : f.at("shared_checksum")) r.shared_checksum.push_back(c.is_null() ? std::nullopt : std::optional<double>(c.get<double>()));
   f.get("samples", r.samples);
   f.get("seconds", r.seconds);
+  f.get("setup_seconds", r.setup_seconds);
+  f.get("evaluation_seconds", r.evaluation_seconds);
   f.get("rounds_run", r.rounds_run);
   f.get("total_rounds", r.total_rounds);
   if (!f.at("accuracy").is_null()) r.accuracy = f.at("accuracy").get<double>();

@@ -60,7 +60,9 @@ struct WorkerReport {
   /// Per round run: sum of the parameters every worker should hold identical (none where the plan averages nothing over all workers).
   std::vector<std::optional<double>> shared_checksum;
   std::uint64_t samples = 0;
-  double seconds = 0;
+  double seconds = 0;          ///< training the rounds (evaluations left out)
+  double setup_seconds = 0;    ///< from the process's start to its first round
+  double evaluation_seconds = 0;  ///< evaluating the global model (worker 0)
   std::uint64_t rounds_run = 0;
   std::uint64_t total_rounds = 0;
   std::optional<double> accuracy;  ///< worker 0: of the global model after the last round run

@@ -127,6 +127,21 @@ TEST_CASE("resist emulate: a job across two emulated hosts trains, and the names
   CHECK_FALSE(any_namespace_with(printed_prefix(r.err)));
 }
 
+TEST_CASE("--link-down before the job meets: the job ends within the time-out, naming the address") {
+  const std::string cluster = cluster_file(2, "100Mbps");
+  const auto start = std::chrono::steady_clock::now();
+  const Result r = run_resist(fmt::format("emulate {} --link-down gpu1-link@0 -- '{}' run{} --set training.rounds=3 "
+                                          "--threads 1 --quiet --timeout 5", cluster, resist_bin(), kTiny));
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  MESSAGE("ended after " << seconds << " s:\n" << r.err);
+  CHECK(r.code == 1);
+  CHECK(r.err.find("link gpu1-link down at 0 s") != std::string::npos);
+  CHECK(r.err.find("rendezvous at 10.213.0.1:29500 (worker 0's store)") != std::string::npos);
+  CHECK(r.err.find("resist: failed: worker 1 failed") != std::string::npos);
+  CHECK(seconds < 5 + 10);
+  CHECK_FALSE(any_namespace_with(printed_prefix(r.err)));
+}
+
 TEST_CASE("resist emulate refuses what it cannot do, before making anything") {
   const std::string cluster = cluster_file(2, "100Mbps");
   Result r = run_resist("emulate " + cluster);

@@ -256,6 +256,24 @@ TEST_CASE("--eval-every: accuracy of the global model after chosen rounds") {
   CHECK(w[0]["evaluations"].size() == 4);  // worker 0 holds the global model after every round
 }
 
+TEST_CASE("start-up and evaluation are reported apart from training") {
+  const Result r = run_resist("run --format json --workers 2 --eval-every 2 --set strategy.name=local_sgd" + kTiny);
+  REQUIRE_MESSAGE(r.code == 0, r.err);
+  const json doc = json::parse(r.out);
+  const json& s = doc["summary"];
+  MESSAGE("start-up " << s["setup_s"] << " s, evaluation " << s["evaluation_s"] << " s, training " << s["seconds"] << " s");
+  CHECK(s["setup_s"].get<double>() > 0);
+  CHECK(s["setup_s"].get<double>() < 120);
+  // Two evaluations (after rounds 1 and 3) on worker 0, none on worker 1.
+  CHECK(s["evaluation_s"].get<double>() > 0);
+  CHECK(doc["workers"][0]["evaluation_seconds"] == s["evaluation_s"]);
+  CHECK(doc["workers"][1]["evaluation_seconds"] == 0);
+  for (const json& w : doc["workers"]) CHECK(w["setup_seconds"].get<double>() <= s["setup_s"].get<double>());
+  const Result text = run_resist("run --workers 2 --quiet" + kTiny);
+  REQUIRE(text.code == 0);
+  CHECK(text.out.find("outside training: start-up ") != std::string::npos);
+}
+
 TEST_CASE("the optimizer settings reach the workers") {
   const json base = run_json("--workers 2");
   const json slow = run_json("--workers 2 --set training.learning_rate=0.001");

@@ -10,12 +10,14 @@
 #include <chrono>
 #include <cstdlib>
 #include <memory>
+#include <thread>
 #include <functional>
 #include <initializer_list>
 #include <vector>
 #include <string>
 
 #include "exec/net.hpp"
+#include "exec/progress.hpp"
 #include "input/input_error.hpp"
 
 using namespace resist;
@@ -183,4 +185,14 @@ TEST_CASE("a failed job says which peer is gone: probe ports answer while their 
   CHECK(resist::exec::describe_peers({peers[0]}, {PeerState::answers}, 1) ==
         "every other rank's host and process answer (one hangs, or waits on another)");
   CHECK_THROWS_WITH(resist::exec::ProbePort("node7"), "probe port: \"node7\" is not an IPv4 address");
+}
+
+TEST_CASE("a process's age counts from its start") {
+  const double before = resist::exec::seconds_since_launch();
+  CHECK(before > 0);
+  CHECK(before < 3600);
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  const double after = resist::exec::seconds_since_launch();
+  CHECK(after >= before + 0.04);
+  CHECK(after < before + 5);
 }

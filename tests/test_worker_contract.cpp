@@ -46,6 +46,8 @@ WorkerReport some_report(int rank) {
   r.shared_checksum = {3.5, std::nullopt};
   r.samples = 640;
   r.seconds = 1.5;
+  r.setup_seconds = 2.25;
+  r.evaluation_seconds = 0.75;
   r.rounds_run = 4;
   r.total_rounds = 10;
   r.accuracy = 0.875;

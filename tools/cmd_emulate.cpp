@@ -223,7 +223,7 @@ Runner add_emulate_command(CLI::App& app) {
   sub->add_option("--link-up", o->up, "Bring a link back up LINK@SECONDS after the workers start (repeatable)")
       ->allow_extra_args(false);
   sub->footer("Usage: resist emulate CLUSTER [OPTIONS] -- COMMAND [ARGS...]; e.g. resist emulate "
-              "scenarios/clusters/cpu-2hosts-100m.json -- resist run --rounds 5");
+              "cpu-4hosts-100m --workers 2 -- resist run --rounds 5");
   return [o] {
     o->command = emulated_command;
     return emulate(*o);

@@ -12,10 +12,11 @@ namespace resist::cli {
 using exec::WorkerReport;
 
 nlohmann::json run_summary(const std::vector<WorkerReport>& reports, const Trace& trace, const Plan& plan) {
-  double samples = 0, seconds = 0;
+  double samples = 0, seconds = 0, setup = 0;
   for (const WorkerReport& rep : reports) {
     samples += static_cast<double>(rep.samples);
     seconds = std::max(seconds, rep.seconds);
+    setup = std::max(setup, rep.setup_seconds);
   }
   const std::vector<RoundTiming> timings = round_timings(trace.events, trace.rounds);
   double time = 0, compute = 0, comm = 0;
@@ -34,7 +35,8 @@ nlohmann::json run_summary(const std::vector<WorkerReport>& reports, const Trace
   const double rounds = std::max<double>(1, static_cast<double>(plan.rounds.size() - first));
   const auto& accuracy = reports.front().accuracy;
   return {{"strategy", std::string(to_string(plan.strategy))}, {"workers", plan.workers},
-          {"rounds", timings.size()}, {"seconds", seconds}, {"samples", samples},
+          {"rounds", timings.size()}, {"seconds", seconds}, {"setup_s", setup},
+          {"evaluation_s", reports.front().evaluation_seconds}, {"samples", samples},
           {"images_per_s", samples / seconds}, {"accuracy", accuracy ? nlohmann::json(*accuracy) : nlohmann::json()},
           {"round_s", time / n}, {"compute_s", compute / n}, {"comm_s", comm / n},
           {"payload_bytes_per_round", payload / rounds}, {"wire_bytes_per_round", wire / rounds}};
@@ -73,6 +75,8 @@ std::string summary_text(const std::vector<WorkerReport>& reports, const nlohman
     for (const auto& [round, accuracy] : first.evaluations) out += fmt::format(" {}: {:.1f}%", round, 100 * accuracy);
     out += "\n";
   }
+  out += fmt::format("outside training: start-up {:.2f} s (a worker's start to its first round, the slowest), "
+                     "evaluation {:.2f} s\n", summary["setup_s"].get<double>(), summary["evaluation_s"].get<double>());
   out += fmt::format("per round: {:.3f} s (compute {:.3f} s, communication {:.3f} s); {}B payload, "
                      "{}B on the wire\n", summary["round_s"].get<double>(), summary["compute_s"].get<double>(),
                      summary["comm_s"].get<double>(), si(summary["payload_bytes_per_round"].get<double>()),
