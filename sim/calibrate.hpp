@@ -11,6 +11,11 @@
 
 namespace resist {
 
+/// The highest compute efficiency a fit may give: FLOPs are counted as a direct convolution does
+/// them, and Winograd's F(2x2, 3x3), which oneDNN and cuDNN choose for 3x3 convolutions, multiplies
+/// 2.25 times less; beyond that the cluster's peak FLOP/s is too low for the machine.
+inline constexpr double kMaxEfficiency = 2.25;
+
 struct Calibration {
   SimSettings before, after;
   Comparison before_comparison, after_comparison;
