@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
@@ -106,6 +107,31 @@ std::string program_path(const std::string& name) {
 }
 
 namespace {
+
+/// What a child writes to its two pipes, read together until both close (each kept to 1 MiB).
+std::array<std::string, 2> read_both(int out, int err) {
+  std::array<std::string, 2> text;
+  pollfd fds[2] = {{out, POLLIN, 0}, {err, POLLIN, 0}};
+  int open = 2;
+  while (open > 0) {
+    if (::poll(fds, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    for (std::size_t i = 0; i < 2; ++i) {
+      if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+      char buffer[4096];
+      const ssize_t n = ::read(fds[i].fd, buffer, sizeof buffer);
+      if (n > 0) {
+        if (text[i].size() < (1 << 20)) text[i].append(buffer, static_cast<std::size_t>(n));
+      } else if (n == 0 || errno != EINTR) {
+        fds[i].fd = -1;
+        --open;
+      }
+    }
+  }
+  return text;
+}
 
 std::string quoted(const std::vector<std::string>& argv) {
   std::string out;
@@ -237,28 +263,8 @@ std::string run_command(const std::vector<std::string>& argv) {
   posix_spawn_file_actions_destroy(&actions);
   ::close(out[1]);
   ::close(err[1]);
-  std::string text[2];
-  if (spawned == 0) {
-    pollfd fds[2] = {{out[0], POLLIN, 0}, {err[0], POLLIN, 0}};
-    int open = 2;
-    while (open > 0) {
-      if (::poll(fds, 2, -1) < 0) {
-        if (errno == EINTR) continue;
-        break;
-      }
-      for (int i = 0; i < 2; ++i) {
-        if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
-        char buffer[4096];
-        const ssize_t n = ::read(fds[i].fd, buffer, sizeof buffer);
-        if (n > 0) {
-          if (text[i].size() < (1 << 20)) text[i].append(buffer, static_cast<std::size_t>(n));
-        } else if (n == 0 || errno != EINTR) {
-          fds[i].fd = -1;
-          --open;
-        }
-      }
-    }
-  }
+  std::array<std::string, 2> text;
+  if (spawned == 0) text = read_both(out[0], err[0]);
   ::close(out[0]);
   ::close(err[0]);
   if (spawned != 0) throw std::runtime_error(fmt::format("cannot start `{}`", quoted(argv)));

@@ -65,6 +65,44 @@ std::vector<std::string> exchange_probes(c10d::Store& store, const WorkerOptions
   return all;
 }
 
+/// Moves the model to its device, in the memory format the scenario asks for there; the device.
+torch::Device place_model(const Scenario& s, const WorkerOptions& o, NetModel& model) {
+  model->to(pick_device(o));
+  const torch::Device device = device_of(model);
+  if (use_channels_last(s, device)) {
+    model->to_channels_last();
+    if (device.is_cpu() && o.rank == 0)
+      fmt::print(stderr, "resist-worker 0: warning: training.memory_format channels_last on the CPU trained "
+                         "measurably worse with LibTorch 1.13 (Fashion-MNIST: up to 11 points); auto or "
+                         "contiguous is the safe choice there\n");
+  }
+  // Fixed shapes all round: let cuDNN time its algorithms once per shape and keep the fastest.
+  if (device.is_cuda()) at::globalContext().setBenchmarkCuDNN(true);
+  return device;
+}
+
+/// Listens on a probe port (none where the bind host is a name, not an address) and learns the
+/// others'; empty for a world of one.
+std::vector<std::string> meet_probes(c10d::Store& store, const WorkerOptions& o, std::unique_ptr<ProbePort>& probe) {
+  if (o.world < 2) return {};
+  try {
+    probe = std::make_unique<ProbePort>(o.bind_host);
+  } catch (const std::runtime_error&) {  // a host name, not an address: no diagnosis
+  }
+  return exchange_probes(store, o, probe.get());
+}
+
+/// Called while `e` is handled: rethrows it, with what the peers' probe ports say added when one
+/// is gone or cannot be reached (as the failure is often a consequence of that).
+[[noreturn]] void fail_naming_peers(const std::exception& e, const std::vector<std::string>& peers, int rank) {
+  if (peers.empty()) throw;
+  const std::vector<PeerState> states = probe_peers(peers, std::chrono::seconds(2));
+  if (std::all_of(states.begin(), states.end(), [](PeerState p) { return p == PeerState::answers; })) throw;
+  const auto* c10_error = dynamic_cast<const c10::Error*>(&e);
+  const std::string what = c10_error ? c10_error->what_without_backtrace() : e.what();
+  throw std::runtime_error(fmt::format("{}; {}", what, describe_peers(peers, states, rank)));
+}
+
 /// Puts model, optimizer and data feed back where the checkpoint's last complete round left
 /// them; returns the first round to train.
 std::size_t resume(const Scenario& s, const WorkerOptions& o, NetModel& model, TorchBackend& backend, DataFeed& feed) {
@@ -115,17 +153,7 @@ WorkerReport train(const Scenario& s, const Plan& plan, WorkerOptions o) {
   torch::set_num_threads(o.threads);
   torch::manual_seed(s.strategy.seed);  // every worker starts from the same global model
   NetModel model(plan.network);         // built on the CPU, so that every device starts from the same model
-  model->to(pick_device(o));
-  const torch::Device device = device_of(model);
-  if (use_channels_last(s, device)) {
-    model->to_channels_last();
-    if (device.is_cpu() && o.rank == 0)
-      fmt::print(stderr, "resist-worker 0: warning: training.memory_format channels_last on the CPU trained "
-                         "measurably worse with LibTorch 1.13 (Fashion-MNIST: up to 11 points); auto or "
-                         "contiguous is the safe choice there\n");
-  }
-  // Fixed shapes all round: let cuDNN time its algorithms once per shape and keep the fastest.
-  if (device.is_cuda()) at::globalContext().setBenchmarkCuDNN(true);
+  const torch::Device device = place_model(s, o, model);
   const auto store = connect_store(o);
   if (o.t0 == 0) {  // workers on several machines: trace times count from when all are here
     barrier(*store, "resist/start", o.world, o.timeout_s);
@@ -133,11 +161,7 @@ WorkerReport train(const Scenario& s, const Plan& plan, WorkerOptions o) {
   }
   // So that a failure can say which peer is gone, or cannot be reached, from here.
   std::unique_ptr<ProbePort> probe;
-  try {
-    probe = std::make_unique<ProbePort>(o.bind_host);
-  } catch (const std::runtime_error&) {  // a host name, not an address: no diagnosis
-  }
-  const std::vector<std::string> peers = o.world > 1 ? exchange_probes(*store, o, probe.get()) : std::vector<std::string>{};
+  const std::vector<std::string> peers = meet_probes(*store, o, probe);
   const std::unique_ptr<Communicator> comm = make_communicator(store, o);
   DataFeed feed(s, o.rank, o.world, device);
   TorchBackend backend(s, plan, model, *comm, feed, o.rank, [t0 = o.t0] { return monotonic_seconds() - t0; });
@@ -158,13 +182,7 @@ WorkerReport train(const Scenario& s, const Plan& plan, WorkerOptions o) {
     // error to Gloo and NCCL).
     barrier(*store, "resist/trained", o.world, o.timeout_s);
   } catch (const std::exception& e) {
-    if (peers.empty()) throw;
-    const std::vector<PeerState> states = probe_peers(peers, std::chrono::seconds(2));
-    const bool all_answer = std::all_of(states.begin(), states.end(), [](PeerState p) { return p == PeerState::answers; });
-    const auto* c10_error = dynamic_cast<const c10::Error*>(&e);
-    const std::string what = c10_error ? c10_error->what_without_backtrace() : e.what();
-    if (all_answer) throw std::runtime_error(what);
-    throw std::runtime_error(fmt::format("{}; {}", what, describe_peers(peers, states, o.rank)));
+    fail_naming_peers(e, peers, o.rank);
   }
   report.rank = o.rank;
   report.first_round = first;

@@ -3,7 +3,11 @@
 // process cannot make namespaces (not root).
 #define DOCTEST_CONFIG_IMPLEMENT
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <barrier>
+#include <csignal>
 #include <chrono>
 #include <cstdio>
 #include <regex>
@@ -140,6 +144,42 @@ TEST_CASE("--link-down before the job meets: the job ends within the time-out, n
   CHECK(r.err.find("resist: failed: worker 1 failed") != std::string::npos);
   CHECK(seconds < 5 + 10);
   CHECK_FALSE(any_namespace_with(printed_prefix(r.err)));
+}
+
+TEST_CASE("resist emulate stopped by a signal stops the workers and removes the namespaces") {
+  const std::string cluster = cluster_file(2, "100Mbps");
+  const fs::path dir = scratch();
+  fs::remove(dir / "stopped.code");
+  const std::string background = fmt::format("cd '{}' && exec '{}' emulate {} -- sleep 60 > stopped.out 2> stopped.err",
+                                             dir.string(), resist_bin(), cluster);
+  const pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    ::execl("/bin/sh", "sh", "-c", background.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  // The workers run once the layout is printed and the namespaces hold processes.
+  std::string prefix;
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (std::chrono::steady_clock::now() < give_up) {
+    std::smatch m;
+    const std::string err = slurp(dir / "stopped.err");
+    if (std::regex_search(err, m, std::regex("(rsemu[0-9]+-)0 ")) &&
+        !exec::run_command({"ip", "netns", "pids", std::string(m[1]) + "2"}).empty()) {
+      prefix = m[1];
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  REQUIRE(!prefix.empty());
+  ::kill(pid, SIGTERM);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 128 + SIGTERM);
+  CHECK(slurp(dir / "stopped.err").find("stopped by signal 15") != std::string::npos);
+  CHECK_FALSE(any_namespace_with(prefix));
+  CHECK(run_command("pgrep -x -f 'sleep 6[0]'").out.empty());  // the workers are gone
 }
 
 TEST_CASE("resist emulate refuses what it cannot do, before making anything") {

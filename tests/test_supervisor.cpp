@@ -70,9 +70,14 @@ TEST_CASE("in a multi-host job a failure names the worker's global rank, not its
 }
 
 TEST_CASE("a crash is named before an error a worker reported because of it") {
+  // Worker 0 reports its error (a closed connection, say) once worker 1 runs, and worker 1 crashes
+  // 0.1 s later: the crash comes within the half second the others get after the first failure,
+  // however long the shells take to start (a busy machine once took longer than that).
+  const fs::path running = scratch() / "worker1-running";
+  fs::remove(running);
   exec::Supervisor s;
-  start(s, "exit 1");                          // reported an error (a closed connection, say)
-  start(s, "sleep 0.1; kill -SEGV $$");        // the crash that caused it, seen a moment later
+  start(s, "while [ ! -e '" + running.string() + "' ]; do sleep 0.01; done; exit 1");
+  start(s, "touch '" + running.string() + "'; sleep 0.1; kill -SEGV $$");
   CHECK(failure_of(s) == "worker 1 died (signal 11); the other workers were stopped");
 }
 

@@ -199,7 +199,7 @@ TEST_CASE("bad clusters: one clear message with file, pointer and element") {
 TEST_CASE("cluster references") {
   CHECK(input_error([] { load_cluster("dgx9", "."); }) ==
         "unknown cluster \"dgx9\"; expected a built-in cluster (v100x4-nvlink, v100x8-nvlink, v100x4-nodes-10g, v100x4-4nodes-10g, h100x8-node, "
-        "h100x8-4nodes-100g, fattree-1024-25g, cpu-local) or a path ending in .json");
+        "h100x8-4nodes-100g, fattree-1024-25g, cpu-local, cpu-4hosts-100m) or a path ending in .json");
   CHECK(input_error([] { load_cluster("nope.json", "/tmp"); }) ==
         "/tmp/nope.json: cannot open file (does it exist?)");
 }

@@ -121,16 +121,18 @@ class LinkEvents {
   bool stop_ = false;
 };
 
-int emulate(const EmulateOptions& o) {
-  const Cluster cluster = load_cluster(o.cluster, fs::current_path());
-  const int workers = o.workers.value_or(static_cast<int>(cluster.worker_gpus.size()));
-  exec::Emulation layout;
+/// The layout of the cluster's first `workers` workers; InputError naming what cannot be emulated.
+exec::Emulation layout_of(const EmulateOptions& o, const Cluster& cluster, int workers) {
   try {
-    layout = exec::plan_emulation(cluster, workers, exec::namespace_prefix());
+    return exec::plan_emulation(cluster, workers, exec::namespace_prefix());
   } catch (const std::invalid_argument& e) {
     throw InputError(o.workers && workers > static_cast<int>(cluster.worker_gpus.size()) ? "--workers" : cluster.source,
                      "", e.what());
   }
+}
+
+/// --link-down and --link-up, in time order; InputError for a link the layout does not have.
+std::vector<LinkEvent> events_of(const EmulateOptions& o, const exec::Emulation& layout) {
   std::vector<LinkEvent> events;
   for (const std::string& d : o.down) events.push_back(parse_event(d, false));
   for (const std::string& u : o.up) events.push_back(parse_event(u, true));
@@ -142,14 +144,54 @@ int emulate(const EmulateOptions& o) {
       throw InputError(e.up ? "--link-up" : "--link-down", "", x.what());
     }
   }
-  if (o.show) {
-    std::string text = layout_text(layout);
-    text += "commands:\n";
-    for (const auto& argv : exec::setup_commands(layout)) {
-      std::string line;
-      for (const std::string& a : argv) line += (line.empty() ? "" : " ") + a;
-      text += "  " + line + "\n";
+  return events;
+}
+
+std::string commands_text(const exec::Emulation& layout) {
+  std::string text = "commands:\n";
+  for (const auto& argv : exec::setup_commands(layout)) {
+    std::string line;
+    for (const std::string& a : argv) line += (line.empty() ? "" : " ") + a;
+    text += "  " + line + "\n";
+  }
+  return text;
+}
+
+/// COMMAND once per worker, in its host's namespace, with the launcher's variables.
+void start_workers(exec::Supervisor& supervisor, const exec::Emulation& e, const EmulateOptions& o) {
+  const fs::path ip_path = exec::program_path("ip");
+  for (const exec::EmulatedSpace& space : e.spaces)
+    for (std::size_t local = 0; local < space.workers.size(); ++local) {
+      const int rank = space.workers[local];
+      std::vector<std::string> args{"netns", "exec", space.name};
+      args.insert(args.end(), o.command.begin(), o.command.end());
+      supervisor.start(ip_path, args,
+                       {fmt::format("RANK={}", rank), fmt::format("WORLD_SIZE={}", e.worker_space.size()),
+                        fmt::format("LOCAL_RANK={}", local), fmt::format("LOCAL_WORLD_SIZE={}", space.workers.size()),
+                        "MASTER_ADDR=" + e.master_addr(), fmt::format("MASTER_PORT={}", o.port)},
+                       rank);
     }
+}
+
+std::string traffic_text(const exec::EmulatedCluster& emulated, double seconds) {
+  const exec::Emulation& e = emulated.layout();
+  const std::vector<exec::LinkTraffic> traffic = emulated.traffic();
+  std::string text = fmt::format("resist emulate: {} workers ended well in {:.2f} s; traffic per link:\n",
+                                 e.worker_space.size(), seconds);
+  for (std::size_t i = 0; i < e.links.size(); ++i) {
+    const ClusterLink& cl = e.cluster.links[e.links[i].link];
+    text += fmt::format("  {}: {:.3f} MB {} -> {}, {:.3f} MB back\n", cl.name, traffic[i].a_to_b / 1e6,
+                        e.cluster.elements[cl.a].name, e.cluster.elements[cl.b].name, traffic[i].b_to_a / 1e6);
+  }
+  return text;
+}
+
+int emulate(const EmulateOptions& o) {
+  const Cluster cluster = load_cluster(o.cluster, fs::current_path());
+  exec::Emulation layout = layout_of(o, cluster, o.workers.value_or(static_cast<int>(cluster.worker_gpus.size())));
+  const std::vector<LinkEvent> events = events_of(o, layout);
+  if (o.show) {
+    const std::string text = layout_text(layout) + commands_text(layout);
     std::fwrite(text.data(), 1, text.size(), stdout);
     return 0;
   }
@@ -163,25 +205,11 @@ int emulate(const EmulateOptions& o) {
 
   exec::StopSignals signals;
   exec::EmulatedCluster emulated(std::move(layout));
-  const exec::Emulation& e = emulated.layout();
-  fmt::print(stderr, "resist emulate: {}", layout_text(e));
-  const fs::path ip_path = exec::program_path("ip");
+  fmt::print(stderr, "resist emulate: {}", layout_text(emulated.layout()));
   const auto started = std::chrono::steady_clock::now();
   {
     exec::Supervisor supervisor;
-    for (std::size_t s = 0; s < e.spaces.size(); ++s) {
-      const exec::EmulatedSpace& space = e.spaces[s];
-      for (std::size_t local = 0; local < space.workers.size(); ++local) {
-        const int rank = space.workers[local];
-        std::vector<std::string> args{"netns", "exec", space.name};
-        args.insert(args.end(), o.command.begin(), o.command.end());
-        supervisor.start(ip_path, args,
-                         {fmt::format("RANK={}", rank), fmt::format("WORLD_SIZE={}", workers),
-                          fmt::format("LOCAL_RANK={}", local), fmt::format("LOCAL_WORLD_SIZE={}", space.workers.size()),
-                          "MASTER_ADDR=" + e.master_addr(), fmt::format("MASTER_PORT={}", o.port)},
-                         rank);
-      }
-    }
+    start_workers(supervisor, emulated.layout(), o);
     LinkEvents faults(emulated, events);
     try {
       supervisor.wait_all();
@@ -190,14 +218,8 @@ int emulate(const EmulateOptions& o) {
       return 128 + i.signal;
     }
   }
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  const std::vector<exec::LinkTraffic> traffic = emulated.traffic();
-  std::string text = fmt::format("resist emulate: {} workers ended well in {:.2f} s; traffic per link:\n", workers, seconds);
-  for (std::size_t i = 0; i < e.links.size(); ++i) {
-    const ClusterLink& cl = e.cluster.links[e.links[i].link];
-    text += fmt::format("  {}: {:.3f} MB {} -> {}, {:.3f} MB back\n", cl.name, traffic[i].a_to_b / 1e6,
-                        e.cluster.elements[cl.a].name, e.cluster.elements[cl.b].name, traffic[i].b_to_a / 1e6);
-  }
+  const std::string text =
+      traffic_text(emulated, std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
   std::fwrite(text.data(), 1, text.size(), stderr);
   return 0;
 }
