@@ -324,12 +324,23 @@ bool can_emulate(std::string& why) {
     why = "making network namespaces needs root (CAP_SYS_ADMIN and CAP_NET_ADMIN): run as root";
     return false;
   }
+  // As an emulation uses them: `ip -n` makes / a slave mount in a mount namespace of its own, which
+  // fails where / is not a mount point (a chroot into a plain folder).
   const std::string probe = namespace_prefix() + "probe";
+  bool made = false;
   try {
     run_command({"ip", "netns", "add", probe});
+    made = true;
+    run_command({"ip", "-n", probe, "link", "set", "lo", "up"});
     run_command({"ip", "netns", "del", probe});
   } catch (const std::exception& e) {
     why = e.what();
+    if (made) {
+      try {
+        run_command({"ip", "netns", "del", probe});
+      } catch (const std::exception&) {
+      }
+    }
     return false;
   }
   return true;

@@ -75,6 +75,9 @@ set +e
 unshare --mount --propagation private bash -c '
   set -e
   root=$1 archives=$2
+  # The root a mount point of its own: `ip netns exec` and `ip -n` make / a slave mount inside,
+  # which fails on a plain folder ("mount --make-rslave /" failed: Invalid argument).
+  mount --bind "$root" "$root"
   mount -t proc proc "$root/proc"
   mount -t sysfs sys "$root/sys"
   mount --rbind /dev "$root/dev"
