@@ -22,10 +22,9 @@ c10::intrusive_ptr<c10d::Store> connect_store(const WorkerOptions& o) {
   try {
     return c10::make_intrusive<c10d::TCPStore>(o.master_addr, options);
   } catch (const std::exception& e) {
-    const auto* c10_error = dynamic_cast<const c10::Error*>(&e);
     throw std::runtime_error(fmt::format("rendezvous at {}:{} ({}): {}", o.master_addr, o.master_port,
                                          o.rank == 0 ? "served here, waiting for the other workers" : "worker 0's store",
-                                         c10_error ? c10_error->what_without_backtrace() : e.what()));
+                                         error_text(e)));
   }
 }
 

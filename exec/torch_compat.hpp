@@ -2,6 +2,7 @@
 // 2.6, the PyTorch 2.x wheels), in one place, so that no version check is scattered elsewhere.
 #pragma once
 
+#include <exception>
 #include <sstream>
 #include <string>
 #include <type_traits>
@@ -9,6 +10,7 @@
 #include <optional>
 
 #include <ATen/autocast_mode.h>
+#include <c10/util/Exception.h>
 #include <torch/optim/optimizer.h>
 #include <torch/version.h>
 
@@ -91,5 +93,11 @@ class AutocastScope {
   bool was_ = false;
   at::ScalarType old_dtype_ = at::kFloat;
 };
+
+/// An error's message: LibTorch's without its backtrace, any other's what().
+inline std::string error_text(const std::exception& e) {
+  const auto* c10_error = dynamic_cast<const c10::Error*>(&e);
+  return c10_error ? c10_error->what_without_backtrace() : e.what();
+}
 
 }  // namespace resist::exec

@@ -16,6 +16,7 @@
 #include "exec/net.hpp"
 #include "exec/progress.hpp"
 #include "exec/rendezvous.hpp"
+#include "exec/torch_compat.hpp"
 #include "exec/round_end.hpp"
 #include "exec/torch_backend.hpp"
 #include "plan/interpreter.hpp"
@@ -98,9 +99,7 @@ std::vector<std::string> meet_probes(c10d::Store& store, const WorkerOptions& o,
   if (peers.empty()) throw;
   const std::vector<PeerState> states = probe_peers(peers, std::chrono::seconds(2));
   if (std::all_of(states.begin(), states.end(), [](PeerState p) { return p == PeerState::answers; })) throw;
-  const auto* c10_error = dynamic_cast<const c10::Error*>(&e);
-  const std::string what = c10_error ? c10_error->what_without_backtrace() : e.what();
-  throw std::runtime_error(fmt::format("{}; {}", what, describe_peers(peers, states, rank)));
+  throw std::runtime_error(fmt::format("{}; {}", error_text(e), describe_peers(peers, states, rank)));
 }
 
 /// Puts model, optimizer and data feed back where the checkpoint's last complete round left

@@ -63,6 +63,13 @@ inline Result run_resist(const std::string& args) {
   return run_command("'" + std::string(bin) + "' " + args);
 }
 
+/// `resist run` settings for a narrow, shallow pre-activation ResNet on synthetic 8x8 images:
+/// a real training run in well under a second per round (rounds are the caller's).
+inline const std::string kTinyRun =
+    " --set model.arch=preact_resnet18 --set model.width=0.125 --set model.depths=[1,1,3,1]"
+    " --set model.input=[3,8,8] --set model.classes=4 --set strategy.local_iterations=4"
+    " --set data.dataset=synthetic --set training.batch_size=16 --set training.epochs=null";
+
 inline void write(const fs::path& p, const std::string& text) {
   std::ofstream(p) << text;
 }

@@ -32,11 +32,7 @@ using nlohmann::json;
 
 namespace {
 
-const std::string kTiny =
-    " --set model.arch=preact_resnet18 --set model.width=0.125 --set model.depths=[1,1,3,1]"
-    " --set model.input=[3,8,8] --set model.classes=4 --set strategy.local_iterations=4"
-    " --set data.dataset=synthetic --set strategy.min_depth=1"
-    " --set training.batch_size=16 --set training.epochs=null";
+const std::string kTiny = kTinyRun + " --set strategy.min_depth=1";
 
 /// A cluster file of `hosts` single-core hosts on one switch, each link at `rate`.
 std::string cluster_file(int hosts, const std::string& rate) {

@@ -19,11 +19,7 @@ using nlohmann::json;
 
 namespace {
 
-const std::string kTiny =
-    " --set model.arch=preact_resnet18 --set model.width=0.125 --set model.depths=[1,1,3,1]"
-    " --set model.input=[3,8,8] --set model.classes=4 --set strategy.local_iterations=4"
-    " --set data.dataset=synthetic"
-    " --set training.batch_size=16 --set training.epochs=null --set training.rounds=4";
+const std::string kTiny = kTinyRun + " --set training.rounds=4";
 
 /// `resist ARGS` with RESIST_FAULT set to `fault` (see exec/fault.hpp).
 Result run_resist_with_fault(const std::string& fault, const std::string& args) {
