@@ -116,22 +116,18 @@ NetModelImpl::NetModelImpl(const Network& net) : net_(net) {
 
 torch::Tensor NetModelImpl::forward(torch::Tensor x, const std::vector<char>& active,
                                        double partitioned_scale) {
-  for (std::size_t i = 0; i < blocks_.size(); ++i) {
-    const Block& b = net_.blocks[i];
-    if (!active[i]) continue;  // only non-strided, shape-preserving blocks are ever off
-    if (b.kind == BlockKind::stem_3x3)
-      x = std::dynamic_pointer_cast<nn::Conv2dImpl>(blocks_[i])->forward(x);
-    else if (b.kind == BlockKind::head_preact)
-      x = std::dynamic_pointer_cast<HeadImpl>(blocks_[i])->forward(x);
-    else if (b.kind == BlockKind::hidden)
-      x = std::dynamic_pointer_cast<HiddenImpl>(blocks_[i])->forward(x);
-    else if (b.kind == BlockKind::output)
-      x = std::dynamic_pointer_cast<nn::LinearImpl>(blocks_[i])->forward(x);
-    else
-      x = std::dynamic_pointer_cast<PreActBlockImpl>(blocks_[i])
-              ->forward(x, b.partitionable ? partitioned_scale : 1.0);
-  }
+  for (std::size_t i = 0; i < blocks_.size(); ++i)
+    if (active[i]) x = forward_block(i, x, partitioned_scale);  // only shape-preserving blocks are ever off
   return x;
+}
+
+torch::Tensor NetModelImpl::forward_block(std::size_t i, torch::Tensor x, double partitioned_scale) {
+  const Block& b = net_.blocks.at(i);
+  if (b.kind == BlockKind::stem_3x3) return std::dynamic_pointer_cast<nn::Conv2dImpl>(blocks_[i])->forward(x);
+  if (b.kind == BlockKind::head_preact) return std::dynamic_pointer_cast<HeadImpl>(blocks_[i])->forward(x);
+  if (b.kind == BlockKind::hidden) return std::dynamic_pointer_cast<HiddenImpl>(blocks_[i])->forward(x);
+  if (b.kind == BlockKind::output) return std::dynamic_pointer_cast<nn::LinearImpl>(blocks_[i])->forward(x);
+  return std::dynamic_pointer_cast<PreActBlockImpl>(blocks_[i])->forward(x, b.partitionable ? partitioned_scale : 1.0);
 }
 
 void NetModelImpl::to_channels_last() {

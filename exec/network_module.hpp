@@ -21,6 +21,8 @@ class NetModelImpl : public torch::nn::Module {
   /// Runs the blocks whose `active` flag is set; `partitioned_scale` multiplies the residual branch
   /// of partitionable blocks.
   torch::Tensor forward(torch::Tensor x, const std::vector<char>& active, double partitioned_scale);
+  /// Block `i` alone (its input as the block before it gives it).
+  torch::Tensor forward_block(std::size_t i, torch::Tensor x, double partitioned_scale = 1.0);
 
   /// Lays every 4-D parameter out channels-last (NHWC), in place: the tensors keep their identity
   /// (optimizers and state() still hold them), only their strides change.

@@ -9,11 +9,12 @@
 #include "input/input_error.hpp"
 
 namespace resist::exec {
-namespace {
 
 torch::optim::SGDOptions sgd_options(const Scenario& s, double lr) {
   return torch::optim::SGDOptions(lr).momentum(s.training.momentum).weight_decay(s.training.weight_decay);
 }
+
+namespace {
 
 std::int64_t numel(const std::vector<torch::Tensor>& tensors) {
   std::int64_t n = 0;

@@ -32,6 +32,9 @@ bool use_channels_last(const Scenario& s, torch::Device device);
 /// /training/dtype for fp16 on the CPU (LibTorch has no fp16 CPU convolutions to autocast to).
 std::optional<torch::ScalarType> autocast_type(const Scenario& s, torch::Device device);
 
+/// The scenario's SGD settings (momentum, weight decay) at learning rate `lr`.
+torch::optim::SGDOptions sgd_options(const Scenario& s, double lr);
+
 /// One SGD step over every parameter of `optimizer` that has a gradient, in multi-tensor
 /// (foreach) ops: a handful of kernel launches per step on a GPU instead of several per
 /// parameter. Bit for bit what `optimizer.step()` computes (momentum, dampening, Nesterov, weight

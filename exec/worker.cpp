@@ -1,6 +1,7 @@
 // One worker: sets up the device, the rendezvous, the communicator and the data, then walks its
 // part of the plan through the interpreter with the LibTorch backend.
 #include "exec/worker.hpp"
+#include "exec/worker_setup.hpp"
 
 #include <malloc.h>
 
@@ -66,22 +67,6 @@ std::vector<std::string> exchange_probes(c10d::Store& store, const WorkerOptions
   return all;
 }
 
-/// Moves the model to its device, in the memory format the scenario asks for there; the device.
-torch::Device place_model(const Scenario& s, const WorkerOptions& o, NetModel& model) {
-  model->to(pick_device(o));
-  const torch::Device device = device_of(model);
-  if (use_channels_last(s, device)) {
-    model->to_channels_last();
-    if (device.is_cpu() && o.rank == 0)
-      fmt::print(stderr, "resist-worker 0: warning: training.memory_format channels_last on the CPU trained "
-                         "measurably worse with LibTorch 1.13 (Fashion-MNIST: up to 11 points); auto or "
-                         "contiguous is the safe choice there\n");
-  }
-  // Fixed shapes all round: let cuDNN time its algorithms once per shape and keep the fastest.
-  if (device.is_cuda()) at::globalContext().setBenchmarkCuDNN(true);
-  return device;
-}
-
 /// Listens on a probe port (none where the bind host is a name, not an address) and learns the
 /// others'; empty for a world of one.
 std::vector<std::string> meet_probes(c10d::Store& store, const WorkerOptions& o, std::unique_ptr<ProbePort>& probe) {
@@ -131,6 +116,24 @@ void leave(c10d::Store& store, const WorkerOptions& o, WorkerReport& report) {
   }
 }
 
+}  // namespace
+
+/// Moves the model to its device, in the memory format the scenario asks for there; the device.
+torch::Device place_model(const Scenario& s, const WorkerOptions& o, NetModel& model) {
+  model->to(pick_device(o));
+  const torch::Device device = device_of(model);
+  if (use_channels_last(s, device)) {
+    model->to_channels_last();
+    if (device.is_cpu() && o.rank == 0)
+      fmt::print(stderr, "resist-worker 0: warning: training.memory_format channels_last on the CPU trained "
+                         "measurably worse with LibTorch 1.13 (Fashion-MNIST: up to 11 points); auto or "
+                         "contiguous is the safe choice there\n");
+  }
+  // Fixed shapes all round: let cuDNN time its algorithms once per shape and keep the fastest.
+  if (device.is_cuda()) at::globalContext().setBenchmarkCuDNN(true);
+  return device;
+}
+
 /// glibc's allocator hands memory back to the kernel when the top of its heap is free (128 KiB
 /// and up) and maps large blocks one by one: every training iteration then frees and re-faults
 /// its activations' pages (profiled with perf: page faults, page clearing and brk unmapping were
@@ -146,6 +149,8 @@ void keep_working_set() {
   }();
   (void)done;
 }
+
+namespace {
 
 WorkerReport train(const Scenario& s, const Plan& plan, WorkerOptions o) {
   keep_working_set();

@@ -91,6 +91,9 @@ Scenario read_fields(const json& doc, const std::string& source) {
   s.sim.bandwidth_scale = sim.at("bandwidth_scale").get<double>();
   for (const auto& [kind, seconds] : sim.at("op_overhead_s").items())
     s.sim.op_overhead_s[kind] = seconds.get<double>();
+  if (sim.contains("cost_table"))
+    s.sim.cost_table = (s.folder() / sim.at("cost_table").get<std::string>()).lexically_normal().string();
+  s.sim.cost_scale = sim.at("cost_scale").get<double>();
   s.document = doc;
   return s;
 }
@@ -365,6 +368,8 @@ json relocated_document(json document, const Scenario& scenario, const std::file
   }
   if (document.contains("data") && document["data"].contains("path") && document["data"]["path"].is_string())
     relocate(document["data"]["path"]);
+  if (document.contains("sim") && document["sim"].contains("cost_table") && document["sim"]["cost_table"].is_string())
+    relocate(document["sim"]["cost_table"]);
   return document;
 }
 

@@ -67,6 +67,10 @@ struct SimSettings {
   double iteration_overhead_s = 0;      ///< per local iteration, beyond the FLOPs
   double bandwidth_scale = 1;           ///< factor on every link's bandwidth
   std::map<std::string, double, std::less<>> op_overhead_s;  ///< per communication op, by kind name
+  /// A cost table (`resist profile`) timing compute per block, resolved against the scenario's
+  /// folder; empty: compute is timed from FLOPs and `efficiency`.
+  std::string cost_table;
+  double cost_scale = 1;                ///< factor on the cost table's times
 
   /// The overhead of one op of this kind ("send", "allreduce", ...; 0 when none is set).
   double op_overhead(std::string_view kind) const {

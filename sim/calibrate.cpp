@@ -3,9 +3,11 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <optional>
 
 #include <fmt/format.h>
 
+#include "plan/cost_table.hpp"
 #include "plan/generator.hpp"
 #include "sim/simulator.hpp"
 
@@ -20,54 +22,81 @@ Comparison simulate_and_compare(const Plan& plan, const Cluster& cluster, const 
   return compare_traces(r.trace, "the simulation", measured, source);
 }
 
-/// Compute: measured = flops / speed + iterations * overhead, least squares over the compute ops.
-/// When flops per iteration hardly vary, speed and overhead cannot be told apart: overhead 0.
-void fit_compute(const Plan& plan, const Comparison& c, Calibration& out) {
-  double ff = 0, fk = 0, kk = 0, fm = 0, km = 0, sum_m = 0, sum_f = 0, speed = 0;
-  double lo = 1e300, hi = 0;
+/// What a compute op's time is taken to be proportional to: its FLOPs, or with a cost table, its
+/// seconds in the table (at cost_scale 1).
+double compute_work(const Plan& plan, const CostTable* table, const OpComparison& o) {
+  if (!table) return o.flops;
+  const Round& round = plan.rounds.at(o.round);
+  return table->iteration_seconds(plan.network, round.assignments.at(static_cast<std::size_t>(o.worker))) *
+         round.ops.at(o.op).iterations;
+}
+
+/// Least squares of measured = work * inverse + iterations * overhead over the compute ops, with
+/// `speed` the simulated work per second before (averaged). When work per iteration hardly
+/// varies, rate and overhead cannot be told apart: overhead 0, the rate alone.
+struct ComputeFit {
+  double inverse = 0, overhead = 0, speed = 0, kk = 0, wk = 0, km = 0;
   std::size_t n = 0;
+};
+
+ComputeFit fit_work(const Plan& plan, const CostTable* table, const Comparison& c, Calibration& out) {
+  ComputeFit f;
+  double ww = 0, wm = 0, sum_m = 0, sum_w = 0, lo = 1e300, hi = 0;
   for (const OpComparison& o : c.ops) {
     if (o.kind != OpKind::compute || o.flops <= 0) continue;
-    const double k = plan.rounds.at(o.round).ops.at(o.op).iterations;
+    const double k = plan.rounds.at(o.round).ops.at(o.op).iterations, w = compute_work(plan, table, o);
     const double without = o.predicted_s - k * out.before.iteration_overhead_s;
-    if (without > 0) speed += o.flops / without;  // what the simulated host computes per second
-    ++n;
-    ff += o.flops * o.flops;
-    fk += o.flops * k;
-    kk += k * k;
-    fm += o.flops * o.measured_s;
-    km += k * o.measured_s;
+    if (without > 0) f.speed += w / without;
+    ++f.n;
+    ww += w * w;
+    f.wk += w * k;
+    f.kk += k * k;
+    wm += w * o.measured_s;
+    f.km += k * o.measured_s;
     sum_m += o.measured_s;
-    sum_f += o.flops;
-    lo = std::min(lo, o.flops / k);
-    hi = std::max(hi, o.flops / k);
+    sum_w += w;
+    lo = std::min(lo, w / k);
+    hi = std::max(hi, w / k);
   }
-  if (n == 0 || speed <= 0) {
-    out.notes.push_back("no compute operations to fit: efficiency and iteration overhead kept");
-    return;
-  }
-  speed /= static_cast<double>(n);
-  double inverse = sum_m / sum_f, overhead = 0;
-  const double det = ff * kk - fk * fk;
+  if (f.n == 0 || f.speed <= 0) return f;
+  f.speed /= static_cast<double>(f.n);
+  f.inverse = sum_m / sum_w;
+  const double det = ww * f.kk - f.wk * f.wk;
   if ((hi - lo) / hi > 0.05 && det > 0) {
-    const double a = (fm * kk - km * fk) / det, b = (ff * km - fk * fm) / det;
+    const double a = (wm * f.kk - f.km * f.wk) / det, b = (ww * f.km - f.wk * wm) / det;
     if (a > 0 && b >= 0) {
-      inverse = a;
-      overhead = b;
+      f.inverse = a;
+      f.overhead = b;
     } else {
       out.notes.push_back("the two-parameter compute fit was not physical; fitted the rate alone");
     }
   } else {
-    out.notes.push_back("every compute op does about the same FLOPs per iteration: the per-iteration "
-                        "overhead cannot be told from the rate, so it is folded into the efficiency");
+    out.notes.push_back(fmt::format("every compute op does about the same {} per iteration: the per-iteration "
+                                    "overhead cannot be told from the rate, so it is folded into the {}",
+                                    table ? "work (cost table seconds)" : "FLOPs", table ? "cost scale" : "efficiency"));
   }
-  out.after.efficiency = out.before.efficiency * (1 / inverse) / speed;
-  out.after.iteration_overhead_s = overhead;
+  return f;
+}
+
+/// Compute: efficiency (or, with a cost table, cost_scale) and the per-iteration overhead.
+void fit_compute(const Plan& plan, const CostTable* table, const Comparison& c, Calibration& out) {
+  const ComputeFit f = fit_work(plan, table, c, out);
+  if (f.n == 0 || f.speed <= 0) {
+    out.notes.push_back(fmt::format("no compute operations to fit: {} and iteration overhead kept",
+                                    table ? "cost scale" : "efficiency"));
+    return;
+  }
+  out.after.iteration_overhead_s = f.overhead;
+  if (table) {  // the table's seconds at scale 1 are the work: the scale is the fitted slope
+    out.after.cost_scale = f.inverse;
+    return;
+  }
+  out.after.efficiency = out.before.efficiency * (1 / f.inverse) / f.speed;
   if (out.after.efficiency > kMaxEfficiency) {
     // At the cap the rate is fixed: the per-iteration overhead is fitted again to what is left
     // (least squares in it alone), or the capped rate would leave the surplus unexplained.
-    const double capped_inverse = out.before.efficiency / (kMaxEfficiency * speed);
-    const double refitted = kk > 0 ? std::max(0.0, (km - capped_inverse * fk) / kk) : 0;
+    const double capped_inverse = out.before.efficiency / (kMaxEfficiency * f.speed);
+    const double refitted = f.kk > 0 ? std::max(0.0, (f.km - capped_inverse * f.wk) / f.kk) : 0;
     out.notes.push_back(fmt::format("the fitted efficiency {:.3f} exceeds {}: the cluster's peak FLOP/s "
                                     "is too low for this machine; capped at {}, the per-iteration overhead "
                                     "fitted again ({:.4g} s)", out.after.efficiency, kMaxEfficiency,
@@ -169,6 +198,7 @@ void keep_plausible(Calibration& c) {
     after = before;
   };
   check("sim.efficiency", c.after.efficiency, c.before.efficiency, 1e-4, kMaxEfficiency);
+  check("sim.cost_scale", c.after.cost_scale, c.before.cost_scale, 1e-2, 100);
   check("sim.iteration_overhead_s", c.after.iteration_overhead_s, c.before.iteration_overhead_s, 0, 60);
   check("sim.bandwidth_scale", c.after.bandwidth_scale, c.before.bandwidth_scale, 1e-3 * c.before.bandwidth_scale,
         1e3 * c.before.bandwidth_scale);
@@ -191,10 +221,15 @@ Calibration calibrate(const Scenario& s, const Trace& measured, const std::strin
   const Plan plan = make_plan(s, rounds_to_simulate(measured, s.total_rounds(), source));
   const Cluster cluster = scenario_cluster(s);
   check_fit(plan, cluster, s.source);
+  std::optional<CostTable> table;
+  if (!s.sim.cost_table.empty()) {
+    table = load_cost_table(s.sim.cost_table);
+    check_cost_table(*table, plan);
+  }
   Calibration c;
   c.before = c.after = s.sim;
   c.before_comparison = simulate_and_compare(plan, cluster, c.before, measured, source);
-  fit_compute(plan, c.before_comparison, c);
+  fit_compute(plan, table ? &*table : nullptr, c.before_comparison, c);
   fit_comm(c.before_comparison, c);
   keep_plausible(c);
   c.after_comparison = simulate_and_compare(plan, cluster, c.after, measured, source);
@@ -207,6 +242,7 @@ Calibration calibrate(const Scenario& s, const Trace& measured, const std::strin
   SimSettings compute_only = c.before;
   compute_only.efficiency = c.after.efficiency;
   compute_only.iteration_overhead_s = c.after.iteration_overhead_s;
+  compute_only.cost_scale = c.after.cost_scale;
   bool network_fitted = compute_only.bandwidth_scale != c.after.bandwidth_scale;
   for (const char* kind : kCommKinds)
     network_fitted = network_fitted || compute_only.op_overhead(kind) != c.after.op_overhead(kind);
@@ -231,6 +267,7 @@ nlohmann::json calibrated_document(const Scenario& s, const SimSettings& setting
   nlohmann::json& sim = doc["sim"];
   sim["efficiency"] = settings.efficiency;
   sim["iteration_overhead_s"] = settings.iteration_overhead_s;
+  if (!settings.cost_table.empty()) sim["cost_scale"] = settings.cost_scale;
   sim["bandwidth_scale"] = settings.bandwidth_scale;
   nlohmann::json overheads = nlohmann::json::object();
   for (const char* kind : kCommKinds) overheads[kind] = settings.op_overhead(kind);
@@ -243,7 +280,10 @@ std::string calibration_text(const Calibration& c) {
   const auto row = [&](const std::string& name, double before, double after, const char* unit) {
     out += fmt::format("{:<28} {:>12.6g}{:2} {:>12.6g}{:2}\n", name, before, unit, after, unit);
   };
-  row("sim.efficiency", c.before.efficiency, c.after.efficiency, "");
+  if (c.before.cost_table.empty())
+    row("sim.efficiency", c.before.efficiency, c.after.efficiency, "");
+  else
+    row("sim.cost_scale", c.before.cost_scale, c.after.cost_scale, "");
   row("sim.iteration_overhead_s", c.before.iteration_overhead_s, c.after.iteration_overhead_s, " s");
   row("sim.bandwidth_scale", c.before.bandwidth_scale, c.after.bandwidth_scale, "");
   for (const char* kind : kCommKinds)
@@ -267,7 +307,8 @@ nlohmann::json calibration_to_json(const Calibration& c) {
   const auto settings = [](const SimSettings& s) {
     nlohmann::json overheads = nlohmann::json::object();
     for (const char* kind : kCommKinds) overheads[kind] = s.op_overhead(kind);
-    return nlohmann::json{{"efficiency", s.efficiency}, {"iteration_overhead_s", s.iteration_overhead_s},
+    return nlohmann::json{{"efficiency", s.efficiency}, {"cost_scale", s.cost_scale},
+                          {"iteration_overhead_s", s.iteration_overhead_s},
                           {"bandwidth_scale", s.bandwidth_scale}, {"op_overhead_s", overheads}};
   };
   return {{"before", settings(c.before)}, {"after", settings(c.after)},

@@ -15,9 +15,13 @@ Ticket SimBackend::keep(sg4::ActivityPtr activity) {
 }
 
 Ticket SimBackend::compute(const OpCall& call) {
-  // Calibrated per-iteration overhead, as the FLOPs the host computes in that time.
-  const double extra = settings_.iteration_overhead_s * call.op.iterations * sg4::this_actor::get_host()->get_speed();
-  return keep(sg4::this_actor::exec_async(call.op.flops + extra));
+  // Times become work at the host's speed, so that workers sharing a GPU share its time.
+  const double speed = sg4::this_actor::get_host()->get_speed();
+  const double extra = settings_.iteration_overhead_s * call.op.iterations * speed;  // calibrated
+  if (!table_) return keep(sg4::this_actor::exec_async(call.op.flops + extra));
+  const Assignment& mine = call.round.assignments.at(static_cast<std::size_t>(self_));
+  const double seconds = table_->iteration_seconds(call.plan.network, mine) * settings_.cost_scale * call.op.iterations;
+  return keep(sg4::this_actor::exec_async(seconds * speed + extra));
 }
 
 Ticket SimBackend::send(const OpCall& call, WorkerId peer) {

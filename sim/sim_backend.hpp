@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "plan/backend.hpp"
+#include "plan/cost_table.hpp"
 #include "input/scenario.hpp"
 #include "sim/sim_world.hpp"
 
@@ -13,8 +14,9 @@ namespace resist::sim {
 
 class SimBackend final : public Backend {
  public:
-  SimBackend(World& world, WorkerId self, const SimSettings& settings)
-      : world_(world), self_(self), settings_(settings) {}
+  /// With a cost table, compute is timed from its per-block seconds; without, from FLOPs.
+  SimBackend(World& world, WorkerId self, const SimSettings& settings, const CostTable* table = nullptr)
+      : world_(world), self_(self), settings_(settings), table_(table) {}
 
   Ticket compute(const OpCall& call) override;
   Ticket send(const OpCall& call, WorkerId peer) override;
@@ -36,6 +38,7 @@ class SimBackend final : public Backend {
   World& world_;
   WorkerId self_;
   const SimSettings& settings_;
+  const CostTable* table_;
   std::vector<Pending> pending_;
 };
 

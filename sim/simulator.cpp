@@ -7,11 +7,13 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <optional>
 #include <string>
 
 #include <fmt/format.h>
 
 #include "input/input_error.hpp"
+#include "plan/cost_table.hpp"
 #include "plan/interpreter.hpp"
 #include "plan/peak_memory.hpp"
 #include "sim/sim_backend.hpp"
@@ -24,7 +26,7 @@ namespace {
 using nlohmann::json;
 
 /// Runs the simulation in this process (a fresh child: SimGrid allows one engine per process).
-json run_engine(const Plan& plan, const Cluster& cluster, const SimSettings& settings) {
+json run_engine(const Plan& plan, const Cluster& cluster, const SimSettings& settings, const CostTable* table) {
   char name[] = "resist-sim";
   char quiet[] = "--log=root.thresh:error";
   char threads[] = "--cfg=contexts/factory:thread";  // must be set before the engine starts
@@ -37,8 +39,8 @@ json run_engine(const Plan& plan, const Cluster& cluster, const SimSettings& set
   sim::World world(plan, sim::build_platform(cluster, plan.dtype, settings.efficiency), coarse);
   TraceRecorder recorder;
   for (WorkerId w = 0; w < plan.workers; ++w)
-    sim::compat::add_actor(fmt::format("worker{}", w), world.host(w), [&world, &recorder, &plan, &settings, w] {
-      sim::SimBackend backend(world, w, settings);
+    sim::compat::add_actor(fmt::format("worker{}", w), world.host(w), [&world, &recorder, &plan, &settings, table, w] {
+      sim::SimBackend backend(world, w, settings, table);
       Interpreter interpreter(plan, w, backend);
       interpreter.add_observer(recorder);
       interpreter.run();
@@ -70,7 +72,7 @@ std::string read_all(int fd) {
 }
 
 /// Runs `run_engine` in a child process and returns what it printed.
-json run_isolated(const Plan& plan, const Cluster& cluster, const SimSettings& settings) {
+json run_isolated(const Plan& plan, const Cluster& cluster, const SimSettings& settings, const CostTable* table) {
   int fds[2];
   if (::pipe(fds) != 0) throw std::runtime_error("simulation: cannot create a pipe");
   std::fflush(nullptr);
@@ -80,7 +82,7 @@ json run_isolated(const Plan& plan, const Cluster& cluster, const SimSettings& s
     ::close(fds[0]);
     json out;
     try {
-      out = run_engine(plan, cluster, settings);
+      out = run_engine(plan, cluster, settings, table);
     } catch (const std::exception& e) {
       out = {{"error", e.what()}};
     }
@@ -160,7 +162,12 @@ Cluster scenario_cluster(const Scenario& s) {
 SimResult simulate(const Plan& plan, const Cluster& given, const SimSettings& settings) {
   Cluster cluster = given;  // links as fast as the software gets them (calibrated scale)
   for (ClusterLink& l : cluster.links) l.bandwidth *= settings.bandwidth_scale;
-  const json out = run_isolated(plan, cluster, settings);
+  std::optional<CostTable> table;
+  if (!settings.cost_table.empty()) {
+    table = load_cost_table(settings.cost_table);
+    check_cost_table(*table, plan);
+  }
+  const json out = run_isolated(plan, cluster, settings, table ? &*table : nullptr);
   SimResult r;
   r.strategy = std::string(to_string(plan.strategy));
   r.workers = plan.workers;

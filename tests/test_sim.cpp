@@ -2,10 +2,12 @@
 #include <doctest/doctest.h>
 
 #include <sys/time.h>
+#include <unistd.h>
 
 #include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <optional>
 #include <set>
 #include <tuple>
@@ -14,6 +16,7 @@
 #include "plan/round_builder.hpp"
 #include "sim/calibrate.hpp"
 #include "sim/simulator.hpp"
+#include "tests/cost_table_helpers.hpp"
 #include "tests/helpers.hpp"
 
 using namespace resist;
@@ -152,6 +155,89 @@ TEST_CASE("calibrated settings: iteration and op overheads, bandwidth scale") {
   CHECK(run(p, star(3), s) == doctest::Approx(0.004 + kPath + 2 * m / (0.5 * kBandwidth)).epsilon(1e-9));
   p.rounds[0].ops[0] = comm(OpKind::broadcast, {0, 1, 2}, 2, Algorithm::direct, m);  // no overhead set
   CHECK(run(p, star(3), s) == doctest::Approx(kPath + 2 * m / (0.5 * kBandwidth)).epsilon(1e-9));
+}
+
+namespace {
+
+/// A made-up cost table of the plan's network, in a file of its own; the settings naming it.
+SimSettings with_table(const Plan& plan, const std::string& name, SimSettings s = settings()) {
+  const std::filesystem::path file = std::filesystem::temp_directory_path() /
+                                     ("resist-test-" + std::to_string(::getpid()) + "-" + name + ".json");
+  std::ofstream(file) << cost_table_to_json(test::made_up_table(plan)).dump();
+  s.cost_table = file.string();
+  return s;
+}
+
+/// Each compute event's duration, by worker (round 0).
+std::map<WorkerId, double> compute_times(const SimResult& r) {
+  std::map<WorkerId, double> out;
+  for (const TraceEvent& e : r.trace.events)
+    if (e.kind == OpKind::compute && e.round == 0) out[e.worker] = e.end - e.start;
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("with a cost table, a sub-network's compute costs its blocks, not its share of the FLOPs") {
+  const Plan plan = make_plan(calibration_scenario(), 1);
+  const CostTable table = test::made_up_table(plan);
+  SimSettings s = with_table(plan, "blocks");
+  s.iteration_overhead_s = 0.005;
+  const auto times = compute_times(simulate(plan, star(3), s));
+  REQUIRE(times.size() == 3);
+  for (const auto& [w, seconds] : times) {
+    const Assignment& a = plan.rounds[0].assignments[static_cast<std::size_t>(w)];
+    CHECK(seconds == doctest::Approx(4 * (table.iteration_seconds(plan.network, a) + 0.005)).epsilon(1e-9));
+  }
+  SUBCASE("cost_scale multiplies the table's times") {
+    s.iteration_overhead_s = 0;
+    s.cost_scale = 2.5;
+    const auto scaled = compute_times(simulate(plan, star(3), s));
+    const Assignment& a = plan.rounds[0].assignments[1];
+    CHECK(scaled.at(1) == doctest::Approx(2.5 * 4 * table.iteration_seconds(plan.network, a)).epsilon(1e-9));
+  }
+  SUBCASE("workers sharing a GPU share its time") {
+    const Cluster shared = parse_cluster({{"shape", "star"}, {"gpu", "H100"}, {"gpus", 2},
+                                          {"link", {{"bandwidth", "8Gbps"}, {"latency", "10us"}}},
+                                          {"workers", {"gpu0", "gpu0", "gpu1"}}}, "shared.json");
+    const auto together = compute_times(simulate(plan, shared, s));
+    CHECK(together.at(2) == doctest::Approx(times.at(2)).epsilon(1e-9));  // alone on gpu1
+    CHECK(together.at(0) > 1.5 * times.at(0));                            // two on gpu0
+  }
+  SUBCASE("a table of another batch size is refused, naming it") {
+    const Plan other = make_plan(test::scenario({"cluster=cpu-local", "strategy.workers=3", "strategy.min_depth=1",
+                                                 "model.arch=preact_resnet34", "model.width=0.25", "model.classes=10",
+                                                 "strategy.local_iterations=4", "training.batch_size=64"}), 1);
+    CHECK(test::input_error([&] { simulate(other, star(3), s); })
+              .find(s.cost_table + ": /batch_size: the table was measured for batch_size 32") == 0);
+  }
+  SUBCASE("a missing table is refused, naming it") {
+    s.cost_table += ".gone";
+    CHECK(test::input_error([&] { simulate(plan, star(3), s); }).find(s.cost_table) == 0);
+  }
+}
+
+TEST_CASE("calibration with a cost table fits its scale and the per-iteration overhead") {
+  const Scenario base = calibration_scenario();
+  const Plan plan = make_plan(base, 4);
+  nlohmann::json doc = base.document;
+  doc["sim"]["cost_table"] = with_table(plan, "calibrate").cost_table;
+  const Scenario s = parse_scenario(doc, base.source);
+  SimSettings truth = s.sim;  // the machine runs the table's work 1.7 times slower, plus 20 ms per iteration
+  truth.cost_scale = 1.7;
+  truth.iteration_overhead_s = 0.02;
+  SimResult made = simulate(plan, scenario_cluster(s), truth);
+  made.trace.meta.source = "measured";
+  const Calibration c = calibrate(s, made.trace, "made.json");
+  CHECK(c.after.cost_scale == doctest::Approx(1.7).epsilon(0.01));
+  CHECK(c.after.iteration_overhead_s == doctest::Approx(0.02).epsilon(0.02));
+  CHECK(c.after.efficiency == s.sim.efficiency);  // not used with a table
+  const std::string text = calibration_text(c);
+  CHECK(text.find("sim.cost_scale") != std::string::npos);
+  CHECK(text.find("sim.efficiency") == std::string::npos);
+  const Scenario back = parse_scenario(calibrated_document(s, c.after), base.source);
+  CHECK(back.sim.cost_scale == doctest::Approx(c.after.cost_scale));
+  CHECK(back.sim.cost_table == s.sim.cost_table);
 }
 
 TEST_CASE("the LV08 model is slower than CM02 on latency-bound transfers") {

@@ -8,7 +8,9 @@
 #   tools/bench_fidelity.sh [hosts=2] [rounds=6]     RATES="10Mbps 100Mbps 1Gbps" LS="1 5"
 #   KEEP=DIR keeps the runs there; REUSE=1 with KEEP takes the measured traces already in DIR;
 #   CALIBRATE_ON=resist-l1-100Mbps names the run the simulator is calibrated on (none: predict with
-#   the settings the scenario has).
+#   the settings the scenario has). The simulator times compute from a cost table that `resist
+#   profile` measures first on this machine (sub-networks cost their blocks); COST_TABLE=none times
+#   it from FLOPs instead.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 resist="${RESIST_BIN:-$root/build/tools/resist}"
@@ -53,6 +55,12 @@ for rate in "${rates[@]}"; do
     for strategy in resist local_sgd; do run "$strategy" "$l" "$rate"; done
   done
 done
+
+if [ "${COST_TABLE:-}" != none ]; then
+  [ -n "${REUSE:-}" ] && [ -f costs.json ] || "$resist" profile "${model[@]}" --threads 1 --table costs.json > profile.txt
+  model+=(--set sim.cost_table="$dir/costs.json")
+  echo; echo "compute timed from a cost table: $(tail -n 1 profile.txt)"
+fi
 
 base="${CALIBRATE_ON:-resist-l${ls[0]}-100Mbps}"
 scenario=(calibrated.json)

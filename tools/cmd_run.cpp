@@ -48,6 +48,8 @@ struct RunOptions {
   std::string bind;
 };
 
+}  // namespace
+
 fs::path worker_binary() {
   const fs::path self = fs::read_symlink("/proc/self/exe");
   const fs::path beside = self.parent_path() / "resist-worker";
@@ -57,20 +59,20 @@ fs::path worker_binary() {
   return beside;
 }
 
-/// What the executor trains: pre-activation ResNets (ResIST, local SGD, data-parallel) and IST's
-/// MLP (any strategy).
-void check_supported(const Scenario& s) {
+void check_trainable(const Scenario& s) {
   if (s.model.arch != "mlp" && s.model.arch.rfind("preact_", 0) != 0)
     throw InputError(s.source, "/model/arch",
                      fmt::format("the executor builds pre-activation ResNets (preact_*) and mlp, "
                                  "found \"{}\"", s.model.arch));
+  exec::check_model_fits(s, exec::probe_dataset(s, true));
 }
+
+namespace {
 
 /// The scenario of the run, checked against its data and, when resuming, its checkpoint.
 Scenario checked_scenario(const RunOptions& o, const std::vector<std::string>& sets) {
   const Scenario s = scenario_or_default(o.scenario, sets);
-  check_supported(s);
-  exec::check_model_fits(s, exec::probe_dataset(s, true));
+  check_trainable(s);
   exec::probe_dataset(s, false);  // the test split must be there too
   if (o.resume) {
     const exec::CheckpointManifest m = exec::read_manifest_for(o.checkpoint_dir, s);

@@ -1,6 +1,7 @@
 // Subcommands of the `resist` front end. Each registers its options and returns a runner.
 #pragma once
 
+#include <filesystem>
 #include <functional>
 #include <string>
 #include <vector>
@@ -25,9 +26,16 @@ Runner add_calibrate_command(CLI::App& app);
 Runner add_sweep_command(CLI::App& app);
 Runner add_report_command(CLI::App& app);
 Runner add_emulate_command(CLI::App& app);
+Runner add_profile_command(CLI::App& app);
 /// What follows `--` on `resist emulate`'s command line: the command each worker runs (main()
 /// takes it off before CLI11 parses the rest).
 extern std::vector<std::string> emulated_command;
+
+/// `resist-worker` beside this executable; std::runtime_error saying how to build it when missing.
+std::filesystem::path worker_binary();
+/// What the executor trains (pre-activation ResNets, IST's MLP), on data that fits the model;
+/// InputError naming the place otherwise.
+void check_trainable(const Scenario& s);
 
 /// Reads a trace file (either source); InputError naming the file on bad input.
 Trace load_trace(const std::string& file);

@@ -51,6 +51,7 @@ int main(int argc, char** argv) {
   cli::Runner run = cli::add_run_command(app);
   cli::Runner compare = cli::add_compare_command(app);
   cli::Runner emulate = cli::add_emulate_command(app);
+  cli::Runner profile = cli::add_profile_command(app);
   // `resist emulate CLUSTER [OPTIONS] -- COMMAND...`: COMMAND's words are its own, not options.
   if (argc > 1 && std::string_view(argv[1]) == "emulate")
     for (int i = 2; i < argc; ++i)
@@ -75,6 +76,7 @@ int main(int argc, char** argv) {
     if (app.got_subcommand("run")) return run();
     if (app.got_subcommand("compare")) return compare();
     if (app.got_subcommand("emulate")) return emulate();
+    if (app.got_subcommand("profile")) return profile();
 #ifdef RESIST_HAVE_SIM
     if (app.got_subcommand("sim")) return sim();
     if (app.got_subcommand("calibrate")) return calibrate();
