@@ -41,7 +41,7 @@ struct ComputeFit {
 
 ComputeFit fit_work(const Plan& plan, const CostTable* table, const Comparison& c, Calibration& out) {
   ComputeFit f;
-  double ww = 0, wm = 0, sum_m = 0, sum_w = 0, lo = 1e300, hi = 0;
+  double ww = 0, wm = 0, sum_m = 0, sum_w = 0, sum_k = 0, lo = 1e300, hi = 0;
   for (const OpComparison& o : c.ops) {
     if (o.kind != OpKind::compute || o.flops <= 0) continue;
     const double k = plan.rounds.at(o.round).ops.at(o.op).iterations, w = compute_work(plan, table, o);
@@ -55,12 +55,23 @@ ComputeFit fit_work(const Plan& plan, const CostTable* table, const Comparison& 
     f.km += k * o.measured_s;
     sum_m += o.measured_s;
     sum_w += w;
+    sum_k += k;
     lo = std::min(lo, w / k);
     hi = std::max(hi, w / k);
   }
   if (f.n == 0 || f.speed <= 0) return f;
   f.speed /= static_cast<double>(f.n);
   f.inverse = sum_m / sum_w;
+  if (table) {
+    // The table holds each iteration's fixed part (data, loss, step) already: the scale alone is
+    // fitted, with the per-iteration overhead as it was (a free intercept fitted over sub-networks
+    // of about one size extrapolated to the whole network 15% short on an emulated cluster).
+    f.overhead = out.before.iteration_overhead_s;
+    f.inverse = std::max(0.0, sum_m - sum_k * f.overhead) / sum_w;
+    out.notes.push_back("with a cost table the fixed part of an iteration is in the table: only its scale is "
+                        "fitted, the per-iteration overhead kept");
+    return f;
+  }
   const double det = ww * f.kk - f.wk * f.wk;
   if ((hi - lo) / hi > 0.05 && det > 0) {
     const double a = (wm * f.kk - f.km * f.wk) / det, b = (ww * f.km - f.wk * wm) / det;

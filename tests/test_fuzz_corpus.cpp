@@ -43,6 +43,7 @@ int replay(const std::string& name, Target target) {
 TEST_CASE("scenario corpus") { CHECK(replay("fuzz_scenario", resist::fuzz::scenario) >= 5); }
 TEST_CASE("cluster corpus") { CHECK(replay("fuzz_cluster", resist::fuzz::cluster) >= 6); }
 TEST_CASE("plan corpus") { CHECK(replay("fuzz_plan", resist::fuzz::plan) >= 5); }
+TEST_CASE("cost table corpus") { CHECK(replay("fuzz_cost_table", resist::fuzz::cost_table) >= 1); }
 #ifdef RESIST_HAVE_SIM
 TEST_CASE("trace corpus for compare") { CHECK(replay("fuzz_trace_compare", resist::fuzz::trace_compare) >= 2); }
 TEST_CASE("trace corpus for calibrate") { CHECK(replay("fuzz_trace_calibrate", resist::fuzz::trace_calibrate) >= 2); }

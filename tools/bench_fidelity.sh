@@ -70,8 +70,10 @@ if [ "$base" = none ]; then
 else
   [ -f "$base.json" ] || base="resist-l${ls[0]}-${rates[0]}"
   echo; echo "== calibrated on $base"
-  "$resist" calibrate "$base.json" "${model[@]}" --set strategy.name=resist --set strategy.local_iterations="${ls[0]}" \
-    --set cluster="$dir/cluster-${base##*-}.json" --out calibrated.json | tail -n 4
+  rest="${base#*-l}"  # the run's name: strategy-lL-rate
+  "$resist" calibrate "$base.json" "${model[@]}" --set strategy.name="${base%%-l*}" \
+    --set strategy.local_iterations="${rest%%-*}" --set cluster="$dir/cluster-${base##*-}.json" --out calibrated.json |
+    tail -n 4
 fi
 
 echo; echo 'median round time, measured and predicted (calibrated), and the median per-round error'

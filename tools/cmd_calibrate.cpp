@@ -19,7 +19,7 @@ struct CalibrateOptions {
 Runner add_calibrate_command(CLI::App& app) {
   auto o = std::make_shared<CalibrateOptions>();
   CLI::App* sub = app.add_subcommand(
-      "calibrate", "Fit the simulator's settings (efficiency, overheads, bandwidth scale) to a "
+      "calibrate", "Fit the simulator's settings (efficiency or, with a cost table, its scale; overheads; bandwidth scale) to a "
                    "measured trace of the scenario's plan; write the calibrated scenario");
   sub->add_option("measured", o->measured, "Measured trace (resist run --trace)")->required();
   sub->add_option("--scenario", o->scenario, "Scenario the measured run trained (default: the built-in one)");

@@ -6,7 +6,7 @@
 #                                         executions (default 10000000), whichever comes first
 #   tools/fuzz.sh --merge [TARGET...]     fold what the runs found into tests/fuzz/corpus (minimised)
 #
-# Targets: fuzz_scenario fuzz_cluster fuzz_plan fuzz_trace_compare fuzz_trace_calibrate fuzz_sweep_merge. A crash,
+# Targets: fuzz_scenario fuzz_cluster fuzz_plan fuzz_cost_table fuzz_trace_compare fuzz_trace_calibrate fuzz_sweep_merge. A crash,
 # a sanitizer report, a leak or an input over 1 s (FUZZ_TIMEOUT) fails the run; the input is kept
 # as build-fuzz/findings/TARGET-crash-*, to become a test case in tests/. Runs FUZZ_JOBS targets at
 # a time (default: the number of cores). Inputs the runs add to the corpus go to
@@ -14,7 +14,7 @@
 # earlier runs found) is only read.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-all=(fuzz_scenario fuzz_cluster fuzz_plan fuzz_trace_compare fuzz_trace_calibrate fuzz_sweep_merge)
+all=(fuzz_scenario fuzz_cluster fuzz_plan fuzz_cost_table fuzz_trace_compare fuzz_trace_calibrate fuzz_sweep_merge)
 merge=false
 seconds=60
 if [ "${1-}" = --merge ]; then merge=true; shift

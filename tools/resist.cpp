@@ -2,6 +2,8 @@
 #include <cstdio>
 #include <exception>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -32,34 +34,43 @@ void emit(const std::string& out, const std::string& text) {
 
 }  // namespace resist::cli
 
+namespace {
+
+/// `resist emulate CLUSTER [OPTIONS] -- COMMAND...`: COMMAND's words are its own, not options; they
+/// are taken off argv (which then ends before `--`).
+void take_emulated_command(int& argc, char** argv) {
+  if (argc < 2 || std::string_view(argv[1]) != "emulate") return;
+  for (int i = 2; i < argc; ++i)
+    if (std::string_view(argv[i]) == "--") {
+      resist::cli::emulated_command.assign(argv + i + 1, argv + argc);
+      argc = i;
+      return;
+    }
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
   using namespace resist;
   CLI::App app{"resist: plan, simulate and run independent subnetwork training of ResNets"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "resist 0.1.0");
-  cli::Runner plan = cli::add_plan_command(app);
-  cli::Runner model = cli::add_model_command(app);
-  cli::Runner scenarios = cli::add_scenarios_command(app);
+  std::vector<std::pair<std::string, cli::Runner>> commands{{"plan", cli::add_plan_command(app)},
+                                                            {"model", cli::add_model_command(app)},
+                                                            {"scenarios", cli::add_scenarios_command(app)}};
 #ifdef RESIST_HAVE_SIM
-  cli::Runner sim = cli::add_sim_command(app);
-  cli::Runner calibrate = cli::add_calibrate_command(app);
-  cli::Runner sweep = cli::add_sweep_command(app);
+  commands.emplace_back("sim", cli::add_sim_command(app));
+  commands.emplace_back("calibrate", cli::add_calibrate_command(app));
+  commands.emplace_back("sweep", cli::add_sweep_command(app));
 #endif
 #ifdef RESIST_HAVE_REPORT
-  cli::Runner report = cli::add_report_command(app);
+  commands.emplace_back("report", cli::add_report_command(app));
 #endif
-  cli::Runner run = cli::add_run_command(app);
-  cli::Runner compare = cli::add_compare_command(app);
-  cli::Runner emulate = cli::add_emulate_command(app);
-  cli::Runner profile = cli::add_profile_command(app);
-  // `resist emulate CLUSTER [OPTIONS] -- COMMAND...`: COMMAND's words are its own, not options.
-  if (argc > 1 && std::string_view(argv[1]) == "emulate")
-    for (int i = 2; i < argc; ++i)
-      if (std::string_view(argv[i]) == "--") {
-        cli::emulated_command.assign(argv + i + 1, argv + argc);
-        argc = i;
-        break;
-      }
+  commands.emplace_back("run", cli::add_run_command(app));
+  commands.emplace_back("compare", cli::add_compare_command(app));
+  commands.emplace_back("emulate", cli::add_emulate_command(app));
+  commands.emplace_back("profile", cli::add_profile_command(app));
+  take_emulated_command(argc, argv);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -71,21 +82,9 @@ int main(int argc, char** argv) {
     return kExitBadInput;
   }
   try {
-    if (app.got_subcommand("plan")) return plan();
-    if (app.got_subcommand("scenarios")) return scenarios();
-    if (app.got_subcommand("run")) return run();
-    if (app.got_subcommand("compare")) return compare();
-    if (app.got_subcommand("emulate")) return emulate();
-    if (app.got_subcommand("profile")) return profile();
-#ifdef RESIST_HAVE_SIM
-    if (app.got_subcommand("sim")) return sim();
-    if (app.got_subcommand("calibrate")) return calibrate();
-    if (app.got_subcommand("sweep")) return sweep();
-#endif
-#ifdef RESIST_HAVE_REPORT
-    if (app.got_subcommand("report")) return report();
-#endif
-    return model();
+    for (const auto& [name, runner] : commands)
+      if (app.got_subcommand(name)) return runner();
+    return 1;  // require_subcommand(1): CLI11 refused a command line without one
   } catch (const InputError& e) {
     fmt::print(stderr, "resist: error: {}\n", e.what());
     return kExitBadInput;

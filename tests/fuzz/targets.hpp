@@ -10,6 +10,7 @@ namespace resist::fuzz {
 bool scenario(std::string_view text);
 bool cluster(std::string_view text);
 bool plan(std::string_view text);
+bool cost_table(std::string_view text);
 bool trace_compare(std::string_view text);    ///< needs the simulator
 bool trace_calibrate(std::string_view text);  ///< needs the simulator
 bool sweep_merge(std::string_view text);      ///< needs the simulator (the sweep library)
