@@ -310,18 +310,21 @@ TEST_CASE("an input too small for the network's downsampling is refused with the
   CHECK(parse_error(doc).empty());
 }
 
-TEST_CASE("a scenario written elsewhere keeps naming the same cluster and data files") {
+TEST_CASE("a scenario written elsewhere keeps naming the same cluster, data and cost table files") {
   const fs::path dir = fs::temp_directory_path() / ("resist-relocate-" + std::to_string(::getpid()));
   fs::create_directories(dir / "a/b/clusters");
   fs::create_directories(dir / "c");
   json doc = minimal();
   doc["cluster"] = "clusters/mine.json";
   doc["data"] = {{"dataset", "cifar10"}, {"path", "../data"}};
+  doc["sim"] = {{"cost_table", "costs/h100.json"}};
   std::ofstream(dir / "a/b/s.json") << doc.dump();
   const Scenario s = load_scenario(dir / "a/b/s.json", {});
+  CHECK(s.sim.cost_table == (dir / "a/b/costs/h100.json").string());  // resolved against the scenario's folder
   const json moved = relocated_document(s.document, s, dir / "c/out.json");
   CHECK(moved["cluster"] == "../a/b/clusters/mine.json");
   CHECK(moved["data"]["path"] == "../a/data");
+  CHECK(moved["sim"]["cost_table"] == "../a/b/costs/h100.json");
   doc["cluster"] = "h100x8-node";  // a built-in name is not a path
   CHECK(relocated_document(doc, s, dir / "c/out.json")["cluster"] == "h100x8-node");
   fs::remove_all(dir);
