@@ -31,7 +31,7 @@ double seconds(const json& doc, const std::string& where, const char* key, doubl
 }
 
 std::vector<BlockCost> parse_blocks(const json& doc, const std::string& source) {
-  const json& blocks = member(doc, "", "blocks", &json::is_array, "an array of blocks", source);
+  const json blocks = member(doc, "", "blocks", &json::is_array, "an array of blocks", source);
   if (blocks.empty()) throw InputError(source, "/blocks", "expected at least one block");
   std::vector<BlockCost> out;
   std::set<std::string> seen;
@@ -71,12 +71,12 @@ CostTable parse_cost_table(const json& doc, const std::string& source) {
   if (format != CostTable::kFormat)
     throw InputError(source, "/format", fmt::format("expected \"{}\" (written by resist profile), found \"{}\"",
                                                     CostTable::kFormat, format));
-  const json& version = member(doc, "", "version", &json::is_number_integer, "an integer", source);
+  const json version = member(doc, "", "version", &json::is_number_integer, "an integer", source);
   if (version.get<std::int64_t>() != CostTable::kVersion)
     throw InputError(source, "/version", fmt::format("expected version {}, found {} (measure it again with this "
                                                      "resist's profile)", CostTable::kVersion, version.dump()));
   t.model = member(doc, "", "model", &json::is_object, "the scenario's model section", source);
-  const json& batch = member(doc, "", "batch_size", &json::is_number_integer, "an integer", source);
+  const json batch = member(doc, "", "batch_size", &json::is_number_integer, "an integer", source);
   if (batch.get<std::int64_t>() < 1 || batch.get<std::int64_t>() > 1000000)
     throw InputError(source, "/batch_size", fmt::format("expected 1 to 1000000, found {}", batch.dump()));
   t.batch_size = batch.get<int>();
