@@ -33,7 +33,8 @@ double compute_work(const Plan& plan, const CostTable* table, const OpComparison
 
 /// Least squares of measured = work * inverse + iterations * overhead over the compute ops, with
 /// `speed` the simulated work per second before (averaged). When work per iteration hardly
-/// varies, rate and overhead cannot be told apart: overhead 0, the rate alone.
+/// varies, rate and overhead cannot be told apart: overhead 0, the rate alone. With a cost table,
+/// the rate alone, the overhead kept.
 struct ComputeFit {
   double inverse = 0, overhead = 0, speed = 0, kk = 0, wk = 0, km = 0;
   std::size_t n = 0;
@@ -82,9 +83,8 @@ ComputeFit fit_work(const Plan& plan, const CostTable* table, const Comparison& 
       out.notes.push_back("the two-parameter compute fit was not physical; fitted the rate alone");
     }
   } else {
-    out.notes.push_back(fmt::format("every compute op does about the same {} per iteration: the per-iteration "
-                                    "overhead cannot be told from the rate, so it is folded into the {}",
-                                    table ? "work (cost table seconds)" : "FLOPs", table ? "cost scale" : "efficiency"));
+    out.notes.push_back("every compute op does about the same FLOPs per iteration: the per-iteration "
+                        "overhead cannot be told from the rate, so it is folded into the efficiency");
   }
   return f;
 }
