@@ -15,6 +15,7 @@
 #include "exec/torch_compat.hpp"
 #include "exec/worker.hpp"
 #include "exec/worker_setup.hpp"
+#include "trace/trace_compare.hpp"
 
 namespace resist::exec {
 namespace {
@@ -35,12 +36,6 @@ class Alone final : public Communicator {
  private:
   [[noreturn]] static void refuse() { throw std::logic_error("a profile trains one process alone: it cannot communicate"); }
 };
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  const std::size_t n = v.size();
-  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
 
 /// Now, once the device's queued work is done (a GPU runs ahead of the host).
 double settled(torch::Device device) {
@@ -74,7 +69,7 @@ double time_iteration(const Scenario& s, const Plan& plan, NetModel& model, torc
     backend.wait(backend.compute(call));
     if (r >= kWarmup) times.push_back(settled(device) - t0);
   }
-  return median(times);
+  return quantile(times, 0.5);
 }
 
 /// The optimizer's step over every parameter (gradients left by the iterations before).
@@ -86,7 +81,7 @@ double time_step(const Scenario& s, NetModel& model, torch::Device device, int r
     multi_tensor_sgd_step(optimizer);
     if (r >= kWarmup) times.push_back(settled(device) - t0);
   }
-  return median(times);
+  return quantile(times, 0.5);
 }
 
 /// Block `i` alone: a batch of its input's shape through it, then its backward from a gradient
@@ -119,7 +114,7 @@ BlockCost time_block(const Scenario& s, const Plan& plan, NetModel& model, std::
     forward.push_back(t1 - t0);
     backward.push_back(t2 - t1);
   }
-  return {b.id, median(forward), median(backward)};
+  return {b.id, quantile(forward, 0.5), quantile(backward, 0.5)};
 }
 
 /// The first line of `file` that starts with `key`, after its colon ("" when none).

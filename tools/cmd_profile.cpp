@@ -1,9 +1,6 @@
 // `resist profile`: measures a scenario's network on this machine, block by block, and writes the
 // cost table the simulator times compute from (sim.cost_table). The measuring is resist-worker's
 // (LibTorch stays out of this process).
-#include <unistd.h>
-
-#include <csignal>
 #include <filesystem>
 #include <memory>
 
@@ -32,8 +29,7 @@ struct ProfileOptions {
   std::string out;
 };
 
-/// Runs resist-worker --profile in `dir` and reads the table it wrote; on a stop signal, removes
-/// `dir` and dies of it.
+/// Runs resist-worker --profile in `dir` and reads the table it wrote.
 CostTable measure(const ProfileOptions& o, const fs::path& dir) {
   exec::WorkerOptions w;
   if (!o.scenario.empty()) w.scenario = fs::absolute(o.scenario).string();
@@ -42,20 +38,12 @@ CostTable measure(const ProfileOptions& o, const fs::path& dir) {
   w.device = o.device;
   const fs::path options = dir / "options.json", table = dir / "table.json";
   write_file_atomically(options, to_json(w).dump(1) + "\n");
-  try {
-    const exec::StopSignals signals;
-    exec::Supervisor worker;
-    worker.start(worker_binary(), {"--options", options.string(), "--profile", table.string(), "--repetitions",
-                                   std::to_string(o.repetitions)},
-                 {"RANK=0", "WORLD_SIZE=1", "LOCAL_RANK=0"}, 0);
-    worker.wait_all();
-    return load_cost_table(table);
-  } catch (const exec::Interrupted& stop) {
-    fs::remove_all(dir);
-    std::signal(stop.signal, SIG_DFL);
-    std::raise(stop.signal);
-    std::_Exit(128 + stop.signal);
-  }
+  exec::Supervisor worker;
+  worker.start(worker_binary(), {"--options", options.string(), "--profile", table.string(), "--repetitions",
+                                 std::to_string(o.repetitions)},
+               {"RANK=0", "WORLD_SIZE=1", "LOCAL_RANK=0"}, 0);
+  worker.wait_all();
+  return load_cost_table(table);
 }
 
 std::string table_text(const CostTable& t, const Network& net) {
@@ -87,16 +75,8 @@ int profile(const ProfileOptions& o) {
   const Scenario s = scenario_or_default(o.scenario, o.sets);
   check_trainable(s);
   const Plan plan = make_plan(s, 1);
-  const fs::path dir = fs::temp_directory_path() / fmt::format("resist-profile-{}", ::getpid());
-  fs::create_directories(dir);
   CostTable t;
-  try {
-    t = measure(o, dir);
-  } catch (...) {
-    fs::remove_all(dir);
-    throw;
-  }
-  fs::remove_all(dir);
+  with_scratch_dir("profile", [&](const fs::path& dir) { t = measure(o, dir); });
   const std::string json = cost_table_to_json(t).dump(1) + "\n";
   if (!o.table.empty()) write_file_atomically(o.table, json);
   emit(o.out, o.format == "json" ? json : table_text(t, plan.network));

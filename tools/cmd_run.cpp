@@ -59,6 +59,24 @@ fs::path worker_binary() {
   return beside;
 }
 
+void with_scratch_dir(const std::string& name, const std::function<void(const fs::path&)>& body) {
+  const fs::path dir = fs::temp_directory_path() / fmt::format("resist-{}-{}", name, ::getpid());
+  fs::create_directories(dir);
+  try {
+    const exec::StopSignals signals;
+    body(dir);
+  } catch (const exec::Interrupted& stop) {  // nothing left behind; then die of the signal, as asked
+    fs::remove_all(dir);
+    std::signal(stop.signal, SIG_DFL);
+    std::raise(stop.signal);
+    std::_Exit(128 + stop.signal);  // what the shell reports for that signal, had raise returned
+  } catch (...) {
+    fs::remove_all(dir);
+    throw;
+  }
+  fs::remove_all(dir);
+}
+
 void check_trainable(const Scenario& s) {
   if (s.model.arch != "mlp" && s.model.arch.rfind("preact_", 0) != 0)
     throw InputError(s.source, "/model/arch",
@@ -138,26 +156,14 @@ std::vector<fs::path> start_workers(exec::Supervisor& workers, const std::option
   return reports;
 }
 
-/// Runs the workers and reads their reports; on a stop signal, removes `dir` and dies of it.
+/// Runs the workers and reads their reports.
 std::vector<exec::WorkerReport> supervise(const std::optional<exec::JobPlace>& job, const exec::WorkerOptions& options,
                                           int world, const fs::path& dir) {
+  exec::Supervisor workers;
+  const std::vector<fs::path> files = start_workers(workers, job, options, world, dir);
+  workers.wait_all();
   std::vector<exec::WorkerReport> reports;
-  try {
-    const exec::StopSignals signals;
-    exec::Supervisor workers;
-    const std::vector<fs::path> files = start_workers(workers, job, options, world, dir);
-    workers.wait_all();
-    for (const fs::path& f : files) reports.push_back(exec::worker_report_from_json(read_json_file(f), f.string()));
-  } catch (const exec::Interrupted& stop) {  // nothing left behind; then die of the signal, as asked
-    fs::remove_all(dir);
-    std::signal(stop.signal, SIG_DFL);
-    std::raise(stop.signal);
-    std::_Exit(128 + stop.signal);  // what the shell reports for that signal, had raise returned
-  } catch (...) {
-    fs::remove_all(dir);
-    throw;
-  }
-  fs::remove_all(dir);
+  for (const fs::path& f : files) reports.push_back(exec::worker_report_from_json(read_json_file(f), f.string()));
   return reports;
 }
 
@@ -213,9 +219,10 @@ int run(const RunOptions& o) {
   if (job) sets.push_back(fmt::format("strategy.workers={}", job->world));
   else if (o.workers) sets.push_back(fmt::format("strategy.workers={}", *o.workers));
   const Scenario s = checked_scenario(o, sets);
-  const fs::path dir = fs::temp_directory_path() / fmt::format("resist-run-{}", ::getpid());
-  fs::create_directories(dir);
-  std::vector<exec::WorkerReport> reports = supervise(job, worker_options(o, sets, job), s.strategy.workers, dir);
+  std::vector<exec::WorkerReport> reports;
+  with_scratch_dir("run", [&](const fs::path& dir) {
+    reports = supervise(job, worker_options(o, sets, job), s.strategy.workers, dir);
+  });
   if (job && job->rank != 0) return 0;  // worker 0 writes the results
   if (job) reports = unpack_peers(std::move(reports));
   print_results(o, reports, s);

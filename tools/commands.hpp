@@ -33,6 +33,10 @@ extern std::vector<std::string> emulated_command;
 
 /// `resist-worker` beside this executable; std::runtime_error saying how to build it when missing.
 std::filesystem::path worker_binary();
+/// Runs `body` with a scratch folder of its own (TMPDIR/resist-NAME-PID) while stop signals are
+/// caught: the folder is removed afterwards, on an error, and on a stop signal (SIGINT, SIGTERM,
+/// SIGHUP), of which this process then dies.
+void with_scratch_dir(const std::string& name, const std::function<void(const std::filesystem::path&)>& body);
 /// What the executor trains (pre-activation ResNets, IST's MLP), on data that fits the model;
 /// InputError naming the place otherwise.
 void check_trainable(const Scenario& s);
