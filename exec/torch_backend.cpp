@@ -126,7 +126,13 @@ TorchBackend::TorchBackend(const Scenario& s, const Plan& plan, NetModel& model,
       device_(device_of(model)), wire_type_(scalar_type(plan.dtype)), channels_last_(use_channels_last(s, device_)),
       autocast_(autocast_type(s, device_)),
       scaler_(s.training.dtype == Dtype::fp16 ? std::make_unique<LossScaler>() : nullptr),
-      optimizer_(model->parameters(), sgd_options(s, s.training.learning_rate)) {}
+      optimizer_(model->parameters(), sgd_options(s, s.training.learning_rate)) {
+  if (plan.strategy == StrategyKind::layer_parallel) {
+    if (scaler_)
+      throw InputError(s.source, "/training/dtype", "layer_parallel trains in fp32 or bf16; fp16's loss scaling is not implemented for it");
+    stage_ = std::make_unique<LayerStage>(s, plan, self, device_, autocast_);
+  }
+}
 
 torch::Tensor TorchBackend::forward_backward(const Batch& batch,
                                              const std::function<torch::Tensor(const torch::Tensor&)>& net) {
@@ -162,6 +168,7 @@ void TorchBackend::set_learning_rate(std::uint64_t round) {
 Ticket TorchBackend::compute(const OpCall& call) {
   set_learning_rate(call.round.index);
   const Assignment& mine = call.round.assignments[static_cast<std::size_t>(self_)];
+  if (stage_) return compute_stage(call);
   if (!mine.neurons.empty()) return compute_slice(call);
   std::vector<char> active(plan_.network.blocks.size(), 0);
   for (BlockIndex b : mine.blocks) active[b] = 1;
@@ -178,6 +185,19 @@ Ticket TorchBackend::compute(const OpCall& call) {
     samples_ += static_cast<std::uint64_t>(plan_.batch_size);
   }
   round_loss_ = loss_sum.item<double>() / std::max<std::uint32_t>(1, call.op.iterations);
+  return done();
+}
+
+/// A layer-parallel op: the stage's AuxNet forward or update, or its blocks' training iteration.
+Ticket TorchBackend::compute_stage(const OpCall& call) {
+  switch (call.op.part) {
+    case ComputePart::aux_forward: stage_->aux_forward(call.round, feed_); break;
+    case ComputePart::aux_update: stage_->aux_update(call.round); break;
+    case ComputePart::train:
+      round_loss_ = stage_->train(call.round, feed_, model_, optimizer_).item<double>();
+      samples_ += static_cast<std::uint64_t>(plan_.batch_size);
+      break;
+  }
   return done();
 }
 
@@ -209,13 +229,16 @@ Ticket TorchBackend::compute_slice(const OpCall& call) {
 
 Ticket TorchBackend::send(const OpCall& call, WorkerId peer) {
   const bool slice = call.op.payload == Payload::neuron_slices;
-  torch::Tensor flat = wire(slice ? model_->neuron_slice(call.op.neurons) : state(call.op));
+  torch::Tensor flat = at_cut(call.op) ? wire({stage_->outgoing(call.op.payload)})
+                       : wire(slice ? model_->neuron_slice(call.op.neurons) : state(call.op));
   return started(comm_.start_send(flat, peer, tag(call)));
 }
 
 Ticket TorchBackend::recv(const OpCall& call, WorkerId peer) {
   const bool is_slice = call.op.payload == Payload::neuron_slices;
-  std::vector<torch::Tensor> tensors = is_slice ? model_->neuron_slice(call.op.neurons) : state(call.op);
+  std::vector<torch::Tensor> tensors = at_cut(call.op) ? std::vector<torch::Tensor>{stage_->incoming(call.op.payload)}
+                                      : is_slice      ? model_->neuron_slice(call.op.neurons)
+                                                      : state(call.op);
   torch::Tensor flat = torch::empty({numel(tensors)}, tensors.front().options().dtype(wire_type_));
   Pending pending = comm_.start_recv(flat, peer, tag(call));
   return started(std::move(pending), [this, call, flat, tensors, is_slice]() mutable {

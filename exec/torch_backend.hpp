@@ -13,6 +13,7 @@
 
 #include "exec/communicator.hpp"
 #include "exec/data_feed.hpp"
+#include "exec/layer_stage.hpp"
 #include "exec/network_module.hpp"
 #include "plan/backend.hpp"
 
@@ -88,6 +89,9 @@ class TorchBackend final : public Backend {
 
  private:
   Ticket compute_slice(const OpCall& call);
+  Ticket compute_stage(const OpCall& call);
+  /// Layer-parallel: whether an op's tensors are the stage's cut tensors, not blocks' state.
+  bool at_cut(const Op& op) const { return op.payload == Payload::stage_output || op.payload == Payload::aux_output; }
   /// Forward and backward of one batch (autocast and loss scale as the scenario says); the loss.
   torch::Tensor forward_backward(const Batch& batch, const std::function<torch::Tensor(const torch::Tensor&)>& net);
   /// The optimizer step after forward_backward (skipped when fp16's gradients are not finite).
@@ -115,6 +119,7 @@ class TorchBackend final : public Backend {
   std::optional<torch::ScalarType> autocast_;
   std::unique_ptr<LossScaler> scaler_;  // fp16 only
   torch::optim::SGD optimizer_;
+  std::unique_ptr<LayerStage> stage_;  // layer-parallel plans only
   std::vector<double> finished_;
   struct InFlight {
     std::future<double> transferred;  // the clock when the transfer ended

@@ -167,7 +167,9 @@ WorkerReport train(const Scenario& s, const Plan& plan, WorkerOptions o) {
   std::unique_ptr<ProbePort> probe;
   const std::vector<std::string> peers = meet_probes(*store, o, probe);
   const std::unique_ptr<Communicator> comm = make_communicator(store, o);
-  DataFeed feed(s, o.rank, o.world, device);
+  // Layer-parallel stages all train on the same batch: every one reads the whole set in one order.
+  const bool same_batches = plan.strategy == StrategyKind::layer_parallel;
+  DataFeed feed(s, same_batches ? 0 : o.rank, same_batches ? 1 : o.world, device);
   TorchBackend backend(s, plan, model, *comm, feed, o.rank, [t0 = o.t0] { return monotonic_seconds() - t0; });
   const std::size_t first = o.resume ? resume(s, o, model, backend, feed) : 0;
   Evaluator evaluator(s, plan.network, plan.seed);

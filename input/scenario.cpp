@@ -6,6 +6,7 @@
 
 #include "model/catalogue.hpp"
 #include "model/enum_names.hpp"
+#include "model/stages.hpp"
 #include "input/embedded.hpp"
 #include "input/input_error.hpp"
 #include "input/json_file.hpp"
@@ -16,9 +17,10 @@ namespace {
 
 using nlohmann::json;
 
-constexpr EnumNames<StrategyKind, 4> kStrategyNames({{
+constexpr EnumNames<StrategyKind, 5> kStrategyNames({{
     {StrategyKind::data_parallel, "data_parallel"}, {StrategyKind::local_sgd, "local_sgd"},
-    {StrategyKind::resist, "resist"}, {StrategyKind::ist, "ist"}}});
+    {StrategyKind::resist, "resist"}, {StrategyKind::ist, "ist"},
+    {StrategyKind::layer_parallel, "layer_parallel"}}});
 
 constexpr EnumNames<Algorithm, 4> kAlgorithmNames({{
     {Algorithm::none, "none"}, {Algorithm::ring, "ring"}, {Algorithm::tree, "tree"},
@@ -63,6 +65,14 @@ Scenario read_fields(const json& doc, const std::string& source) {
   s.strategy.min_depth = st.at("min_depth").get<int>();
   s.strategy.seed = st.at("seed").get<std::uint64_t>();
   s.strategy.warmup_rounds = st.at("warmup_rounds").get<int>();
+  const json& lp = st.at("layer_parallel");
+  s.strategy.layer_parallel.cuts = lp.at("cuts").get<std::vector<std::string>>();
+  s.strategy.layer_parallel.method = lp.at("method").get<std::string>();
+  s.strategy.layer_parallel.beta = lp.at("beta").get<double>();
+  s.strategy.layer_parallel.beta_growth = lp.at("beta_growth").get<double>();
+  s.strategy.layer_parallel.aux_width = lp.at("aux_width").get<int>();
+  s.strategy.layer_parallel.aux_depth = lp.at("aux_depth").get<int>();
+  if (lp.contains("aux_learning_rate")) s.strategy.layer_parallel.aux_learning_rate = lp.at("aux_learning_rate").get<double>();
   const json& tr = doc.at("training");
   s.training.batch_size = tr.at("batch_size").get<int>();
   if (tr.contains("epochs")) s.training.epochs = tr.at("epochs").get<double>();
@@ -109,8 +119,7 @@ void check_length(const Scenario& s) {
                      fmt::format("required for dataset \"{}\" when training.epochs is set",
                                  s.dataset));
   if (t.epochs) {  // the rounds they make, in floating point (no overflow), against the limit
-    const double per_round = static_cast<double>(s.strategy.workers) * t.batch_size * s.iterations_per_round();
-    const double rounds = std::ceil(*t.epochs * static_cast<double>(s.train_samples) / per_round);
+    const double rounds = std::ceil(*t.epochs * static_cast<double>(s.train_samples) / s.samples_per_round());
     if (rounds > static_cast<double>(kMaxRounds))
       throw InputError(s.source, "/training/epochs",
                        fmt::format("{:.15g} epochs of {} samples are {:.0f} rounds, above the limit of {}", *t.epochs,
@@ -176,6 +185,44 @@ void check_ist(const Scenario& s) {
       throw InputError(s.source, fmt::format("/model/hidden/{}", i),
                        fmt::format("expected at least one neuron per worker ({}), found {}",
                                    s.strategy.workers, s.model.hidden[i]));
+}
+
+/// The given cuts as block indices: known ids, in forward order, none the first block.
+std::vector<std::size_t> given_cuts(const Scenario& s, const Network& net) {
+  const auto& cuts = s.strategy.layer_parallel.cuts;
+  if (cuts.size() + 1 != static_cast<std::size_t>(s.strategy.workers))
+    throw InputError(s.source, "/strategy/layer_parallel/cuts",
+                     fmt::format("expected {} block ids (one stage per worker, {} workers), found {}; or none, to "
+                                 "balance the stages", s.strategy.workers - 1, s.strategy.workers, cuts.size()));
+  std::vector<std::size_t> out;
+  for (std::size_t i = 0; i < cuts.size(); ++i) {
+    const std::string at = fmt::format("/strategy/layer_parallel/cuts/{}", i);
+    const auto found = net.find(cuts[i]);
+    if (!found)
+      throw InputError(s.source, at, fmt::format("expected a block id of {} (\"{}\" ... \"{}\"), found \"{}\"",
+                                                 s.model.arch, net.blocks[1].id, net.blocks.back().id, cuts[i]));
+    if (*found == 0) throw InputError(s.source, at, "the first stage starts at the first block; expected a later one");
+    if (!out.empty() && *found <= out.back())
+      throw InputError(s.source, at, fmt::format("expected blocks in forward order, found \"{}\" after \"{}\"", cuts[i],
+                                                 net.blocks[out.back()].id));
+    try {
+      make_auxnet(net, *found, s.strategy.layer_parallel.aux_width, s.strategy.layer_parallel.aux_depth);
+    } catch (const StageError& e) {
+      throw InputError(s.source, at, fmt::format("no AuxNet can feed this block: {}", e.what()));
+    }
+    out.push_back(*found);
+  }
+  return out;
+}
+
+void check_layer_parallel(const Scenario& s, const Network& net) {
+  if (net.is_mlp())
+    throw InputError(s.source, "/model/arch", "strategy layer_parallel cuts a ResNet into stages; expected a ResNet, found mlp");
+  if (static_cast<std::size_t>(s.strategy.workers) > net.blocks.size())
+    throw InputError(s.source, "/strategy/workers",
+                     fmt::format("expected at most {} workers: layer_parallel gives each worker a stage of at least one "
+                                 "block, and {} has {} blocks", net.blocks.size(), s.model.arch, net.blocks.size()));
+  (void)layer_parallel_cuts(s, net);
 }
 
 /// JSON pointer of a dotted override path ("strategy.workers" -> "/strategy/workers").
@@ -279,23 +326,25 @@ std::filesystem::path Scenario::folder() const {
 }
 
 int Scenario::iterations_per_round() const {
-  return strategy.kind == StrategyKind::data_parallel ? 1 : strategy.local_iterations;
+  const bool every_iteration = strategy.kind == StrategyKind::data_parallel || strategy.kind == StrategyKind::layer_parallel;
+  return every_iteration ? 1 : strategy.local_iterations;
+}
+
+double Scenario::samples_per_round() const {
+  const double batches = strategy.kind == StrategyKind::layer_parallel ? 1.0 : static_cast<double>(strategy.workers);
+  return batches * training.batch_size * iterations_per_round();
 }
 
 std::uint64_t Scenario::total_rounds() const {
   if (training.rounds) return *training.rounds;
-  const double per_round = static_cast<double>(strategy.workers) * training.batch_size *
-                           iterations_per_round();
   const double rounds = std::ceil(training.epochs.value_or(1.0) *
-                                  static_cast<double>(train_samples) / per_round);
+                                  static_cast<double>(train_samples) / samples_per_round());
   return std::max<std::uint64_t>(1, static_cast<std::uint64_t>(rounds));
 }
 
 double Scenario::epochs_before(std::uint64_t round) const {
   if (train_samples == 0) return 0;
-  const double per_round = static_cast<double>(strategy.workers) * training.batch_size *
-                           iterations_per_round();
-  return static_cast<double>(round) * per_round / static_cast<double>(train_samples);
+  return static_cast<double>(round) * samples_per_round() / static_cast<double>(train_samples);
 }
 
 double Scenario::learning_rate(std::uint64_t round) const {
@@ -312,7 +361,18 @@ Scenario parse_scenario(json document, const std::string& source) {
   const Network net = checked_network(s);
   if (s.strategy.kind == StrategyKind::resist) check_resist(s, net);
   if (s.strategy.kind == StrategyKind::ist) check_ist(s);
+  if (s.strategy.kind == StrategyKind::layer_parallel) check_layer_parallel(s, net);
   return s;
+}
+
+std::vector<std::size_t> layer_parallel_cuts(const Scenario& s, const Network& net) {
+  const LayerParallelSettings& lp = s.strategy.layer_parallel;
+  if (!lp.cuts.empty() || s.strategy.workers == 1) return given_cuts(s, net);
+  try {
+    return balanced_cuts(net, s.strategy.workers, lp.aux_width, lp.aux_depth);
+  } catch (const StageError& e) {
+    throw InputError(s.source, "/strategy/workers", e.what());
+  }
 }
 
 Scenario load_scenario(const std::filesystem::path& file, const std::vector<std::string>& overrides) {

@@ -16,7 +16,7 @@
 namespace resist {
 
 /// Training protocols the plan generator knows.
-enum class StrategyKind { data_parallel, local_sgd, resist, ist };
+enum class StrategyKind { data_parallel, local_sgd, resist, ist, layer_parallel };
 
 std::string_view to_string(StrategyKind kind);
 std::optional<StrategyKind> parse_strategy(std::string_view name);
@@ -27,6 +27,18 @@ enum class Algorithm { none, ring, tree, direct };
 std::string_view to_string(Algorithm algorithm);
 std::optional<Algorithm> parse_algorithm(std::string_view name);
 
+/// Layer-parallel training with AuxNets (strategy.layer_parallel): what the README marks
+/// (derived) is a choice of ours, kept a setting.
+struct LayerParallelSettings {
+  std::vector<std::string> cuts;  ///< ids of the blocks where stages 2..K start; empty: balanced
+  std::string method = "penalty";
+  double beta = 1;                ///< penalty weight at the start
+  double beta_growth = 1;         ///< factor on beta after every epoch
+  int aux_width = 32;             ///< channels of the AuxNets' hidden convolutions
+  int aux_depth = 1;              ///< non-strided convolutions after the strided ones
+  std::optional<double> aux_learning_rate;  ///< absent: training.learning_rate
+};
+
 struct StrategySettings {
   StrategyKind kind = StrategyKind::resist;
   int workers = 4;
@@ -34,6 +46,7 @@ struct StrategySettings {
   int min_depth = 0;
   std::uint64_t seed = 0;
   int warmup_rounds = 0;
+  LayerParallelSettings layer_parallel;
 };
 
 /// Layout of the executor's 4-D tensors (training.memory_format).
@@ -100,8 +113,11 @@ struct Scenario {
   /// Folder that relative paths in the scenario are resolved against.
   std::filesystem::path folder() const;
 
-  /// Local iterations per synchronisation round (1 for data-parallel).
+  /// Local iterations per synchronisation round (1 for data-parallel and layer-parallel).
   int iterations_per_round() const;
+  /// Samples the whole training takes in per round: every worker's batches, or one batch for
+  /// layer-parallel (its stages all train on the same batch).
+  double samples_per_round() const;
   /// Rounds of the whole training, from training.rounds or training.epochs.
   std::uint64_t total_rounds() const;
   /// Epochs of training done before round `round` starts (0 when the data set size is unknown).
@@ -139,5 +155,9 @@ nlohmann::json relocated_document(nlohmann::json document, const Scenario& scena
 
 /// The network a scenario trains.
 Network scenario_network(const Scenario& scenario);
+
+/// Layer-parallel: the blocks where stages 2..K start, given (strategy.layer_parallel.cuts) or
+/// balanced; InputError naming the scenario and the field at fault.
+std::vector<std::size_t> layer_parallel_cuts(const Scenario& scenario, const Network& net);
 
 }  // namespace resist

@@ -63,6 +63,24 @@ double CostTable::iteration_seconds(const Network& net, const Assignment& a) con
   return train + step_s_per_param * static_cast<double>(a.params) + fixed_s;
 }
 
+double CostTable::op_seconds(const Plan& plan, const Round& round, const Op& op) const {
+  const auto w = static_cast<std::size_t>(op.group.front());
+  if (op.part == ComputePart::train) {
+    Assignment a = round.assignments.at(w);
+    if (w < plan.stages.size() && plan.stages[w].aux) a.params -= plan.stages[w].aux->params;  // its own op steps it
+    return iteration_seconds(plan.network, a) * op.iterations;
+  }
+  // An AuxNet is not in the table: its FLOPs at the rate the table's blocks reach.
+  double seconds = 0, flops = 0;
+  for (std::size_t b = 0; b < blocks.size() && b < plan.network.blocks.size(); ++b) {
+    seconds += blocks[b].forward_s + blocks[b].backward_s;
+    flops += plan.network.blocks[b].train_flops() * batch_size;
+  }
+  const double aux_params = w < plan.stages.size() && plan.stages[w].aux ? plan.stages[w].aux->params : 0;
+  const double step = op.part == ComputePart::aux_update ? step_s_per_param * aux_params : 0;
+  return (flops > 0 ? op.flops * seconds / flops : 0) + step;
+}
+
 CostTable parse_cost_table(const json& doc, const std::string& source) {
   if (!doc.is_object()) throw InputError(source, "", fmt::format("expected a cost table object, found {}", describe_json(doc)));
   CostTable t;

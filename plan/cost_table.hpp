@@ -38,6 +38,10 @@ struct CostTable {
   /// Seconds of one training iteration of what `a` trains: its blocks' forward and backward (an
   /// IST slice's share of them by FLOPs), the step over its parameters, and the fixed part.
   double iteration_seconds(const Network& net, const Assignment& a) const;
+  /// Seconds of a compute op of `plan` (at cost_scale 1): its iterations of its worker's assignment,
+  /// or a layer-parallel AuxNet's forward or update, timed from its FLOPs at the rate of the
+  /// table's blocks (the table has no AuxNet).
+  double op_seconds(const Plan& plan, const Round& round, const Op& op) const;
 };
 
 /// Validates a parsed table; InputError naming `source` and the JSON pointer at fault.

@@ -39,6 +39,11 @@ Plan plan_header(const Scenario& s) {
     plan.warmup_rounds = s.strategy.warmup_rounds;
     plan.test_scale = resist_test_scale(plan);
   }
+  if (s.strategy.kind == StrategyKind::layer_parallel) {
+    plan.aux_width = s.strategy.layer_parallel.aux_width;
+    plan.aux_depth = s.strategy.layer_parallel.aux_depth;
+    plan.stages = make_stages(plan.network, layer_parallel_cuts(s, plan.network), plan.aux_width, plan.aux_depth);
+  }
   return plan;
 }
 
@@ -53,6 +58,7 @@ Round make_round(const Plan& plan, std::uint64_t index) {
     case StrategyKind::local_sgd: build_local_sgd_round(plan, round); break;
     case StrategyKind::resist: build_resist_round(plan, round); break;
     case StrategyKind::ist: build_ist_round(plan, round); break;
+    case StrategyKind::layer_parallel: build_layer_parallel_round(plan, round); break;
   }
   return round;
 }

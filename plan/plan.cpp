@@ -12,13 +12,18 @@ constexpr EnumNames<OpKind, 5> kOpKindNames({{
     {OpKind::compute, "compute"}, {OpKind::send, "send"}, {OpKind::allreduce, "allreduce"},
     {OpKind::reduce, "reduce"}, {OpKind::broadcast, "broadcast"}}});
 
-constexpr EnumNames<Payload, 4> kPayloadNames({{
+constexpr EnumNames<Payload, 6> kPayloadNames({{
     {Payload::none, "none"}, {Payload::state, "state"}, {Payload::gradients, "gradients"},
-    {Payload::neuron_slices, "neuron_slices"}}});
+    {Payload::neuron_slices, "neuron_slices"}, {Payload::stage_output, "stage_output"},
+    {Payload::aux_output, "aux_output"}}});
 
-constexpr EnumNames<Phase, 4> kPhaseNames({{
+constexpr EnumNames<Phase, 5> kPhaseNames({{
     {Phase::data_parallel, "data_parallel"}, {Phase::local_sgd, "local_sgd"},
-    {Phase::resist, "resist"}, {Phase::ist, "ist"}}});
+    {Phase::resist, "resist"}, {Phase::ist, "ist"}, {Phase::layer_parallel, "layer_parallel"}}});
+
+constexpr EnumNames<ComputePart, 3> kPartNames({{
+    {ComputePart::train, "train"}, {ComputePart::aux_forward, "aux_forward"},
+    {ComputePart::aux_update, "aux_update"}}});
 
 }  // namespace
 
@@ -28,6 +33,8 @@ std::string_view to_string(Payload payload) { return kPayloadNames.name(payload)
 std::optional<Payload> parse_payload(std::string_view name) { return kPayloadNames.parse(name); }
 std::string_view to_string(Phase phase) { return kPhaseNames.name(phase); }
 std::optional<Phase> parse_phase(std::string_view name) { return kPhaseNames.parse(name); }
+std::string_view to_string(ComputePart part) { return kPartNames.name(part); }
+std::optional<ComputePart> parse_compute_part(std::string_view name) { return kPartNames.parse(name); }
 
 bool Op::has_member(WorkerId w) const {
   return std::binary_search(group.begin(), group.end(), w);

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "model/network.hpp"
+#include "model/stages.hpp"
 #include "input/scenario.hpp"
 
 namespace resist {
@@ -21,19 +22,27 @@ using BlockIndex = std::uint32_t;
 /// from its root to the other member of a two-member group.
 enum class OpKind { compute, send, allreduce, reduce, broadcast };
 
-/// Which tensors a communication carries.
-enum class Payload { none, state, gradients, neuron_slices };
+/// Which tensors a communication carries. Layer-parallel stages exchange one batch's tensors at a
+/// cut: a stage's output (to the next stage) and an AuxNet's output (to the stage before).
+enum class Payload { none, state, gradients, neuron_slices, stage_output, aux_output };
+
+/// What a compute op does: train the worker's assignment, or (layer-parallel) run its AuxNet
+/// forward on the batch, or update the AuxNet towards the auxiliary variable's new value.
+enum class ComputePart { train, aux_forward, aux_update };
 
 std::string_view to_string(OpKind kind);
 std::optional<OpKind> parse_op_kind(std::string_view name);
 std::string_view to_string(Payload payload);
 std::optional<Payload> parse_payload(std::string_view name);
+std::string_view to_string(ComputePart part);
+std::optional<ComputePart> parse_compute_part(std::string_view name);
 
 /// One operation of a round. Workers run the operations they are members of, in id order, and
 /// start an operation once the members' own dependencies in `deps` have completed on them.
 struct Op {
   OpId id = 0;                       ///< index of the op in its round
   OpKind kind = OpKind::compute;
+  ComputePart part = ComputePart::train;  ///< compute: what it does
   std::vector<WorkerId> group;       ///< members, ascending; compute has exactly one
   WorkerId root = -1;                ///< source of send/broadcast, destination of reduce
   Algorithm algorithm = Algorithm::none;
@@ -75,7 +84,7 @@ struct Assignment {
 };
 
 /// How a round trains: a strategy's own rounds, or local SGD warm-up rounds inside ResIST.
-enum class Phase { data_parallel, local_sgd, resist, ist };
+enum class Phase { data_parallel, local_sgd, resist, ist, layer_parallel };
 
 std::string_view to_string(Phase phase);
 std::optional<Phase> parse_phase(std::string_view name);
@@ -119,6 +128,10 @@ struct Plan {
   Network network;
   std::uint64_t total_rounds = 0;
   double test_scale = 1.0;  ///< residual-branch scale of partitioned blocks at test time
+  /// Layer-parallel: one stage per worker (empty for other strategies).
+  std::vector<Stage> stages;
+  int aux_width = 0;  ///< layer-parallel: the AuxNets' settings the stages were made with
+  int aux_depth = 0;
   std::vector<Round> rounds;
   nlohmann::json scenario;  ///< the scenario document it came from
 

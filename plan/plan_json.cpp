@@ -29,6 +29,8 @@ json op_json(const Network& net, const Op& op) {
     j["flops"] = op.flops;
     j["step_each_iteration"] = op.step_each_iteration;
     j["fresh_optimizer"] = op.fresh_optimizer;
+    if (op.part != ComputePart::train) j["part"] = to_string(op.part);
+    if (!op.deps.empty()) j["deps"] = op.deps;
     return j;
   }
   j["group"] = op.group;
@@ -98,6 +100,8 @@ class Reader {
       op.flops = j.value("flops", 0.0);
       op.step_each_iteration = j.value("step_each_iteration", true);
       op.fresh_optimizer = j.value("fresh_optimizer", false);
+      op.part = *parse_compute_part(j.value("part", std::string("train")));
+      op.deps = j.value("deps", std::vector<OpId>{});
       return op;
     }
     op.group = j.value("group", std::vector<WorkerId>{});
@@ -169,6 +173,35 @@ json model_json(const ModelSpec& spec) {
   return m;
 }
 
+json layer_parallel_json(const Plan& plan) {
+  json cuts = json::array();
+  for (std::size_t k = 1; k < plan.stages.size(); ++k) cuts.push_back(plan.network.blocks[plan.stages[k].first].id);
+  return {{"cuts", std::move(cuts)}, {"aux_width", plan.aux_width}, {"aux_depth", plan.aux_depth}};
+}
+
+/// Layer-parallel: the stages from the plan's cuts, with the errors naming the plan's fields.
+void read_stages(Plan& plan, const json& doc, const std::string& source) {
+  if (plan.strategy != StrategyKind::layer_parallel) return;
+  if (!doc.contains("layer_parallel") || !doc["layer_parallel"].is_object())
+    throw InputError(source, "/layer_parallel", "a layer_parallel plan needs its cuts and AuxNet shape");
+  const json& lp = doc.at("layer_parallel");
+  plan.aux_width = lp.at("aux_width").get<int>();
+  plan.aux_depth = lp.at("aux_depth").get<int>();
+  const Reader reader(plan.network, source);
+  const std::vector<BlockIndex> cuts = reader.blocks(lp.at("cuts"), "/layer_parallel/cuts");
+  if (cuts.size() + 1 != static_cast<std::size_t>(plan.workers))
+    throw InputError(source, "/layer_parallel/cuts",
+                     fmt::format("expected {} cuts (one stage per worker), found {}", plan.workers - 1, cuts.size()));
+  for (std::size_t i = 0; i < cuts.size(); ++i)
+    if (cuts[i] == 0 || (i > 0 && cuts[i] <= cuts[i - 1]))
+      throw InputError(source, fmt::format("/layer_parallel/cuts/{}", i), "expected later blocks in forward order");
+  try {
+    plan.stages = make_stages(plan.network, {cuts.begin(), cuts.end()}, plan.aux_width, plan.aux_depth);
+  } catch (const StageError& e) {
+    throw InputError(source, "/layer_parallel/cuts", e.what());
+  }
+}
+
 }  // namespace
 
 json plan_to_json(const Plan& plan) {
@@ -177,7 +210,7 @@ json plan_to_json(const Plan& plan) {
   for (const Round& r : plan.rounds) rounds.push_back(round_json(net, r));
   std::vector<BlockIndex> all(net.blocks.size());
   for (std::size_t i = 0; i < all.size(); ++i) all[i] = static_cast<BlockIndex>(i);
-  return {{"format", "resist-plan"},
+  json out = {{"format", "resist-plan"},
           {"version", Plan::kVersion},
           {"strategy", to_string(plan.strategy)},
           {"workers", plan.workers},
@@ -198,6 +231,8 @@ json plan_to_json(const Plan& plan) {
           {"wire_bytes", plan.wire_bytes()},
           {"scenario", plan.scenario},
           {"rounds", std::move(rounds)}};
+  if (plan.strategy == StrategyKind::layer_parallel) out["layer_parallel"] = layer_parallel_json(plan);
+  return out;
 }
 
 Plan plan_from_json(const json& document, const std::string& source) {
@@ -223,6 +258,7 @@ Plan plan_from_json(const json& document, const std::string& source) {
   plan.total_rounds = doc.at("total_rounds").get<std::uint64_t>();
   plan.test_scale = doc.at("test_scale").get<double>();
   plan.scenario = doc.value("scenario", json::object());
+  read_stages(plan, doc, source);
   const Reader reader(plan.network, source);
   const json& rounds = doc.at("rounds");
   for (std::size_t r = 0; r < rounds.size(); ++r)

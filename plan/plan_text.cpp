@@ -30,6 +30,23 @@ std::size_t partitioned_held(const Network& net, const Assignment& a) {
   }));
 }
 
+/// One line per layer-parallel stage: its blocks, training FLOPs and its AuxNet.
+std::string stages_text(const Plan& plan) {
+  const Network& net = plan.network;
+  std::string out = fmt::format("; AuxNets of width {} and {} extra layer{}", plan.aux_width, plan.aux_depth,
+                                plan.aux_depth == 1 ? "" : "s");
+  for (std::size_t k = 0; k < plan.stages.size(); ++k) {
+    const Stage& s = plan.stages[k];
+    out += fmt::format("\n  stage {} (worker {}): {}..{}, {:.3f} GFLOP/sample", k + 1, k, net.blocks[s.first].id,
+                       net.blocks[s.end - 1].id, s.block_train_flops(net) / 1e9);
+    if (s.aux)
+      out += fmt::format(", AuxNet {} layers, {} parameters, {:.3f} GFLOP/sample, input {}x{}x{}", s.aux->layers.size(),
+                         s.aux->params, s.aux->train_flops() / 1e9, s.aux->out_channels, s.aux->out_size.h,
+                         s.aux->out_size.w);
+  }
+  return out;
+}
+
 std::string header(const Plan& plan) {
   const Network& net = plan.network;
   std::string out = fmt::format(
@@ -44,6 +61,7 @@ std::string header(const Plan& plan) {
     out += fmt::format("; {} partitioned blocks, min depth {}, warm-up rounds {}, test-time "
                        "scale {:.4g}", net.partitionable_blocks().size(), plan.min_depth,
                        plan.warmup_rounds, plan.test_scale);
+  if (plan.strategy == StrategyKind::layer_parallel) out += stages_text(plan);
   return out + "\n\n";
 }
 

@@ -46,5 +46,6 @@ void build_data_parallel_round(const Plan& plan, Round& round);
 void build_local_sgd_round(const Plan& plan, Round& round);
 void build_resist_round(const Plan& plan, Round& round);
 void build_ist_round(const Plan& plan, Round& round);
+void build_layer_parallel_round(const Plan& plan, Round& round);
 
 }  // namespace resist

@@ -27,8 +27,7 @@ Comparison simulate_and_compare(const Plan& plan, const Cluster& cluster, const 
 double compute_work(const Plan& plan, const CostTable* table, const OpComparison& o) {
   if (!table) return o.flops;
   const Round& round = plan.rounds.at(o.round);
-  return table->iteration_seconds(plan.network, round.assignments.at(static_cast<std::size_t>(o.worker))) *
-         round.ops.at(o.op).iterations;
+  return table->op_seconds(plan, round, round.ops.at(o.op));
 }
 
 /// Least squares of measured = work * inverse + iterations * overhead over the compute ops, with
@@ -57,8 +56,10 @@ ComputeFit fit_work(const Plan& plan, const CostTable* table, const Comparison& 
     sum_m += o.measured_s;
     sum_w += w;
     sum_k += k;
-    lo = std::min(lo, w / k);
-    hi = std::max(hi, w / k);
+    if (k > 0) {  // a layer-parallel AuxNet op has no iteration of its own
+      lo = std::min(lo, w / k);
+      hi = std::max(hi, w / k);
+    }
   }
   if (f.n == 0 || f.speed <= 0) return f;
   f.speed /= static_cast<double>(f.n);
@@ -74,7 +75,7 @@ ComputeFit fit_work(const Plan& plan, const CostTable* table, const Comparison& 
     return f;
   }
   const double det = ww * f.kk - f.wk * f.wk;
-  if ((hi - lo) / hi > 0.05 && det > 0) {
+  if (hi > 0 && (hi - lo) / hi > 0.05 && det > 0) {
     const double a = (wm * f.kk - f.km * f.wk) / det, b = (ww * f.km - f.wk * wm) / det;
     if (a > 0 && b >= 0) {
       f.inverse = a;

@@ -19,8 +19,7 @@ Ticket SimBackend::compute(const OpCall& call) {
   const double speed = sg4::this_actor::get_host()->get_speed();
   const double extra = settings_.iteration_overhead_s * call.op.iterations * speed;  // calibrated
   if (!table_) return keep(sg4::this_actor::exec_async(call.op.flops + extra));
-  const Assignment& mine = call.round.assignments.at(static_cast<std::size_t>(self_));
-  const double seconds = table_->iteration_seconds(call.plan.network, mine) * settings_.cost_scale * call.op.iterations;
+  const double seconds = table_->op_seconds(call.plan, call.round, call.op) * settings_.cost_scale;
   return keep(sg4::this_actor::exec_async(seconds * speed + extra));
 }
 

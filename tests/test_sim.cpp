@@ -478,3 +478,57 @@ TEST_CASE("calibration keeps the bandwidth scale when every transfer has the sam
                     [](const std::string& n) { return n.find("same simulated time") != std::string::npos; }));
   CHECK(c.after_comparison.median_round_error < 0.05);  // the overhead absorbs the difference
 }
+
+TEST_CASE("layer-parallel speedup over serial training follows rho(K) of the AuxNet paper where its assumptions hold") {
+  // rho(K) = (T_d + T_f + T_b) / (T_d + t_psi + (T_f + T_b) / K) with stages of equal cost, links
+  // that cost nothing and no per-stage loss overhead (t_f^lambda = t_b^lambda = 0). Most of this
+  // network is in 96 identical third-stage blocks, so balanced stages differ by under one block
+  // (4%). Measured: 1.964 against 1.980 (K = 2), 3.826 against 3.886 (K = 4).
+  const Cluster fast = parse_cluster({{"shape", "star"}, {"gpu", "H100"}, {"gpus", 4},
+                                      {"link", {{"bandwidth", "100TBps"}, {"latency", "0us"}}}}, "fast.json");
+  SimSettings st = settings();
+  st.iteration_overhead_s = 2e-4;  // T_d: data and loss, paid once per iteration by every stage
+  const auto plan_of = [](int workers) {
+    return make_plan(test::scenario({"strategy.name=layer_parallel", "strategy.workers=" + std::to_string(workers),
+                                     "model.arch=preact_resnet18", "model.depths=[1,1,96,1]", "model.width=0.5",
+                                     "model.classes=10", "training.batch_size=64", "training.epochs=null",
+                                     "training.rounds=10", "strategy.layer_parallel.aux_width=8",
+                                     "strategy.layer_parallel.aux_depth=0"}));
+  };
+  const double speed = 67e12 * 0.5;
+  const Plan serial = plan_of(1);
+  const double serial_s = simulate(serial, fast, st).total_time_s;
+  const double t_fb = full_assignment(serial.network).flops_per_sample * 64 / speed;
+  CHECK(serial_s == doctest::Approx(10 * (st.iteration_overhead_s + t_fb)).epsilon(1e-6));
+  for (int k : {2, 4}) {
+    CAPTURE(k);
+    const Plan lp = plan_of(k);
+    double t_psi = 0;  // the costliest AuxNet: forward, then backward in its update
+    for (const Stage& s : lp.stages)
+      if (s.aux) t_psi = std::max(t_psi, s.aux->train_flops() * 64 / speed);
+    const double rho = (st.iteration_overhead_s + t_fb) / (st.iteration_overhead_s + t_psi + t_fb / k);
+    const double simulated = serial_s / simulate(lp, fast, st).total_time_s;
+    CHECK(simulated == doctest::Approx(rho).epsilon(0.03));
+    CHECK(simulated > 1.5);
+  }
+}
+
+TEST_CASE("layer-parallel stages wait for the tensors at their cuts on slow links") {
+  const auto plan = make_plan(test::scenario({"strategy.name=layer_parallel", "strategy.workers=2", "model.arch=preact_resnet18",
+                                              "model.width=0.25", "model.classes=10", "training.batch_size=32",
+                                              "training.epochs=null", "training.rounds=3"}));
+  const Cluster slow = parse_cluster({{"shape", "star"}, {"gpu", "H100"}, {"gpus", 2},
+                                      {"link", {{"bandwidth", "100Mbps"}, {"latency", "0us"}}}}, "slow.json");
+  const SimResult r = simulate(plan, slow, settings());
+  // Each round moves the cut's tensor both ways over a 12.5 MB/s path, one after the other on
+  // stage 1's critical path: its AuxNet output before stage 0 trains, stage 0's output before
+  // stage 1's AuxNet update.
+  const double cut = static_cast<double>(plan.rounds[0].ops[1].bytes);
+  CHECK(r.simulated_s > 3 * 2 * cut / 12.5e6);
+  // Two tensors a round, and stage 1's blocks to worker 0 after the last; two links each.
+  std::vector<BlockIndex> second(plan.rounds[2].assignments[1].blocks);
+  CHECK(plan.wire_bytes() == 3 * 2 * static_cast<std::uint64_t>(cut) + state_bytes(plan.network, second, plan.dtype));
+  double bytes = 0;
+  for (const LinkLoad& l : r.links) bytes += l.bytes;
+  CHECK(bytes == doctest::Approx(2.0 * static_cast<double>(plan.wire_bytes())));
+}

@@ -82,6 +82,9 @@ void check_trainable(const Scenario& s) {
     throw InputError(s.source, "/model/arch",
                      fmt::format("the executor builds pre-activation ResNets (preact_*) and mlp, "
                                  "found \"{}\"", s.model.arch));
+  if (s.strategy.kind == StrategyKind::layer_parallel && s.training.dtype == Dtype::fp16)
+    throw InputError(s.source, "/training/dtype",
+                     "layer_parallel trains in fp32 or bf16: fp16's loss scaling is not implemented for it");
   exec::check_model_fits(s, exec::probe_dataset(s, true));
 }
 
@@ -92,6 +95,10 @@ Scenario checked_scenario(const RunOptions& o, const std::vector<std::string>& s
   const Scenario s = scenario_or_default(o.scenario, sets);
   check_trainable(s);
   exec::probe_dataset(s, false);  // the test split must be there too
+  if (o.resume && s.strategy.kind == StrategyKind::layer_parallel)
+    throw InputError(s.source, "/strategy/name",
+                     "--resume: a layer_parallel checkpoint has the stages' blocks but not their AuxNets; resuming it is "
+                     "not implemented");
   if (o.resume) {
     const exec::CheckpointManifest m = exec::read_manifest_for(o.checkpoint_dir, s);
     if (m.workers != s.strategy.workers)
