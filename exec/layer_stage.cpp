@@ -72,9 +72,8 @@ torch::Tensor LayerStage::train(const Round& round, DataFeed& feed, NetModel& mo
     for (std::size_t b = mine.first; b < mine.end; ++b) x = model->forward_block(b, x);
     if (last) {
       loss = torch::nn::functional::cross_entropy(x, batch_.labels);
-    } else {  // beta/2 |output - target|^2 per sample, averaged over the batch
-      const torch::Tensor gap = x.to(torch::kFloat) - target_;
-      loss = 0.5 * beta(round.index) * gap.pow(2).sum() / static_cast<double>(plan_.batch_size);
+    } else {  // beta/2 |output - target|^2 per element of the cut's tensor, averaged over the batch
+      loss = 0.5 * beta(round.index) * torch::nn::functional::mse_loss(x.to(torch::kFloat), target_);
     }
   }
   loss.backward();
@@ -85,11 +84,13 @@ torch::Tensor LayerStage::train(const Round& round, DataFeed& feed, NetModel& mo
 }
 
 void LayerStage::aux_update(const Round& round) {
-  // The auxiliary variable's new value: the stage before's output moved against the gradient of
-  // this stage's per-sample loss (the batch mean's gradient times the batch size), a step of 1/beta:
-  // the minimiser of beta/2 |z - lambda|^2 + loss(lambda) with the loss linearised.
+  // The auxiliary variable's new value: the minimiser over lambda of beta/(2 D) |z - lambda|^2 +
+  // loss(lambda), the penalty per element of the D-element tensor at the cut and this stage's
+  // per-sample loss linearised: z - D/beta times that loss's gradient (the batch mean's gradient
+  // times the batch size).
+  const double elements = static_cast<double>(plan_.stages[self_].aux->output_elements());
   const torch::Tensor wanted =
-      anchor_ - input_grad_ * (static_cast<double>(plan_.batch_size) / beta(round.index));
+      anchor_ - input_grad_ * (elements * static_cast<double>(plan_.batch_size) / beta(round.index));
   for (auto& group : aux_optimizer_->param_groups()) {
     const double lr = s_.strategy.layer_parallel.aux_learning_rate.value_or(s_.training.learning_rate) *
                       s_.learning_rate(round.index) / s_.training.learning_rate;

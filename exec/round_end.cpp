@@ -1,6 +1,8 @@
 #include "exec/round_end.hpp"
 
+#include <cmath>
 #include <cstdio>
+#include <stdexcept>
 #include <filesystem>
 
 #include <fmt/format.h>
@@ -21,6 +23,11 @@ RoundEnd::RoundEnd(const Scenario& s, const WorkerOptions& o, TorchBackend& back
       start_(monotonic_seconds()), start_samples_(backend.samples()) {}
 
 void RoundEnd::on_round(const Plan& plan, const Round& round, WorkerId self, double, double) {
+  if (!std::isfinite(backend_.round_loss()))
+    throw std::runtime_error(fmt::format(
+        "round {}: the training loss is {}: training diverged; lower training.learning_rate{}", round.index,
+        backend_.round_loss(),
+        plan.strategy == StrategyKind::layer_parallel ? " or strategy.layer_parallel.beta" : ""));
   loss.push_back(backend_.round_loss());
   shared_checksum.push_back(checksum(plan, round));
   std::optional<State> global;
@@ -94,7 +101,9 @@ void RoundEnd::show(const Plan& plan, const Round& round) {
   p.accuracy = last_accuracy_;
   last_accuracy_.reset();
   p.elapsed_s = monotonic_seconds() - start_;
-  p.images_per_s = static_cast<double>((backend_.samples() - start_samples_) * static_cast<std::uint64_t>(o_.world)) / p.elapsed_s;
+  // Layer-parallel stages share each batch: worker 0 has seen every sample the training took in.
+  const std::uint64_t trained_by = plan.strategy == StrategyKind::layer_parallel ? 1 : static_cast<std::uint64_t>(o_.world);
+  p.images_per_s = static_cast<double>((backend_.samples() - start_samples_) * trained_by) / p.elapsed_s;
   p.eta_s = p.elapsed_s / static_cast<double>(++shown_) * static_cast<double>(plan.rounds.size() - 1 - round.index);
   show_progress(p);
 }

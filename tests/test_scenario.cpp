@@ -118,7 +118,7 @@ TEST_CASE("--set overrides any field") {
   SUBCASE("a value that is not JSON is a string") {
     CHECK(input_error([] { test::scenario({"strategy.name=resit"}); }) ==
           "<built-in default>: /strategy/name: expected one of \"resist\", \"local_sgd\", "
-          "\"data_parallel\", \"ist\", found a string (\"resit\") (set by --set strategy.name=resit)");
+          "\"data_parallel\", \"ist\", \"layer_parallel\", found a string (\"resit\") (set by --set strategy.name=resit)");
   }
   SUBCASE("errors point at the --set that caused them") {
     CHECK(input_error([] { test::scenario({"strategy.workers=0"}); }) ==
@@ -142,7 +142,7 @@ TEST_CASE("bad scenarios: one clear message with file and JSON pointer") {
   SUBCASE("unknown strategy") {
     doc["strategy"]["name"] = "resits";
     CHECK(parse_error(doc) == "s.json: /strategy/name: expected one of \"resist\", \"local_sgd\", "
-                              "\"data_parallel\", \"ist\", found a string (\"resits\")");
+                              "\"data_parallel\", \"ist\", \"layer_parallel\", found a string (\"resits\")");
   }
   SUBCASE("workers < 1") {
     doc["strategy"]["workers"] = 0;
@@ -159,7 +159,7 @@ TEST_CASE("bad scenarios: one clear message with file and JSON pointer") {
     doc["strategy"]["worker"] = 4;
     CHECK(parse_error(doc) ==
           "s.json: /strategy/worker: unknown field \"worker\" (did you mean \"workers\"?); expected "
-          "one of \"local_iterations\", \"min_depth\", \"name\", \"seed\", \"warmup_rounds\", "
+          "one of \"layer_parallel\", \"local_iterations\", \"min_depth\", \"name\", \"seed\", \"warmup_rounds\", "
           "\"workers\"");
   }
   SUBCASE("unknown top-level field, no close match") {
