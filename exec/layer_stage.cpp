@@ -27,8 +27,9 @@ nn::Sequential build_auxnet(const AuxNet& aux) {
 }  // namespace
 
 LayerStage::LayerStage(const Scenario& s, const Plan& plan, WorkerId self, torch::Device device,
-                       std::optional<torch::ScalarType> autocast)
-    : s_(s), plan_(plan), self_(static_cast<std::size_t>(self)), device_(device), autocast_(autocast) {
+                       std::optional<torch::ScalarType> autocast, bool channels_last)
+    : s_(s), plan_(plan), self_(static_cast<std::size_t>(self)), device_(device), autocast_(autocast),
+      channels_last_(channels_last) {
   if (self_ >= plan.stages.size())
     throw std::invalid_argument(fmt::format("worker {} has no stage: the plan has {}", self, plan.stages.size()));
   const Stage& mine = plan.stages[self_];
@@ -48,6 +49,7 @@ void LayerStage::draw(const Round& round, DataFeed& feed) {
   if (drawn_round_ == round.index) return;
   drawn_round_ = round.index;
   batch_ = feed.next(plan_.batch_size);  // every stage draws the same batch: the same feed
+  if (channels_last_ && batch_.images.dim() == 4) batch_.images = batch_.images.contiguous(torch::MemoryFormat::ChannelsLast);
 }
 
 void LayerStage::aux_forward(const Round& round, DataFeed& feed) {
@@ -62,7 +64,8 @@ torch::Tensor LayerStage::train(const Round& round, DataFeed& feed, NetModel& mo
   draw(round, feed);
   const Stage& mine = plan_.stages[self_];
   const bool first = self_ == 0, last = self_ + 1 == plan_.stages.size();
-  torch::Tensor x = first ? batch_.images : input_.clone().requires_grad_(true);
+  const auto layout = channels_last_ ? torch::MemoryFormat::ChannelsLast : torch::MemoryFormat::Contiguous;
+  torch::Tensor x = first ? batch_.images : input_.clone(layout).requires_grad_(true);
   const torch::Tensor in = x;
   for (const torch::Tensor& p : model->parameters()) p.mutable_grad() = torch::Tensor();
   model->train();
@@ -96,9 +99,15 @@ void LayerStage::aux_update(const Round& round) {
                       s_.learning_rate(round.index) / s_.training.learning_rate;
     static_cast<torch::optim::SGDOptions&>(group.options()).lr(lr);
   }
-  aux_optimizer_->zero_grad();
-  torch::nn::functional::mse_loss(aux_out_, wanted).backward();
-  multi_tensor_sgd_step(*aux_optimizer_);
+  for (int step = 0; step < plan_.aux_steps; ++step) {
+    if (step > 0) {  // the first step reuses the forward the iteration started with
+      AutocastScope autocast(device_.type(), autocast_);
+      aux_out_ = aux_->forward(batch_.images).to(torch::kFloat);
+    }
+    aux_optimizer_->zero_grad();
+    torch::nn::functional::mse_loss(aux_out_, wanted).backward();
+    multi_tensor_sgd_step(*aux_optimizer_);
+  }
   aux_out_ = torch::Tensor();
 }
 

@@ -16,9 +16,9 @@ namespace resist::exec {
 
 class LayerStage {
  public:
-  /// Stage `self` of the plan; `autocast` as the worker trains.
+  /// Stage `self` of the plan; `autocast` and the layout of 4-D tensors as the worker trains.
   LayerStage(const Scenario& s, const Plan& plan, WorkerId self, torch::Device device,
-             std::optional<torch::ScalarType> autocast);
+             std::optional<torch::ScalarType> autocast, bool channels_last);
 
   /// ComputePart::aux_forward: draws the iteration's batch and runs the AuxNet on it (its output
   /// is the stage's input and the target the stage before trains towards).
@@ -49,6 +49,7 @@ class LayerStage {
   std::size_t self_;
   torch::Device device_;
   std::optional<torch::ScalarType> autocast_;
+  bool channels_last_;
   torch::nn::Sequential aux_{nullptr};
   std::optional<torch::optim::SGD> aux_optimizer_;
   std::optional<std::uint64_t> drawn_round_;

@@ -130,7 +130,7 @@ TorchBackend::TorchBackend(const Scenario& s, const Plan& plan, NetModel& model,
   if (plan.strategy == StrategyKind::layer_parallel) {
     if (scaler_)
       throw InputError(s.source, "/training/dtype", "layer_parallel trains in fp32 or bf16; fp16's loss scaling is not implemented for it");
-    stage_ = std::make_unique<LayerStage>(s, plan, self, device_, autocast_);
+    stage_ = std::make_unique<LayerStage>(s, plan, self, device_, autocast_, channels_last_);
   }
 }
 

@@ -152,6 +152,21 @@ void keep_working_set() {
 
 namespace {
 
+/// After the plan's last round worker 0 holds the global model: its accuracy. A layer-parallel run
+/// cut short (--rounds) never gathered its stages, and worker 0's other blocks are untrained: none.
+void evaluate_at_end(const Plan& plan, NetModel& model, Evaluator& evaluator, const RoundEnd& after,
+                     WorkerReport& report) {
+  const bool gathered = plan.strategy != StrategyKind::layer_parallel || plan.rounds.empty() ||
+                        plan.rounds.back().model_complete_on(0);
+  if (!gathered) return;
+  const double scale = plan.rounds.empty() ? 1.0 : plan.rounds.back().eval_scale;
+  const double evaluation_start = monotonic_seconds();
+  report.accuracy = evaluator.accuracy(model, scale);
+  report.evaluation_seconds = after.evaluation_seconds + (monotonic_seconds() - evaluation_start);
+  report.evaluations = after.evaluations;
+  report.evaluations.emplace_back(plan.rounds.empty() ? 0 : plan.rounds.back().index, *report.accuracy);
+}
+
 WorkerReport train(const Scenario& s, const Plan& plan, WorkerOptions o) {
   keep_working_set();
   torch::set_num_threads(o.threads);
@@ -200,14 +215,7 @@ WorkerReport train(const Scenario& s, const Plan& plan, WorkerOptions o) {
   report.trace = trace_to_json({"measured", std::string(to_string(plan.strategy)), plan.workers, plan.network.spec.arch, {}},
                                trace.events, trace.rounds);
   leave(*store, o, report);
-  if (o.rank == 0) {  // after the plan's last round worker 0 holds the global model
-    const double scale = plan.rounds.empty() ? 1.0 : plan.rounds.back().eval_scale;
-    const double evaluation_start = monotonic_seconds();
-    report.accuracy = evaluator.accuracy(model, scale);
-    report.evaluation_seconds = after.evaluation_seconds + (monotonic_seconds() - evaluation_start);
-    report.evaluations = after.evaluations;
-    report.evaluations.emplace_back(plan.rounds.empty() ? 0 : plan.rounds.back().index, *report.accuracy);
-  }
+  if (o.rank == 0) evaluate_at_end(plan, model, evaluator, after, report);
   return report;
 }
 

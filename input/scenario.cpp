@@ -67,6 +67,8 @@ Scenario read_fields(const json& doc, const std::string& source) {
   s.strategy.warmup_rounds = st.at("warmup_rounds").get<int>();
   const json& lp = st.at("layer_parallel");
   s.strategy.layer_parallel.cuts = lp.at("cuts").get<std::vector<std::string>>();
+  s.strategy.layer_parallel.balance = lp.at("balance").get<std::string>();
+  s.strategy.layer_parallel.aux_steps = lp.at("aux_steps").get<int>();
   s.strategy.layer_parallel.method = lp.at("method").get<std::string>();
   s.strategy.layer_parallel.beta = lp.at("beta").get<double>();
   s.strategy.layer_parallel.beta_growth = lp.at("beta_growth").get<double>();
@@ -222,7 +224,11 @@ void check_layer_parallel(const Scenario& s, const Network& net) {
     throw InputError(s.source, "/strategy/workers",
                      fmt::format("expected at most {} workers: layer_parallel gives each worker a stage of at least one "
                                  "block, and {} has {} blocks", net.blocks.size(), s.model.arch, net.blocks.size()));
-  (void)layer_parallel_cuts(s, net);
+  if (s.strategy.layer_parallel.balance == "cost_table" && s.sim.cost_table.empty())
+    throw InputError(s.source, "/strategy/layer_parallel/balance",
+                     "\"cost_table\" balances the stages by the seconds of sim.cost_table, and the scenario has none: "
+                     "measure one with resist profile and name it in sim.cost_table, or balance \"flops\"");
+  if (s.strategy.layer_parallel.balance == "flops") (void)layer_parallel_cuts(s, net);
 }
 
 /// JSON pointer of a dotted override path ("strategy.workers" -> "/strategy/workers").
@@ -365,11 +371,16 @@ Scenario parse_scenario(json document, const std::string& source) {
   return s;
 }
 
-std::vector<std::size_t> layer_parallel_cuts(const Scenario& s, const Network& net) {
+std::vector<std::size_t> layer_parallel_cuts(const Scenario& s, const Network& net, const std::vector<double>& block_cost,
+                                             const std::vector<double>& aux_cost) {
   const LayerParallelSettings& lp = s.strategy.layer_parallel;
   if (!lp.cuts.empty() || s.strategy.workers == 1) return given_cuts(s, net);
   try {
-    return balanced_cuts(net, s.strategy.workers, lp.aux_width, lp.aux_depth);
+    if (!block_cost.empty()) return balanced_cuts(s.strategy.workers, block_cost, aux_cost);
+    std::vector<double> blocks, aux = auxnet_train_flops(net, lp.aux_width, lp.aux_depth);
+    for (const Block& b : net.blocks) blocks.push_back(b.train_flops());
+    for (double& a : aux) a *= lp.aux_steps;  // one forward, then a forward and backward per step
+    return balanced_cuts(s.strategy.workers, blocks, aux);
   } catch (const StageError& e) {
     throw InputError(s.source, "/strategy/workers", e.what());
   }

@@ -31,6 +31,8 @@ std::optional<Algorithm> parse_algorithm(std::string_view name);
 /// (derived) is a choice of ours, kept a setting.
 struct LayerParallelSettings {
   std::vector<std::string> cuts;  ///< ids of the blocks where stages 2..K start; empty: balanced
+  std::string balance = "flops";  ///< what balanced cuts balance: "flops" or "cost_table" (sim.cost_table)
+  int aux_steps = 1;              ///< AuxNet SGD steps per iteration
   std::string method = "penalty";
   double beta = 1;                ///< penalty weight at the start
   double beta_growth = 1;         ///< factor on beta after every epoch
@@ -157,7 +159,11 @@ nlohmann::json relocated_document(nlohmann::json document, const Scenario& scena
 Network scenario_network(const Scenario& scenario);
 
 /// Layer-parallel: the blocks where stages 2..K start, given (strategy.layer_parallel.cuts) or
-/// balanced; InputError naming the scenario and the field at fault.
-std::vector<std::size_t> layer_parallel_cuts(const Scenario& scenario, const Network& net);
+/// balanced: by training FLOPs, or by the given costs of each block and of the AuxNet feeding each
+/// block (infinite where none can) when `block_cost` is not empty. InputError naming the scenario
+/// and the field at fault.
+std::vector<std::size_t> layer_parallel_cuts(const Scenario& scenario, const Network& net,
+                                             const std::vector<double>& block_cost = {},
+                                             const std::vector<double>& aux_cost = {});
 
 }  // namespace resist

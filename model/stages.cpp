@@ -19,14 +19,10 @@ int halved(int extent) { return (extent - 1) / 2 + 1; }
 /// blocks' FLOPs plus the AuxNet of the stage's first block (`aux[j]`, infinite where none fits).
 class CutSearch {
  public:
-  CutSearch(const Network& net, int stages, int aux_width, int aux_depth)
-      : n_(net.blocks.size()), k_(static_cast<std::size_t>(stages)), prefix_(n_ + 1, 0), aux_(n_, kNever) {
-    for (std::size_t i = 0; i < n_; ++i) prefix_[i + 1] = prefix_[i] + net.blocks[i].train_flops();
+  CutSearch(int stages, const std::vector<double>& block_cost, const std::vector<double>& aux_cost)
+      : n_(block_cost.size()), k_(static_cast<std::size_t>(stages)), prefix_(n_ + 1, 0), aux_(aux_cost) {
+    for (std::size_t i = 0; i < n_; ++i) prefix_[i + 1] = prefix_[i] + block_cost[i];
     aux_[0] = 0;
-    for (std::size_t j = 1; j < n_; ++j) try {
-        aux_[j] = make_auxnet(net, j, aux_width, aux_depth).train_flops();
-      } catch (const StageError&) {
-      }
   }
 
   /// Whether a stage of blocks [j, i) costs at most `limit` (one comparison for search and backtrack).
@@ -131,15 +127,33 @@ double Stage::block_train_flops(const Network& net) const {
   return total;
 }
 
+std::vector<double> auxnet_train_flops(const Network& net, int aux_width, int aux_depth) {
+  std::vector<double> out(net.blocks.size(), kNever);
+  for (std::size_t j = 1; j < net.blocks.size(); ++j) try {
+      out[j] = make_auxnet(net, j, aux_width, aux_depth).train_flops();
+    } catch (const StageError&) {
+    }
+  return out;
+}
+
 std::vector<std::size_t> balanced_cuts(const Network& net, int stages, int aux_width, int aux_depth) {
   if (stages < 1 || static_cast<std::size_t>(stages) > net.blocks.size())
     throw StageError(fmt::format("{} stages need at least {} blocks; {} has {}", stages, stages, net.spec.arch,
                                  net.blocks.size()));
-  CutSearch search(net, stages, aux_width, aux_depth);
+  std::vector<double> blocks;
+  for (const Block& b : net.blocks) blocks.push_back(b.train_flops());
+  return balanced_cuts(stages, blocks, auxnet_train_flops(net, aux_width, aux_depth));
+}
+
+std::vector<std::size_t> balanced_cuts(int stages, const std::vector<double>& block_cost,
+                                       const std::vector<double>& aux_cost) {
+  if (stages < 1 || static_cast<std::size_t>(stages) > block_cost.size() || aux_cost.size() != block_cost.size())
+    throw StageError(fmt::format("{} stages need at least {} blocks, found {}", stages, stages, block_cost.size()));
+  CutSearch search(stages, block_cost, aux_cost);
   double lo = 0, hi = search.upper_bound();
   if (!search.feasible(hi))
-    throw StageError(fmt::format("{} cannot be cut into {} stages: too few blocks take inputs an AuxNet can produce",
-                                 net.spec.arch, stages));
+    throw StageError(fmt::format("the network cannot be cut into {} stages: too few blocks take inputs an AuxNet "
+                                 "can produce", stages));
   for (int i = 0; i < 200 && hi - lo > 1e-9 * hi; ++i) {
     const double mid = 0.5 * (lo + hi);
     (search.feasible(mid) ? hi : lo) = mid;

@@ -68,6 +68,14 @@ struct Stage {
 /// training FLOPs) as fast as it can be. StageError when the network has fewer blocks than stages.
 std::vector<std::size_t> balanced_cuts(const Network& net, int stages, int aux_width, int aux_depth);
 
+/// The same with any costs: each block's, and the AuxNet's that would feed each block (infinite
+/// where none can; the first block's is not used).
+std::vector<std::size_t> balanced_cuts(int stages, const std::vector<double>& block_cost,
+                                       const std::vector<double>& aux_cost);
+
+/// Training FLOPs per sample of the AuxNet feeding each block (infinite where none can).
+std::vector<double> auxnet_train_flops(const Network& net, int aux_width, int aux_depth);
+
 /// Stages starting at the given blocks (ascending, none the first block).
 std::vector<Stage> make_stages(const Network& net, const std::vector<std::size_t>& cuts, int aux_width,
                                int aux_depth);

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "input/input_error.hpp"
+#include "plan/cost_table.hpp"
 #include "plan/partition.hpp"
 #include "plan/round_builder.hpp"
 
@@ -20,6 +21,26 @@ double resist_test_scale(const Plan& plan) {
   std::size_t held = 0;
   for (const auto& mine : deal.blocks_of) held += mine.size();
   return static_cast<double>(held) / (static_cast<double>(partitioned) * plan.workers);
+}
+
+/// Layer-parallel cuts: given, or balanced by FLOPs or by the seconds of the scenario's cost table
+/// (a block: its forward, backward and step; an AuxNet: its FLOPs at the rate of the table's blocks).
+std::vector<std::size_t> stage_cuts(const Scenario& s, const Plan& plan) {
+  const LayerParallelSettings& lp = s.strategy.layer_parallel;
+  if (lp.balance != "cost_table" || !lp.cuts.empty()) return layer_parallel_cuts(s, plan.network);
+  const CostTable table = load_cost_table(s.sim.cost_table);
+  check_cost_table(table, plan);
+  std::vector<double> blocks;
+  double seconds = 0, flops = 0;
+  for (std::size_t b = 0; b < table.blocks.size(); ++b) {
+    const double train = table.blocks[b].forward_s + table.blocks[b].backward_s;
+    blocks.push_back(train + table.step_s_per_param * static_cast<double>(plan.network.blocks[b].params));
+    seconds += train;
+    flops += plan.network.blocks[b].train_flops();
+  }
+  std::vector<double> aux = auxnet_train_flops(plan.network, lp.aux_width, lp.aux_depth);
+  for (double& a : aux) a *= lp.aux_steps * (flops > 0 ? seconds / flops : 0);
+  return layer_parallel_cuts(s, plan.network, blocks, aux);
 }
 
 Plan plan_header(const Scenario& s) {
@@ -42,7 +63,8 @@ Plan plan_header(const Scenario& s) {
   if (s.strategy.kind == StrategyKind::layer_parallel) {
     plan.aux_width = s.strategy.layer_parallel.aux_width;
     plan.aux_depth = s.strategy.layer_parallel.aux_depth;
-    plan.stages = make_stages(plan.network, layer_parallel_cuts(s, plan.network), plan.aux_width, plan.aux_depth);
+    plan.aux_steps = s.strategy.layer_parallel.aux_steps;
+    plan.stages = make_stages(plan.network, stage_cuts(s, plan), plan.aux_width, plan.aux_depth);
   }
   return plan;
 }

@@ -132,6 +132,7 @@ struct Plan {
   std::vector<Stage> stages;
   int aux_width = 0;  ///< layer-parallel: the AuxNets' settings the stages were made with
   int aux_depth = 0;
+  int aux_steps = 1;  ///< layer-parallel: AuxNet SGD steps per iteration
   std::vector<Round> rounds;
   nlohmann::json scenario;  ///< the scenario document it came from
 

@@ -176,7 +176,8 @@ json model_json(const ModelSpec& spec) {
 json layer_parallel_json(const Plan& plan) {
   json cuts = json::array();
   for (std::size_t k = 1; k < plan.stages.size(); ++k) cuts.push_back(plan.network.blocks[plan.stages[k].first].id);
-  return {{"cuts", std::move(cuts)}, {"aux_width", plan.aux_width}, {"aux_depth", plan.aux_depth}};
+  return {{"cuts", std::move(cuts)}, {"aux_width", plan.aux_width}, {"aux_depth", plan.aux_depth},
+          {"aux_steps", plan.aux_steps}};
 }
 
 /// Layer-parallel: the stages from the plan's cuts, with the errors naming the plan's fields.
@@ -187,6 +188,7 @@ void read_stages(Plan& plan, const json& doc, const std::string& source) {
   const json& lp = doc.at("layer_parallel");
   plan.aux_width = lp.at("aux_width").get<int>();
   plan.aux_depth = lp.at("aux_depth").get<int>();
+  plan.aux_steps = lp.value("aux_steps", 1);
   const Reader reader(plan.network, source);
   const std::vector<BlockIndex> cuts = reader.blocks(lp.at("cuts"), "/layer_parallel/cuts");
   if (cuts.size() + 1 != static_cast<std::size_t>(plan.workers))

@@ -33,8 +33,9 @@ std::size_t partitioned_held(const Network& net, const Assignment& a) {
 /// One line per layer-parallel stage: its blocks, training FLOPs and its AuxNet.
 std::string stages_text(const Plan& plan) {
   const Network& net = plan.network;
-  std::string out = fmt::format("; AuxNets of width {} and {} extra layer{}", plan.aux_width, plan.aux_depth,
-                                plan.aux_depth == 1 ? "" : "s");
+  std::string out = fmt::format("; AuxNets of width {} and {} extra layer{}, {} step{} an iteration", plan.aux_width,
+                                plan.aux_depth, plan.aux_depth == 1 ? "" : "s", plan.aux_steps,
+                                plan.aux_steps == 1 ? "" : "s");
   for (std::size_t k = 0; k < plan.stages.size(); ++k) {
     const Stage& s = plan.stages[k];
     out += fmt::format("\n  stage {} (worker {}): {}..{}, {:.3f} GFLOP/sample", k + 1, k, net.blocks[s.first].id,

@@ -98,7 +98,7 @@ void build_layer_parallel_round(const Plan& plan, Round& round) {
   }
   for (std::size_t k = 1; k < stages; ++k)
     aux_or_train(round, plan, static_cast<WorkerId>(k), ComputePart::aux_update,
-                 2 * plan.stages[k].aux->forward_flops, {anchor[k], train[k]});
+                 (3.0 * plan.aux_steps - 1) * plan.stages[k].aux->forward_flops, {anchor[k], train[k]});
   if (round.index + 1 == plan.total_rounds) moved += gather_to_first(plan, round, rb, train);
   rb.finish(2 * moved);  // each tensor counted where it is sent and where it is received
 }

@@ -354,7 +354,7 @@ TEST_CASE("IST trains slices of an MLP's hidden neurons on 3 workers") {
   for (const json& e : t["traceEvents"]) events += e["ph"] == "X";
   CHECK(events == 5 * (3 + 4 + 4) + (3 + 4));
   const Result text = run_resist("run --workers 3 --quiet --set strategy.name=ist" + mlp);
-  CHECK(text.out.find("none (IST)") != std::string::npos);
+  CHECK(text.out.find("none (IST, layer-parallel)") != std::string::npos);
 }
 
 TEST_CASE("resist-worker resolves the standard library before LibTorch's copies of it") {

@@ -2,9 +2,13 @@
 // scenario's settings and their errors, and the plan's per-iteration ops and bytes.
 #include <doctest/doctest.h>
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <filesystem>
 #include <limits>
 
+#include "input/json_file.hpp"
 #include "plan/cost_table.hpp"
 #include "plan/generator.hpp"
 #include "plan/plan_json.hpp"
@@ -240,4 +244,59 @@ TEST_CASE("after the last iteration every stage's blocks go to worker 0, which t
   std::vector<BlockIndex> later = last.assignments[1].blocks;
   later.insert(later.end(), last.assignments[2].blocks.begin(), last.assignments[2].blocks.end());
   CHECK(gathered == later);
+}
+
+TEST_CASE("balance = cost_table cuts where the measured seconds balance, not the FLOPs") {
+  CHECK(error_of({"strategy.workers=2", "strategy.layer_parallel.balance=cost_table"})
+            .find("/strategy/layer_parallel/balance: \"cost_table\" balances the stages by the seconds of sim.cost_table, "
+                  "and the scenario has none") != std::string::npos);
+  const Plan by_flops = make_plan(test::scenario(small({"strategy.workers=3"})), 1);
+  // Made up: block i takes 3(i + 1) ms, so the late blocks are costlier than their FLOPs say.
+  const std::filesystem::path file =
+      std::filesystem::temp_directory_path() / ("resist-test-lp-costs-" + std::to_string(::getpid()) + ".json");
+  write_file_atomically(file, cost_table_to_json(test::made_up_table(by_flops)).dump());
+  const Plan by_table = make_plan(test::scenario(small({"strategy.workers=3", "strategy.layer_parallel.balance=cost_table",
+                                                        "sim.cost_table=" + file.string()})), 1);
+  const CostTable table = load_cost_table(file);
+  std::filesystem::remove(file);
+  const auto seconds_of = [&](const Plan& p) {  // the slowest stage's blocks, by the table
+    double worst = 0;
+    for (const Stage& s : p.stages) {
+      double t = 0;
+      for (std::size_t b = s.first; b < s.end; ++b) t += table.blocks[b].forward_s + table.blocks[b].backward_s;
+      worst = std::max(worst, t);
+    }
+    return worst;
+  };
+  CHECK(by_table.stages[1].first != by_flops.stages[1].first);
+  CHECK(seconds_of(by_table) < seconds_of(by_flops));
+  // the AuxNets are tiny here: the table's split is the one that balances its blocks' seconds
+  std::vector<double> blocks;
+  for (std::size_t b = 0; b < table.blocks.size(); ++b)
+    blocks.push_back(table.blocks[b].forward_s + table.blocks[b].backward_s +
+                     table.step_s_per_param * static_cast<double>(by_table.network.blocks[b].params));
+  double best = std::numeric_limits<double>::infinity();
+  std::vector<std::vector<std::size_t>> splits;
+  std::vector<std::size_t> scratch;
+  all_splits(blocks.size(), 3, 1, scratch, splits);
+  for (const auto& cuts : splits) {
+    double worst = 0;
+    for (std::size_t k = 0; k <= cuts.size(); ++k) {
+      double t = 0;
+      for (std::size_t b = k == 0 ? 0 : cuts[k - 1]; b < (k < cuts.size() ? cuts[k] : blocks.size()); ++b) t += blocks[b];
+      worst = std::max(worst, t);
+    }
+    best = std::min(best, worst);
+  }
+  CHECK(seconds_of(by_table) <= best * 1.05);
+}
+
+TEST_CASE("aux_steps: each AuxNet step after the first is another forward and backward") {
+  for (int steps : {1, 3}) {
+    const Plan plan = make_plan(test::scenario(small({"strategy.workers=2", "strategy.layer_parallel.aux_steps=" + std::to_string(steps)})), 1);
+    CHECK(plan.aux_steps == steps);
+    const Op& update = plan.rounds[0].ops.back();
+    REQUIRE(update.part == ComputePart::aux_update);
+    CHECK(update.flops == doctest::Approx((3.0 * steps - 1) * plan.stages[1].aux->forward_flops * 32));
+  }
 }

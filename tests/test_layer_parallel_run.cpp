@@ -37,6 +37,15 @@ TEST_CASE("two stages train on synthetic data; worker 0 ends with the composed n
 #endif
 }
 
+TEST_CASE("a run cut short before the stages are gathered reports no accuracy rather than a half-trained one") {
+  Result r = run_resist("run --workers 2 --rounds 3 --format json" + kLayerParallel + " --set training.rounds=30");
+  REQUIRE_MESSAGE(r.code == 0, r.err);
+  CHECK(json::parse(r.out)["workers"][0]["accuracy"].is_null());
+  r = run_resist("run --workers 2 --rounds 3" + kLayerParallel + " --set training.rounds=30");
+  REQUIRE_MESSAGE(r.code == 0, r.err);
+  CHECK(r.out.find("held-out data: not evaluated (the run stopped before its stages were gathered)") != std::string::npos);
+}
+
 TEST_CASE("what layer-parallel runs do not do yet is refused before any worker starts") {
   Result r = run_resist("run --workers 2 --set training.dtype=fp16 --set training.rounds=2" + kLayerParallel);
   CHECK(r.code == 2);

@@ -4,7 +4,8 @@
 # dataset-fashion-mnist), preact ResNet-18 width 0.125 depths [1,1,3,1], batch 32 per worker,
 # one thread per worker. For each: test accuracy, training time and bytes moved, measured
 # (`resist run`) and simulated (`resist sim` on the cpu-local cluster, compute timed from a cost
-# table `resist profile` measures here first). Prints a table; asserts nothing.
+# table `resist profile` measures here first, which also balances the layer-parallel stages).
+# Prints a table; asserts nothing.
 #   tools/bench_layer_parallel.sh [epochs=1]       KEEP=DIR keeps the runs' outputs there
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -19,12 +20,13 @@ model=(--set data.dataset=fashion_mnist --set model.input=[1,28,28] --set model.
        --set strategy.local_iterations=10)
 "$resist" profile "${model[@]}" --threads 1 --table "$out/costs.json" > "$out/profile.txt"
 runs=("serial layer_parallel 1" "lp2 layer_parallel 2" "lp4 layer_parallel 4" "resist resist 2" "local_sgd local_sgd 2")
+# Layer-parallel stages balanced by the measured seconds (on a CPU the first blocks are slow per FLOP).
+balance=(--set sim.cost_table="$out/costs.json" --set strategy.layer_parallel.balance=cost_table)
 for run in "${runs[@]}"; do
   read -r name strategy workers <<< "$run"
-  sets=("${model[@]}" --set strategy.name="$strategy" --set strategy.workers="$workers")
+  sets=("${model[@]}" --set strategy.name="$strategy" --set strategy.workers="$workers" "${balance[@]}")
   "$resist" run "${sets[@]}" --workers "$workers" --quiet --format json --out "$out/$name.run.json"
-  "$resist" sim "${sets[@]}" --set cluster=cpu-local --set sim.cost_table="$out/costs.json" \
-    --rounds 50 --format json --out "$out/$name.sim.json"
+  "$resist" sim "${sets[@]}" --set cluster=cpu-local --rounds 50 --format json --out "$out/$name.sim.json"
 done
 /usr/bin/python3 - "$out" "$epochs" "${runs[@]}" <<'PY'
 import json, sys

@@ -57,7 +57,7 @@ std::string round_lines(const std::vector<WorkerReport>& reports) {
       loss += rep.loss[r];
       same = same && rep.shared_checksum[r] == first.shared_checksum[r];
     }
-    const char* shared = !first.shared_checksum[r] ? "none (IST)" : same ? "identical" : "DIFFERS";
+    const char* shared = !first.shared_checksum[r] ? "none (IST, layer-parallel)" : same ? "identical" : "DIFFERS";
     out += fmt::format("{:>6} {:>12.4f} {:>18}\n", first.first_round + r, loss / static_cast<double>(reports.size()), shared);
   }
   return out;
@@ -68,10 +68,12 @@ std::string round_lines(const std::vector<WorkerReport>& reports) {
 std::string summary_text(const std::vector<WorkerReport>& reports, const nlohmann::json& summary) {
   const WorkerReport& first = reports.front();
   std::string out = round_lines(reports);
+  const std::string accuracy = first.accuracy ? fmt::format("{:.1f}%", 100 * *first.accuracy)
+                                              : std::string("not evaluated (the run stopped before its stages were gathered)");
   out += fmt::format("\n{} workers trained {:.0f} samples in {:.2f} s: {:.1f} images/s; accuracy of "
-                     "the global model on held-out data: {:.1f}%\n", reports.size(),
+                     "the global model on held-out data: {}\n", reports.size(),
                      summary["samples"].get<double>(), summary["seconds"].get<double>(),
-                     summary["images_per_s"].get<double>(), 100 * first.accuracy.value_or(0));
+                     summary["images_per_s"].get<double>(), accuracy);
   if (first.evaluations.size() > 1) {
     out += "accuracy after round:";
     for (const auto& [round, accuracy] : first.evaluations) out += fmt::format(" {}: {:.1f}%", round, 100 * accuracy);
