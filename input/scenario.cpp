@@ -220,6 +220,10 @@ std::vector<std::size_t> given_cuts(const Scenario& s, const Network& net) {
 void check_layer_parallel(const Scenario& s, const Network& net) {
   if (net.is_mlp())
     throw InputError(s.source, "/model/arch", "strategy layer_parallel cuts a ResNet into stages; expected a ResNet, found mlp");
+  if (s.strategy.workers > kMaxStages)
+    throw InputError(s.source, "/strategy/workers",
+                     fmt::format("{} is above the limit of {} stages (one per worker) for layer_parallel", s.strategy.workers,
+                                 kMaxStages));
   if (static_cast<std::size_t>(s.strategy.workers) > net.blocks.size())
     throw InputError(s.source, "/strategy/workers",
                      fmt::format("expected at most {} workers: layer_parallel gives each worker a stage of at least one "
@@ -228,7 +232,8 @@ void check_layer_parallel(const Scenario& s, const Network& net) {
     throw InputError(s.source, "/strategy/layer_parallel/balance",
                      "\"cost_table\" balances the stages by the seconds of sim.cost_table, and the scenario has none: "
                      "measure one with resist profile and name it in sim.cost_table, or balance \"flops\"");
-  if (s.strategy.layer_parallel.balance == "flops") (void)layer_parallel_cuts(s, net);
+  // Given cuts are checked here; balanced ones are searched for when the plan is made.
+  if (!s.strategy.layer_parallel.cuts.empty() || s.strategy.workers == 1) (void)given_cuts(s, net);
 }
 
 /// JSON pointer of a dotted override path ("strategy.workers" -> "/strategy/workers").

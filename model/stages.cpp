@@ -32,23 +32,42 @@ class CutSearch {
   bool feasible(double limit) {
     reach_.assign((k_ + 1) * (n_ + 1), 0);
     reach_[0] = 1;
-    std::vector<int> marks(n_ + 2);
+    std::vector<int> marks(n_ + 2, 0);
+    // The furthest end of a stage starting at each block (prefix sums ascend: a search), or the
+    // start itself when not even one block fits.
+    std::vector<std::size_t> reach_to(n_, 0);
+    for (std::size_t j = 0; j < n_; ++j) {
+      if (!fits(j, j + 1, limit)) {
+        reach_to[j] = j;
+        continue;
+      }
+      const double bound = limit + prefix_[j] - aux_[j];
+      const auto after = std::upper_bound(prefix_.begin() + static_cast<std::ptrdiff_t>(j + 1), prefix_.end(), bound);
+      reach_to[j] = static_cast<std::size_t>(after - prefix_.begin()) - 1;
+    }
+    std::size_t first = 0, last = 0;  // where the positions reached so far lie
     for (std::size_t m = 1; m <= k_; ++m) {
-      std::fill(marks.begin(), marks.end(), 0);
-      for (std::size_t j = 0; j < n_; ++j) {
-        if (!at(m - 1, j) || !fits(j, j + 1, limit)) continue;
-        // The furthest end: prefix sums ascend, so search them.
-        const double bound = limit + prefix_[j] - aux_[j];
-        const auto last = std::upper_bound(prefix_.begin() + static_cast<std::ptrdiff_t>(j + 1), prefix_.end(), bound);
-        const auto end = static_cast<std::size_t>(last - prefix_.begin()) - 1;
+      // Stage m starts at a position reached with m - 1 stages and leaves a block for each of the
+      // k - m stages after it.
+      const std::size_t until = std::min(last, n_ - (k_ - m) - 1);
+      std::size_t next_first = n_ + 1, next_last = 0;
+      for (std::size_t j = first; j <= until; ++j) {
+        const std::size_t end = reach_to[j];
+        if (!at(m - 1, j) || end == j) continue;
         ++marks[j + 1];
         --marks[end + 1];
+        next_first = std::min(next_first, j + 1);
+        next_last = std::max(next_last, end);
       }
+      if (next_first > n_) return false;  // nothing reached: no split under this limit
       int open = 0;
-      for (std::size_t i = 0; i <= n_; ++i) {
+      for (std::size_t i = next_first; i <= next_last + 1 && i <= n_ + 1; ++i) {
         open += marks[i];
-        reach_[m * (n_ + 1) + i] = open > 0 ? 1 : 0;
+        marks[i] = 0;
+        if (i <= n_) reach_[m * (n_ + 1) + i] = open > 0 ? 1 : 0;
       }
+      first = next_first;
+      last = next_last;
     }
     return at(k_, n_);
   }
@@ -154,7 +173,7 @@ std::vector<std::size_t> balanced_cuts(int stages, const std::vector<double>& bl
   if (!search.feasible(hi))
     throw StageError(fmt::format("the network cannot be cut into {} stages: too few blocks take inputs an AuxNet "
                                  "can produce", stages));
-  for (int i = 0; i < 200 && hi - lo > 1e-9 * hi; ++i) {
+  for (int i = 0; i < 200 && hi - lo > 1e-6 * hi; ++i) {  // a stage within 1e-6 of the best
     const double mid = 0.5 * (lo + hi);
     (search.feasible(mid) ? hi : lo) = mid;
   }

@@ -14,6 +14,10 @@
 
 namespace resist {
 
+/// The most stages a layer-parallel network is cut into (finding balanced cuts takes time in
+/// stages x blocks; a pipeline of more than this many stages is not one anybody trains).
+inline constexpr int kMaxStages = 256;
+
 /// One 3x3 convolution of an AuxNet (padding 1, no bias), with BatchNorm and ReLU after it unless
 /// it is the last one.
 struct AuxLayer {

@@ -123,6 +123,8 @@ TEST_CASE("layer-parallel settings: defaults, given cuts, and errors naming the 
   CHECK(error_of({"strategy.workers=3", R"(strategy.layer_parallel.cuts=["layer3.0","layer2.0"])"})
             .find("/strategy/layer_parallel/cuts/1: expected blocks in forward order") != std::string::npos);
   CHECK(error_of({"strategy.workers=11"}).find("/strategy/workers: expected at most 10 workers") != std::string::npos);
+  CHECK(error_of({"strategy.workers=257", "model.depths=[200,200,200,200]"})
+            .find("/strategy/workers: 257 is above the limit of 256 stages") != std::string::npos);
   CHECK(error_of({"strategy.layer_parallel.method=lagrangian"}).find("/strategy/layer_parallel/method") != std::string::npos);
   CHECK(error_of({"strategy.layer_parallel.beta=0"}).find("/strategy/layer_parallel/beta") != std::string::npos);
   CHECK(error_of({"strategy.layer_parallel.aux_width=0"}).find("/strategy/layer_parallel/aux_width") != std::string::npos);
