@@ -28,18 +28,25 @@ c10::intrusive_ptr<c10d::Store> connect_store(const WorkerOptions& o) {
   }
 }
 
-void await_all(c10d::Store& store, const std::string& key, int world, double timeout_s) {
-  const double deadline = monotonic_seconds() + timeout_s;
+void await_all(c10d::Store& store, const std::string& key, int world, double timeout_s, const std::string& progress) {
+  double deadline = monotonic_seconds() + timeout_s;
+  std::int64_t seen = progress.empty() ? 0 : store.add(progress, 0);
   while (store.add(key, 0) < world) {
+    if (!progress.empty()) {
+      const std::int64_t now = store.add(progress, 0);
+      if (now != seen) deadline = monotonic_seconds() + timeout_s;  // still working: wait on
+      seen = now;
+    }
     if (monotonic_seconds() > deadline)
-      throw std::runtime_error(fmt::format("{}: not every worker arrived within {} s", key, timeout_s));
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      throw std::runtime_error(fmt::format("{}: not every worker arrived within {} s{}", key, timeout_s,
+                                           progress.empty() ? "" : " of the last progress"));
+    std::this_thread::sleep_for(std::chrono::milliseconds(progress.empty() ? 1 : 10));
   }
 }
 
-void barrier(c10d::Store& store, const std::string& key, int world, double timeout_s) {
+void barrier(c10d::Store& store, const std::string& key, int world, double timeout_s, const std::string& progress) {
   store.add(key, 1);
-  await_all(store, key, world, timeout_s);
+  await_all(store, key, world, timeout_s, progress);
 }
 
 }  // namespace resist::exec

@@ -29,6 +29,8 @@ void RoundEnd::on_round(const Plan& plan, const Round& round, WorkerId self, dou
         backend_.round_loss(),
         plan.strategy == StrategyKind::layer_parallel ? " or strategy.layer_parallel.beta" : ""));
   loss.push_back(backend_.round_loss());
+  if (self == 0 && plan.parallel_rounds < plan.total_rounds && round.index + 1 >= plan.parallel_rounds)
+    store_.add(kProgressKey, 1);  // the others wait at the end while worker 0 corrects serially
   shared_checksum.push_back(checksum(plan, round));
   std::optional<State> global;
   if (!o_.checkpoint_dir.empty()) global = checkpoint(plan, round);

@@ -168,7 +168,7 @@ void TorchBackend::set_learning_rate(std::uint64_t round) {
 Ticket TorchBackend::compute(const OpCall& call) {
   set_learning_rate(call.round.index);
   const Assignment& mine = call.round.assignments[static_cast<std::size_t>(self_)];
-  if (stage_) return compute_stage(call);
+  if (stage_ && call.round.phase == Phase::layer_parallel) return compute_stage(call);  // else: serial correction
   if (!mine.neurons.empty()) return compute_slice(call);
   std::vector<char> active(plan_.network.blocks.size(), 0);
   for (BlockIndex b : mine.blocks) active[b] = 1;
@@ -195,7 +195,8 @@ Ticket TorchBackend::compute_stage(const OpCall& call) {
     case ComputePart::aux_update: stage_->aux_update(call.round); break;
     case ComputePart::train:
       round_loss_ = stage_->train(call.round, feed_, model_, optimizer_).item<double>();
-      samples_ += static_cast<std::uint64_t>(plan_.batch_size);
+      // Every stage trains on the same batch: the first one counts it for the training.
+      if (self_ == 0) samples_ += static_cast<std::uint64_t>(plan_.batch_size);
       break;
   }
   return done();

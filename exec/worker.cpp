@@ -201,7 +201,8 @@ WorkerReport train(const Scenario& s, const Plan& plan, WorkerOptions o) {
     report.seconds = monotonic_seconds() - start - after.evaluation_seconds;
     // Nobody closes its connections while others still communicate (a peer that went away is an
     // error to Gloo and NCCL).
-    barrier(*store, "resist/trained", o.world, o.timeout_s);
+    // A layer-parallel run's serial correction keeps worker 0 busy long after the others are done.
+    barrier(*store, "resist/trained", o.world, o.timeout_s, kProgressKey);
   } catch (const std::exception& e) {
     fail_naming_peers(e, peers, o.rank);
   }

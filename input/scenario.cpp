@@ -69,6 +69,7 @@ Scenario read_fields(const json& doc, const std::string& source) {
   s.strategy.layer_parallel.cuts = lp.at("cuts").get<std::vector<std::string>>();
   s.strategy.layer_parallel.balance = lp.at("balance").get<std::string>();
   s.strategy.layer_parallel.aux_steps = lp.at("aux_steps").get<int>();
+  s.strategy.layer_parallel.serial_epochs = lp.at("serial_epochs").get<double>();
   s.strategy.layer_parallel.method = lp.at("method").get<std::string>();
   s.strategy.layer_parallel.beta = lp.at("beta").get<double>();
   s.strategy.layer_parallel.beta_growth = lp.at("beta_growth").get<double>();
@@ -232,6 +233,17 @@ void check_layer_parallel(const Scenario& s, const Network& net) {
     throw InputError(s.source, "/strategy/layer_parallel/balance",
                      "\"cost_table\" balances the stages by the seconds of sim.cost_table, and the scenario has none: "
                      "measure one with resist profile and name it in sim.cost_table, or balance \"flops\"");
+  const double serial = s.strategy.layer_parallel.serial_epochs;
+  if (serial > 0 && s.train_samples == 0)
+    throw InputError(s.source, "/data/train_samples",
+                     fmt::format("required for dataset \"{}\" when strategy.layer_parallel.serial_epochs is set", s.dataset));
+  const double parallel = s.training.rounds ? static_cast<double>(*s.training.rounds)
+                                            : std::ceil(s.training.epochs.value_or(1.0) *
+                                                        static_cast<double>(s.train_samples) / s.samples_per_round());
+  if (parallel + std::ceil(serial * static_cast<double>(s.train_samples) / s.training.batch_size) > static_cast<double>(kMaxRounds))
+    throw InputError(s.source, "/strategy/layer_parallel/serial_epochs",
+                     fmt::format("{:.15g} more epochs of {} samples make more than the limit of {} rounds", serial,
+                                 s.train_samples, kMaxRounds));
   // Given cuts are checked here; balanced ones are searched for when the plan is made.
   if (!s.strategy.layer_parallel.cuts.empty() || s.strategy.workers == 1) (void)given_cuts(s, net);
 }
@@ -347,10 +359,16 @@ double Scenario::samples_per_round() const {
 }
 
 std::uint64_t Scenario::total_rounds() const {
-  if (training.rounds) return *training.rounds;
+  if (training.rounds) return *training.rounds + serial_rounds();
   const double rounds = std::ceil(training.epochs.value_or(1.0) *
                                   static_cast<double>(train_samples) / samples_per_round());
-  return std::max<std::uint64_t>(1, static_cast<std::uint64_t>(rounds));
+  return std::max<std::uint64_t>(1, static_cast<std::uint64_t>(rounds)) + serial_rounds();
+}
+
+std::uint64_t Scenario::serial_rounds() const {
+  if (strategy.kind != StrategyKind::layer_parallel || strategy.layer_parallel.serial_epochs <= 0) return 0;
+  return static_cast<std::uint64_t>(
+      std::ceil(strategy.layer_parallel.serial_epochs * static_cast<double>(train_samples) / training.batch_size));
 }
 
 double Scenario::epochs_before(std::uint64_t round) const {

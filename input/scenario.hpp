@@ -33,6 +33,7 @@ struct LayerParallelSettings {
   std::vector<std::string> cuts;  ///< ids of the blocks where stages 2..K start; empty: balanced
   std::string balance = "flops";  ///< what balanced cuts balance: "flops" or "cost_table" (sim.cost_table)
   int aux_steps = 1;              ///< AuxNet SGD steps per iteration
+  double serial_epochs = 0;       ///< serial training of the composed network afterwards
   std::string method = "penalty";
   double beta = 1;                ///< penalty weight at the start
   double beta_growth = 1;         ///< factor on beta after every epoch
@@ -120,8 +121,11 @@ struct Scenario {
   /// Samples the whole training takes in per round: every worker's batches, or one batch for
   /// layer-parallel (its stages all train on the same batch).
   double samples_per_round() const;
-  /// Rounds of the whole training, from training.rounds or training.epochs.
+  /// Rounds of the whole training, from training.rounds or training.epochs (layer-parallel: and
+  /// its serial correction's).
   std::uint64_t total_rounds() const;
+  /// Layer-parallel: rounds of serial correction at the end (0 for other strategies).
+  std::uint64_t serial_rounds() const;
   /// Epochs of training done before round `round` starts (0 when the data set size is unknown).
   double epochs_before(std::uint64_t round) const;
   /// The learning rate of round `round`: training.learning_rate times lr_gamma per lr_steps passed.

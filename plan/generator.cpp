@@ -64,6 +64,7 @@ Plan plan_header(const Scenario& s) {
     plan.aux_width = s.strategy.layer_parallel.aux_width;
     plan.aux_depth = s.strategy.layer_parallel.aux_depth;
     plan.aux_steps = s.strategy.layer_parallel.aux_steps;
+    plan.parallel_rounds = plan.total_rounds - s.serial_rounds();
     plan.stages = make_stages(plan.network, stage_cuts(s, plan), plan.aux_width, plan.aux_depth);
   }
   return plan;

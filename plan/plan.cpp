@@ -17,9 +17,10 @@ constexpr EnumNames<Payload, 6> kPayloadNames({{
     {Payload::neuron_slices, "neuron_slices"}, {Payload::stage_output, "stage_output"},
     {Payload::aux_output, "aux_output"}}});
 
-constexpr EnumNames<Phase, 5> kPhaseNames({{
+constexpr EnumNames<Phase, 6> kPhaseNames({{
     {Phase::data_parallel, "data_parallel"}, {Phase::local_sgd, "local_sgd"},
-    {Phase::resist, "resist"}, {Phase::ist, "ist"}, {Phase::layer_parallel, "layer_parallel"}}});
+    {Phase::resist, "resist"}, {Phase::ist, "ist"}, {Phase::layer_parallel, "layer_parallel"},
+    {Phase::serial, "serial"}}});
 
 constexpr EnumNames<ComputePart, 3> kPartNames({{
     {ComputePart::train, "train"}, {ComputePart::aux_forward, "aux_forward"},

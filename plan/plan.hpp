@@ -84,7 +84,7 @@ struct Assignment {
 };
 
 /// How a round trains: a strategy's own rounds, or local SGD warm-up rounds inside ResIST.
-enum class Phase { data_parallel, local_sgd, resist, ist, layer_parallel };
+enum class Phase { data_parallel, local_sgd, resist, ist, layer_parallel, serial };
 
 std::string_view to_string(Phase phase);
 std::optional<Phase> parse_phase(std::string_view name);
@@ -133,6 +133,8 @@ struct Plan {
   int aux_width = 0;  ///< layer-parallel: the AuxNets' settings the stages were made with
   int aux_depth = 0;
   int aux_steps = 1;  ///< layer-parallel: AuxNet SGD steps per iteration
+  /// Layer-parallel: rounds of the parallel phase; the serial correction's rounds follow them.
+  std::uint64_t parallel_rounds = 0;
   std::vector<Round> rounds;
   nlohmann::json scenario;  ///< the scenario document it came from
 

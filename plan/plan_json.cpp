@@ -177,7 +177,7 @@ json layer_parallel_json(const Plan& plan) {
   json cuts = json::array();
   for (std::size_t k = 1; k < plan.stages.size(); ++k) cuts.push_back(plan.network.blocks[plan.stages[k].first].id);
   return {{"cuts", std::move(cuts)}, {"aux_width", plan.aux_width}, {"aux_depth", plan.aux_depth},
-          {"aux_steps", plan.aux_steps}};
+          {"aux_steps", plan.aux_steps}, {"parallel_rounds", plan.parallel_rounds}};
 }
 
 /// Layer-parallel: the stages from the plan's cuts, with the errors naming the plan's fields.
@@ -189,6 +189,10 @@ void read_stages(Plan& plan, const json& doc, const std::string& source) {
   plan.aux_width = lp.at("aux_width").get<int>();
   plan.aux_depth = lp.at("aux_depth").get<int>();
   plan.aux_steps = lp.value("aux_steps", 1);
+  plan.parallel_rounds = lp.value("parallel_rounds", plan.total_rounds);
+  if (plan.parallel_rounds > plan.total_rounds)
+    throw InputError(source, "/layer_parallel/parallel_rounds",
+                     fmt::format("expected at most the {} rounds of the training, found {}", plan.total_rounds, plan.parallel_rounds));
   const Reader reader(plan.network, source);
   const std::vector<BlockIndex> cuts = reader.blocks(lp.at("cuts"), "/layer_parallel/cuts");
   if (cuts.size() + 1 != static_cast<std::size_t>(plan.workers))

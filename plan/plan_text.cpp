@@ -36,6 +36,8 @@ std::string stages_text(const Plan& plan) {
   std::string out = fmt::format("; AuxNets of width {} and {} extra layer{}, {} step{} an iteration", plan.aux_width,
                                 plan.aux_depth, plan.aux_depth == 1 ? "" : "s", plan.aux_steps,
                                 plan.aux_steps == 1 ? "" : "s");
+  if (plan.parallel_rounds < plan.total_rounds)
+    out += fmt::format("; serial correction on worker 0 in the last {} rounds", plan.total_rounds - plan.parallel_rounds);
   for (std::size_t k = 0; k < plan.stages.size(); ++k) {
     const Stage& s = plan.stages[k];
     out += fmt::format("\n  stage {} (worker {}): {}..{}, {:.3f} GFLOP/sample", k + 1, k, net.blocks[s.first].id,

@@ -66,9 +66,23 @@ std::uint64_t gather_to_first(const Plan& plan, Round& round, RoundBuilder& rb, 
   return moved;
 }
 
+/// Serial correction: worker 0 trains the composed network alone, the others wait.
+void build_serial_round(const Plan& plan, Round& round) {
+  round.phase = Phase::serial;
+  round.assignments.assign(static_cast<std::size_t>(plan.workers), Assignment{});
+  round.assignments[0] = full_assignment(plan.network);
+  round.holders_after.assign(plan.network.blocks.size(), 0);
+  aux_or_train(round, plan, 0, ComputePart::train, round.assignments[0].flops_per_sample, {});
+  RoundBuilder(plan, round).finish(0);
+}
+
 }  // namespace
 
 void build_layer_parallel_round(const Plan& plan, Round& round) {
+  if (round.index >= plan.parallel_rounds) {
+    build_serial_round(plan, round);
+    return;
+  }
   round.phase = Phase::layer_parallel;
   assign_stages(plan, round);
   const auto stages = plan.stages.size();
@@ -99,7 +113,7 @@ void build_layer_parallel_round(const Plan& plan, Round& round) {
   for (std::size_t k = 1; k < stages; ++k)
     aux_or_train(round, plan, static_cast<WorkerId>(k), ComputePart::aux_update,
                  (3.0 * plan.aux_steps - 1) * plan.stages[k].aux->forward_flops, {anchor[k], train[k]});
-  if (round.index + 1 == plan.total_rounds) moved += gather_to_first(plan, round, rb, train);
+  if (round.index + 1 == plan.parallel_rounds) moved += gather_to_first(plan, round, rb, train);
   rb.finish(2 * moved);  // each tensor counted where it is sent and where it is received
 }
 

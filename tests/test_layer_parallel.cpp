@@ -302,3 +302,28 @@ TEST_CASE("aux_steps: each AuxNet step after the first is another forward and ba
     CHECK(update.flops == doctest::Approx((3.0 * steps - 1) * plan.stages[1].aux->forward_flops * 32));
   }
 }
+
+TEST_CASE("serial_epochs: the composed network trains on worker 0 alone after the stages are gathered") {
+  const Scenario s = test::scenario(small({"strategy.workers=2", "data.dataset=synthetic", "data.train_samples=320",
+                                           "training.epochs=null", "training.rounds=5",
+                                           "strategy.layer_parallel.serial_epochs=0.5"}));
+  CHECK(s.serial_rounds() == 5);  // half of 320 samples in batches of 32
+  const Plan plan = make_plan(s);
+  CHECK(plan.total_rounds == 10);
+  CHECK(plan.parallel_rounds == 5);
+  CHECK(plan.rounds[4].phase == Phase::layer_parallel);
+  CHECK(plan.rounds[4].model_complete_on(0));  // gathered at the end of the parallel phase
+  const Round& serial = plan.rounds[5];
+  CHECK(serial.phase == Phase::serial);
+  REQUIRE(serial.ops.size() == 1);
+  CHECK(serial.ops[0].group == std::vector<WorkerId>{0});
+  CHECK(serial.ops[0].flops == doctest::Approx(full_assignment(plan.network).flops_per_sample * 32));
+  CHECK(serial.assignments[1].blocks.empty());
+  CHECK(serial.wire_bytes == 0);
+  const json once = plan_to_json(plan);
+  CHECK(plan_to_json(plan_from_json(json::parse(once.dump()), "p.json")) == once);
+  CHECK(error_of({"strategy.layer_parallel.serial_epochs=1", "data.dataset=synthetic", "training.epochs=null",
+                  "training.rounds=5"})
+            .find("/data/train_samples: required for dataset \"synthetic\" when strategy.layer_parallel.serial_epochs is set") !=
+        std::string::npos);
+}

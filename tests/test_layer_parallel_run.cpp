@@ -2,6 +2,8 @@
 // on loopback, the composed network evaluated on worker 0, its trace compared with a simulation.
 #include <doctest/doctest.h>
 
+#include <cstdlib>
+
 #include <nlohmann/json.hpp>
 
 #include "tests/cli_helpers.hpp"
@@ -23,6 +25,7 @@ TEST_CASE("two stages train on synthetic data; worker 0 ends with the composed n
   CHECK(w[0]["accuracy"].get<double>() > 0.5);  // 4 classes: chance is 0.25
   // every stage trained on every sample: the training took in one stage's share
   CHECK(out["summary"]["samples"].get<double>() == 30 * 16);
+  CHECK(w[1]["samples"].get<double>() == 0);  // the first stage counts them
   CHECK(out["summary"]["wire_bytes_per_round"].get<double>() > 0);
 #ifdef RESIST_HAVE_SIM
   // The measured trace has the schema the simulator's has: compare matches them op by op.
@@ -44,6 +47,36 @@ TEST_CASE("a run cut short before the stages are gathered reports no accuracy ra
   r = run_resist("run --workers 2 --rounds 3" + kLayerParallel + " --set training.rounds=30");
   REQUIRE_MESSAGE(r.code == 0, r.err);
   CHECK(r.out.find("held-out data: not evaluated (the run stopped before its stages were gathered)") != std::string::npos);
+}
+
+TEST_CASE("serial correction: worker 0 trains the composed network after the parallel rounds") {
+  const Result r = run_resist("run --workers 2 --format json" + kLayerParallel +
+                              " --set training.rounds=20 --set data.train_samples=160"
+                              " --set strategy.layer_parallel.serial_epochs=1");
+  REQUIRE_MESSAGE(r.code == 0, r.err);
+  const json out = json::parse(r.out);
+  CHECK(out["summary"]["rounds"].get<int>() == 30);  // 20 parallel, 160 samples in batches of 16
+  CHECK(out["summary"]["samples"].get<double>() == 30 * 16);
+  CHECK(out["workers"][0]["accuracy"].get<double>() > 0.5);
+  const json& loss = out["workers"][0]["loss"];
+  CHECK(loss.size() == 30);
+}
+
+TEST_CASE("the other stages wait through a serial correction longer than --timeout, not through a hang") {
+  // 100 serial rounds after 5 parallel ones, worker 0 slowed by 50 ms a round from round 5: worker
+  // 1 waits 5 s and more at the end, beyond --timeout 2, for as long as worker 0 makes progress.
+  const std::string run = "run --workers 2 --timeout 2 --format json" + kLayerParallel +
+                          " --set training.rounds=5 --set data.train_samples=1600 --set strategy.layer_parallel.serial_epochs=1";
+  ::setenv("RESIST_FAULT", "0:5:slow", 1);
+  Result r = run_resist(run);
+  REQUIRE_MESSAGE(r.code == 0, r.err);
+  CHECK(json::parse(r.out)["summary"]["rounds"].get<int>() == 105);
+  // Progress that stops is still a hang: worker 0 stuck in the serial correction stops the job.
+  ::setenv("RESIST_FAULT", "0:20:hang", 1);
+  r = run_resist(run);
+  ::unsetenv("RESIST_FAULT");
+  CHECK(r.code == 1);
+  CHECK(r.err.find("resist/trained: not every worker arrived within 2 s of the last progress") != std::string::npos);
 }
 
 TEST_CASE("what layer-parallel runs do not do yet is refused before any worker starts") {

@@ -18,8 +18,6 @@ nlohmann::json run_summary(const std::vector<WorkerReport>& reports, const Trace
     seconds = std::max(seconds, rep.seconds);
     setup = std::max(setup, rep.setup_seconds);
   }
-  // Layer-parallel stages all train on every sample: the training took in one stage's samples.
-  if (plan.strategy == StrategyKind::layer_parallel) samples /= static_cast<double>(std::max<std::size_t>(1, reports.size()));
   const std::vector<RoundTiming> timings = round_timings(trace.events, trace.rounds);
   double time = 0, compute = 0, comm = 0;
   for (const RoundTiming& r : timings) {
