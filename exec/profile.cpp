@@ -54,6 +54,7 @@ double time_iteration(const Scenario& s, const Plan& plan, NetModel& model, torc
   DataFeed feed(s, 0, 1, device);
   TorchBackend backend(s, plan, model, alone, feed, 0, [] { return monotonic_seconds(); });
   Round round = plan.rounds.at(0);
+  round.phase = Phase::serial;  // the whole network on one worker, whatever the strategy's rounds are
   round.assignments.resize(1);
   Assignment& all = round.assignments[0];
   all = Assignment{};

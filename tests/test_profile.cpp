@@ -62,6 +62,16 @@ TEST_CASE("resist profile measures every block and writes a table the simulator 
   fs::remove_all(dir);
 }
 
+TEST_CASE("resist profile of a layer-parallel scenario times the whole network, as for any strategy") {
+  const fs::path table = scratch() / "lp-costs.json";
+  const Result r = run_resist("profile" + kTiny + " --set strategy.name=layer_parallel --set strategy.workers=2"
+                              " --repetitions 2 --table '" + table.string() + "'");
+  INFO(r.out, r.err);
+  REQUIRE(r.code == 0);
+  CHECK(resist::load_cost_table(table).blocks.size() == 8);
+  fs::remove(table);
+}
+
 TEST_CASE("resist profile refuses what it cannot measure, writing nothing") {
   const fs::path table = scratch() / "never.json";
   Result r = run_resist("profile" + kTiny + " --set training.batch_size=0 --table '" + table.string() + "'");
