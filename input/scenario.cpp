@@ -237,13 +237,11 @@ void check_layer_parallel(const Scenario& s, const Network& net) {
   if (serial > 0 && s.train_samples == 0)
     throw InputError(s.source, "/data/train_samples",
                      fmt::format("required for dataset \"{}\" when strategy.layer_parallel.serial_epochs is set", s.dataset));
-  const double parallel = s.training.rounds ? static_cast<double>(*s.training.rounds)
-                                            : std::ceil(s.training.epochs.value_or(1.0) *
-                                                        static_cast<double>(s.train_samples) / s.samples_per_round());
-  if (parallel + std::ceil(serial * static_cast<double>(s.train_samples) / s.training.batch_size) > static_cast<double>(kMaxRounds))
+  // The schema's bounds keep this sum far from overflowing (at most 1e6 epochs of 1e10 samples).
+  if (s.total_rounds() > kMaxRounds)
     throw InputError(s.source, "/strategy/layer_parallel/serial_epochs",
-                     fmt::format("{:.15g} more epochs of {} samples make more than the limit of {} rounds", serial,
-                                 s.train_samples, kMaxRounds));
+                     fmt::format("{:.15g} more epochs of {} samples make {} rounds in all, above the limit of {}", serial,
+                                 s.train_samples, s.total_rounds(), kMaxRounds));
   // Given cuts are checked here; balanced ones are searched for when the plan is made.
   if (!s.strategy.layer_parallel.cuts.empty() || s.strategy.workers == 1) (void)given_cuts(s, net);
 }
@@ -400,10 +398,7 @@ std::vector<std::size_t> layer_parallel_cuts(const Scenario& s, const Network& n
   if (!lp.cuts.empty() || s.strategy.workers == 1) return given_cuts(s, net);
   try {
     if (!block_cost.empty()) return balanced_cuts(s.strategy.workers, block_cost, aux_cost);
-    std::vector<double> blocks, aux = auxnet_train_flops(net, lp.aux_width, lp.aux_depth);
-    for (const Block& b : net.blocks) blocks.push_back(b.train_flops());
-    for (double& a : aux) a *= lp.aux_steps;  // one forward, then a forward and backward per step
-    return balanced_cuts(s.strategy.workers, blocks, aux);
+    return balanced_cuts(net, s.strategy.workers, lp.aux_width, lp.aux_depth, lp.aux_steps);
   } catch (const StageError& e) {
     throw InputError(s.source, "/strategy/workers", e.what());
   }

@@ -155,13 +155,14 @@ std::vector<double> auxnet_train_flops(const Network& net, int aux_width, int au
   return out;
 }
 
-std::vector<std::size_t> balanced_cuts(const Network& net, int stages, int aux_width, int aux_depth) {
+std::vector<std::size_t> balanced_cuts(const Network& net, int stages, int aux_width, int aux_depth, int aux_steps) {
   if (stages < 1 || static_cast<std::size_t>(stages) > net.blocks.size())
     throw StageError(fmt::format("{} stages need at least {} blocks; {} has {}", stages, stages, net.spec.arch,
                                  net.blocks.size()));
-  std::vector<double> blocks;
+  std::vector<double> blocks, aux = auxnet_train_flops(net, aux_width, aux_depth);
   for (const Block& b : net.blocks) blocks.push_back(b.train_flops());
-  return balanced_cuts(stages, blocks, auxnet_train_flops(net, aux_width, aux_depth));
+  for (double& a : aux) a *= aux_steps;  // one forward, then a forward and backward per step
+  return balanced_cuts(stages, blocks, aux);
 }
 
 std::vector<std::size_t> balanced_cuts(int stages, const std::vector<double>& block_cost,

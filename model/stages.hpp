@@ -69,8 +69,10 @@ struct Stage {
 };
 
 /// The start blocks of stages 2..K that make the slowest stage (its blocks' and its AuxNet's
-/// training FLOPs) as fast as it can be. StageError when the network has fewer blocks than stages.
-std::vector<std::size_t> balanced_cuts(const Network& net, int stages, int aux_width, int aux_depth);
+/// training FLOPs, the AuxNet's times its steps per iteration) as fast as it can be. StageError
+/// when the network has fewer blocks than stages.
+std::vector<std::size_t> balanced_cuts(const Network& net, int stages, int aux_width, int aux_depth,
+                                       int aux_steps = 1);
 
 /// The same with any costs: each block's, and the AuxNet's that would feed each block (infinite
 /// where none can; the first block's is not used).

@@ -70,6 +70,13 @@ inline const std::string kTinyRun =
     " --set model.input=[3,8,8] --set model.classes=4 --set strategy.local_iterations=4"
     " --set data.dataset=synthetic --set training.batch_size=16 --set training.epochs=null";
 
+/// Whether Debian's dataset-fashion-mnist is installed (tests of real training on it skip without).
+inline bool have_fashion_mnist() {
+  if (fs::exists("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz")) return true;
+  MESSAGE("dataset-fashion-mnist is not installed; skipped");
+  return false;
+}
+
 inline void write(const fs::path& p, const std::string& text) {
   std::ofstream(p) << text;
 }

@@ -306,10 +306,7 @@ TEST_CASE("--device cuda where LibTorch sees no GPU: a clear error") {
 }
 
 TEST_CASE("Fashion-MNIST from Debian's package: ResIST learns it") {
-  if (!fs::exists("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz")) {
-    MESSAGE("dataset-fashion-mnist is not installed; skipped");
-    return;
-  }
+  if (!have_fashion_mnist()) return;
   const Result r = run_resist(
       "run --workers 2 --format json --set data.dataset=fashion_mnist --set model.input=[1,28,28]"
       " --set model.classes=10 --set model.arch=preact_resnet18 --set model.width=0.125"

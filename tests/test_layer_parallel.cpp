@@ -326,4 +326,7 @@ TEST_CASE("serial_epochs: the composed network trains on worker 0 alone after th
                   "training.rounds=5"})
             .find("/data/train_samples: required for dataset \"synthetic\" when strategy.layer_parallel.serial_epochs is set") !=
         std::string::npos);
+  CHECK(error_of({"strategy.layer_parallel.serial_epochs=1000000", "data.dataset=synthetic", "data.train_samples=1000000000",
+                  "training.epochs=null", "training.rounds=5"})
+            .find("/strategy/layer_parallel/serial_epochs: 1000000 more epochs of 1000000000 samples make") != std::string::npos);
 }

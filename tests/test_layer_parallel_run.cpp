@@ -90,10 +90,7 @@ TEST_CASE("what layer-parallel runs do not do yet is refused before any worker s
 }
 
 TEST_CASE("Fashion-MNIST, 2 stages, 1 epoch: above 80%") {
-  if (!fs::exists("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz")) {
-    MESSAGE("dataset-fashion-mnist is not installed; skipped");
-    return;
-  }
+  if (!have_fashion_mnist()) return;
   // ~50 s on a quiet 2-core machine (83.2% measured; serial training of the same net, in
   // tools/bench_layer_parallel.sh, reaches about the same)
   const Result r = run_resist(
