@@ -100,6 +100,7 @@ Scenario read_fields(const json& doc, const std::string& source) {
   s.sim.network_model = sim.at("network_model").get<std::string>();
   s.sim.collectives = sim.at("collectives").get<std::string>();
   s.sim.coarse_above = sim.at("coarse_above").get<int>();
+  s.sim.routing = sim.at("routing").get<std::string>();
   s.sim.iteration_overhead_s = sim.at("iteration_overhead_s").get<double>();
   s.sim.bandwidth_scale = sim.at("bandwidth_scale").get<double>();
   for (const auto& [kind, seconds] : sim.at("op_overhead_s").items())

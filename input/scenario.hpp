@@ -80,6 +80,9 @@ struct SimSettings {
   std::string network_model = "CM02";   ///< SimGrid network model
   std::string collectives = "auto";     ///< auto, step or coarse
   int coarse_above = 64;                ///< auto: coarse collectives above this many workers
+  /// auto: GPUs that hang on one switch become a SimGrid star zone under a Dijkstra zone of the
+  /// switches (routing cost independent of the cluster's size); flat: one Dijkstra zone of all.
+  std::string routing = "auto";
   double iteration_overhead_s = 0;      ///< per local iteration, beyond the FLOPs
   double bandwidth_scale = 1;           ///< factor on every link's bandwidth
   std::map<std::string, double, std::less<>> op_overhead_s;  ///< per communication op, by kind name

@@ -1,42 +1,124 @@
-// A cluster as a SimGrid platform: GPUs as hosts, switches as routers, full-duplex links, and
-// shortest-path routing computed by SimGrid's Dijkstra zone.
+// A cluster as a SimGrid platform: GPUs as hosts, switches as routers, full-duplex links.
+// Where every GPU hangs on one switch (the star, nodes and fat-tree shapes), each switch with its
+// GPUs is a star zone, and shortest paths are computed only between switches (a Dijkstra zone of
+// zones): a route costs the same at 64 and 65,536 GPUs. Other clusters are one Dijkstra zone of
+// every GPU and switch; `sim.routing = flat` asks for that everywhere, and both take the same links.
+#include <fmt/format.h>
+
 #include "sim/sim_world.hpp"
 #include "sim/simgrid_compat.hpp"
+#include "topology/star_groups.hpp"
 
 namespace resist::sim {
+namespace {
 
-std::vector<sg4::Host*> build_platform(const Cluster& cluster, Dtype dtype, double efficiency) {
-  using Direction = sg4::LinkInRoute::Direction;
+using Direction = sg4::LinkInRoute::Direction;
+
+sg4::Host* add_gpu(sg4::NetZone* zone, const Cluster& cluster, std::size_t e, Dtype dtype, double efficiency) {
+  const Element& gpu = cluster.elements[e];
+  return compat::add_host(zone, gpu.name, cluster.gpu_model(gpu).peak_flops.at(dtype) * efficiency);
+}
+
+sg4::Link* add_cluster_link(sg4::NetZone* zone, const ClusterLink& l) {
+  return compat::add_split_duplex_link(zone, l.name, l.bandwidth)->set_latency(l.latency)->seal();
+}
+
+/// Workers sharing a GPU talk through device memory: a fast loopback per shared GPU.
+std::vector<int> workers_on(const Cluster& cluster) {
+  std::vector<int> count(cluster.elements.size(), 0);
+  for (std::size_t g : cluster.worker_gpus) ++count[g];
+  return count;
+}
+
+sg4::Link* add_loopback(sg4::NetZone* zone, const Cluster& cluster, std::size_t e) {
+  return compat::add_link(zone, cluster.elements[e].name + "-loopback", 1e12)->set_latency(0)->seal();
+}
+
+std::vector<sg4::Host*> build_flat(const Cluster& cluster, Dtype dtype, double efficiency) {
   auto* zone = compat::dijkstra_zone("cluster");
-  std::vector<simgrid::kernel::routing::NetPoint*> points(cluster.elements.size());
+  std::vector<compat::NetPoint*> points(cluster.elements.size());
   std::vector<sg4::Host*> gpus(cluster.elements.size(), nullptr);
   for (std::size_t i = 0; i < cluster.elements.size(); ++i) {
-    const Element& e = cluster.elements[i];
-    if (e.kind == ElementKind::gpu) {
-      const double peak = cluster.gpu_model(e).peak_flops.at(dtype);
-      gpus[i] = compat::add_host(zone, e.name, peak * efficiency);
+    if (cluster.elements[i].kind == ElementKind::gpu) {
+      gpus[i] = add_gpu(zone, cluster, i, dtype, efficiency);
       points[i] = gpus[i]->get_netpoint();
     } else {
-      points[i] = compat::add_router(zone, e.name);
+      points[i] = compat::add_router(zone, cluster.elements[i].name);
     }
   }
   for (const ClusterLink& l : cluster.links) {
-    auto* link = compat::add_split_duplex_link(zone, l.name, l.bandwidth)->set_latency(l.latency)->seal();
+    auto* link = add_cluster_link(zone, l);
     compat::add_route(zone, points[l.a], points[l.b], {{link, Direction::UP}});
     compat::add_route(zone, points[l.b], points[l.a], {{link, Direction::DOWN}});
   }
-  // Workers sharing a GPU talk through device memory: a fast loopback per shared GPU.
-  std::vector<int> workers_on(cluster.elements.size(), 0);
-  for (std::size_t g : cluster.worker_gpus) ++workers_on[g];
-  for (std::size_t i = 0; i < cluster.elements.size(); ++i) {
-    if (workers_on[i] < 2) continue;
-    auto* loop = compat::add_link(zone, cluster.elements[i].name + "-loopback", 1e12)->set_latency(0)->seal();
-    compat::add_route(zone, points[i], points[i], {{loop, Direction::NONE}});
-  }
+  const std::vector<int> sharing = workers_on(cluster);
+  for (std::size_t i = 0; i < cluster.elements.size(); ++i)
+    if (sharing[i] >= 2) compat::add_route(zone, points[i], points[i], {{add_loopback(zone, cluster, i), Direction::NONE}});
   zone->seal();
   std::vector<sg4::Host*> hosts;
   for (std::size_t g : cluster.worker_gpus) hosts.push_back(gpus[g]);
   return hosts;
+}
+
+struct ZoneOf {
+  sg4::NetZone* zone = nullptr;
+  compat::NetPoint* gateway = nullptr;
+};
+
+/// A switch's own zone: its router, and its GPUs with their links to it.
+ZoneOf add_star(sg4::NetZone* top, const Cluster& cluster, const StarGroup& g, const std::vector<int>& sharing,
+                std::vector<sg4::Host*>& gpus, Dtype dtype, double efficiency) {
+  auto* zone = compat::star_zone(top, cluster.elements[g.hub].name + " zone");
+  compat::NetPoint* hub = compat::add_router(zone, cluster.elements[g.hub].name);
+  compat::set_gateway(zone, hub);
+  for (std::size_t i = 0; i < g.gpus.size(); ++i) {
+    const std::size_t e = g.gpus[i];
+    const ClusterLink& l = cluster.links[g.links[i]];
+    gpus[e] = add_gpu(zone, cluster, e, dtype, efficiency);
+    // The link's UP way runs from end a to end b, as in the flat zone.
+    compat::add_star_route(zone, gpus[e], {{add_cluster_link(zone, l), l.a == e ? Direction::UP : Direction::DOWN}});
+    if (sharing[e] >= 2)
+      compat::add_route(zone, gpus[e]->get_netpoint(), gpus[e]->get_netpoint(),
+                        {{add_loopback(zone, cluster, e), Direction::NONE}});
+  }
+  zone->seal();
+  return {zone, hub};
+}
+
+std::vector<sg4::Host*> build_hierarchical(const Cluster& cluster, const StarDecomposition& d, Dtype dtype,
+                                           double efficiency) {
+  auto* top = compat::dijkstra_zone("cluster");
+  const std::vector<int> sharing = workers_on(cluster);
+  std::vector<sg4::Host*> gpus(cluster.elements.size(), nullptr);
+  std::vector<ZoneOf> zone_of(cluster.elements.size());
+  for (const StarGroup& g : d.groups) zone_of[g.hub] = add_star(top, cluster, g, sharing, gpus, dtype, efficiency);
+  for (std::size_t s : d.backbone_switches) {  // a switch between switches: a zone of its router alone
+    auto* zone = compat::star_zone(top, cluster.elements[s].name + " zone");
+    compat::NetPoint* router = compat::add_router(zone, cluster.elements[s].name);
+    compat::set_gateway(zone, router);
+    zone->seal();
+    zone_of[s] = {zone, router};
+  }
+  for (std::size_t i : d.backbone_links) {
+    const ClusterLink& l = cluster.links[i];
+    auto* link = add_cluster_link(top, l);
+    const ZoneOf& a = zone_of[l.a];
+    const ZoneOf& b = zone_of[l.b];
+    compat::add_zone_route(top, a.zone, a.gateway, b.zone, b.gateway, {{link, Direction::UP}});
+    compat::add_zone_route(top, b.zone, b.gateway, a.zone, a.gateway, {{link, Direction::DOWN}});
+  }
+  top->seal();
+  std::vector<sg4::Host*> hosts;
+  for (std::size_t g : cluster.worker_gpus) hosts.push_back(gpus[g]);
+  return hosts;
+}
+
+}  // namespace
+
+std::vector<sg4::Host*> build_platform(const Cluster& cluster, Dtype dtype, double efficiency, const std::string& routing) {
+  if (routing != "flat")
+    if (const auto d = star_decomposition(cluster)) return build_hierarchical(cluster, *d, dtype, efficiency);
+  return build_flat(cluster, dtype, efficiency);
 }
 
 }  // namespace resist::sim

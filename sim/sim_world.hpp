@@ -51,7 +51,8 @@ class World {
 /// Runs worker `self`'s part of a collective op; returns when it is done.
 void run_collective(World& world, const Op& op, WorkerId self);
 
-/// Builds the SimGrid platform of a cluster; returns each worker's host.
-std::vector<sg4::Host*> build_platform(const Cluster& cluster, Dtype dtype, double efficiency);
+/// Builds the SimGrid platform of a cluster; returns each worker's host. `routing`: "auto" (star
+/// zones under a Dijkstra zone of switches where the cluster allows) or "flat" (one Dijkstra zone).
+std::vector<sg4::Host*> build_platform(const Cluster& cluster, Dtype dtype, double efficiency, const std::string& routing);
 
 }  // namespace resist::sim

@@ -45,6 +45,19 @@ inline sg4::Link* add_link(sg4::NetZone* z, const std::string& name, double band
 inline void add_route(sg4::NetZone* z, NetPoint* src, NetPoint* dst, const std::vector<sg4::LinkInRoute>& links) {
   z->add_route(src, dst, links, false);
 }
+/// A star zone under `parent`: every member has its own links to the zone's centre.
+inline sg4::NetZone* star_zone(sg4::NetZone* parent, const std::string& name) { return parent->add_netzone_star(name); }
+/// Where routes from outside enter zone `z` (4.0 keeps it with the zone; 3.32 with each route).
+inline void set_gateway(sg4::NetZone* z, NetPoint* router) { z->set_gateway(router); }
+/// A star zone member's way to the centre; the way back takes each link the other way.
+inline void add_star_route(sg4::NetZone* z, sg4::Host* host, const std::vector<sg4::LinkInRoute>& links) {
+  z->add_route(host, static_cast<const sg4::Host*>(nullptr), links, true);
+}
+/// A one-way route of `parent` between two of its zones, entering and leaving at their gateways.
+inline void add_zone_route(sg4::NetZone* parent, sg4::NetZone* src, NetPoint* /*gw_src*/, sg4::NetZone* dst,
+                           NetPoint* /*gw_dst*/, const std::vector<sg4::LinkInRoute>& links) {
+  parent->add_route(src, dst, links, false);
+}
 template <class F>
 sg4::ActorPtr add_actor(const std::string& name, sg4::Host* host, F code) {
   return sg4::Engine::get_instance()->add_actor(name, host, std::move(code));
@@ -61,6 +74,17 @@ inline sg4::SplitDuplexLink* add_split_duplex_link(sg4::NetZone* z, const std::s
 inline sg4::Link* add_link(sg4::NetZone* z, const std::string& name, double bandwidth) { return z->create_link(name, bandwidth); }
 inline void add_route(sg4::NetZone* z, NetPoint* src, NetPoint* dst, const std::vector<sg4::LinkInRoute>& links) {
   z->add_route(src, dst, nullptr, nullptr, links, false);
+}
+inline sg4::NetZone* star_zone(sg4::NetZone* parent, const std::string& name) {
+  return sg4::create_star_zone(name)->set_parent(parent);
+}
+inline void set_gateway(sg4::NetZone* /*z*/, NetPoint* /*router*/) {}
+inline void add_star_route(sg4::NetZone* z, sg4::Host* host, const std::vector<sg4::LinkInRoute>& links) {
+  z->add_route(host->get_netpoint(), nullptr, nullptr, nullptr, links, true);
+}
+inline void add_zone_route(sg4::NetZone* parent, sg4::NetZone* src, NetPoint* gw_src, sg4::NetZone* dst, NetPoint* gw_dst,
+                           const std::vector<sg4::LinkInRoute>& links) {
+  parent->add_route(src->get_netpoint(), dst->get_netpoint(), gw_src, gw_dst, links, false);
 }
 template <class F>
 sg4::ActorPtr add_actor(const std::string& name, sg4::Host* host, F code) {

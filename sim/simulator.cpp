@@ -36,7 +36,7 @@ json run_engine(const Plan& plan, const Cluster& cluster, const SimSettings& set
   sim::sg4::Engine::set_config("network/model:" + settings.network_model);
   if (settings.network_model == "CM02") sim::sg4::Engine::set_config("network/crosstraffic:0");
   const bool coarse = uses_coarse_collectives(settings, plan.workers);
-  sim::World world(plan, sim::build_platform(cluster, plan.dtype, settings.efficiency), coarse);
+  sim::World world(plan, sim::build_platform(cluster, plan.dtype, settings.efficiency, settings.routing), coarse);
   TraceRecorder recorder;
   for (WorkerId w = 0; w < plan.workers; ++w)
     sim::compat::add_actor(fmt::format("worker{}", w), world.host(w), [&world, &recorder, &plan, &settings, table, w] {

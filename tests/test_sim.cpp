@@ -532,3 +532,57 @@ TEST_CASE("layer-parallel stages wait for the tensors at their cuts on slow link
   for (const LinkLoad& l : r.links) bytes += l.bytes;
   CHECK(bytes == doctest::Approx(2.0 * static_cast<double>(plan.wire_bytes())));
 }
+
+namespace {
+
+/// The same plan simulated with star zones (auto) and with one flat Dijkstra zone.
+void check_same_as_flat(const Plan& plan, const Cluster& cluster, SimSettings s) {
+  s.routing = "flat";
+  const SimResult flat = simulate(plan, cluster, s);
+  s.routing = "auto";
+  const SimResult zoned = simulate(plan, cluster, s);
+  REQUIRE(flat.simulated_s > 0);
+  CHECK(zoned.simulated_s == doctest::Approx(flat.simulated_s).epsilon(1e-12));
+  CHECK(zoned.transfers == flat.transfers);
+  REQUIRE(zoned.links.size() == flat.links.size());
+  for (std::size_t i = 0; i < flat.links.size(); ++i) {
+    CAPTURE(flat.links[i].name);
+    CHECK(zoned.links[i].name == flat.links[i].name);
+    CHECK(zoned.links[i].bytes == flat.links[i].bytes);
+  }
+  REQUIRE(zoned.trace.events.size() == flat.trace.events.size());
+  for (std::size_t i = 0; i < flat.trace.events.size(); ++i)
+    CHECK(zoned.trace.events[i].end == doctest::Approx(flat.trace.events[i].end).epsilon(1e-12));
+}
+
+}  // namespace
+
+TEST_CASE("star zones take the same links and predict the same times as one flat zone, on every shipped scenario") {
+  for (const auto& entry : std::filesystem::directory_iterator(test::source_root() / "scenarios")) {
+    if (entry.path().extension() != ".json" || entry.path().filename() == "scenario.schema.json") continue;
+    CAPTURE(entry.path().filename().string());
+    const Scenario s = load_scenario(entry.path(), {"training.epochs=null", "training.rounds=2"});
+    check_same_as_flat(make_plan(s, 2), scenario_cluster(s), s.sim);
+  }
+}
+
+TEST_CASE("star zones on a fat-tree: step collectives across leaves and spines, and GPUs shared by workers") {
+  const Cluster fat_tree = parse_cluster({{"shape", "fat_tree"}, {"gpu", "A100"}, {"leaves", 4}, {"gpus_per_leaf", 4},
+                                          {"spines", 2},
+                                          {"host_link", {{"bandwidth", "25Gbps"}, {"latency", "10us"}}},
+                                          {"uplink", {{"bandwidth", "50Gbps"}, {"latency", "2us"}}}},
+                                         "fat.json");
+  for (const char* strategy : {"resist", "data_parallel", "local_sgd"}) {
+    CAPTURE(strategy);
+    const Scenario s = test::scenario({std::string("strategy.name=") + strategy, "strategy.workers=16",
+                                       "strategy.min_depth=1", "training.epochs=null", "training.rounds=2"});
+    check_same_as_flat(make_plan(s, 2), fat_tree, settings("step"));
+  }
+  const Cluster shared = parse_cluster({{"shape", "nodes"}, {"gpu", "H100"}, {"nodes", 2}, {"gpus_per_node", 2},
+                                        {"intra", {{"bandwidth", "450GBps"}, {"latency", "2us"}}},
+                                        {"nic", {{"bandwidth", "100Gbps"}, {"latency", "5us"}}},
+                                        {"workers", {"node0.gpu0", "node0.gpu0", "node0.gpu1", "node1.gpu0", "node1.gpu1"}}},
+                                       "shared.json");
+  const Scenario s = test::scenario({"strategy.workers=5", "strategy.min_depth=1", "training.epochs=null", "training.rounds=2"});
+  check_same_as_flat(make_plan(s, 2), shared, settings("step"));
+}

@@ -8,6 +8,7 @@
 #include "input/input_error.hpp"
 #include "tests/helpers.hpp"
 #include "topology/cluster.hpp"
+#include "topology/star_groups.hpp"
 
 using namespace resist;
 using nlohmann::json;
@@ -250,4 +251,53 @@ TEST_CASE("a cluster's price: read when given, validated, absent otherwise") {
   doc["price"]["gpu_hour"] = 1;
   doc["price"].erase("as_of");
   CHECK(cluster_error(doc) == "c.json: /price: missing required field \"as_of\"");
+}
+
+TEST_CASE("star groups: a switch with the GPUs that hang on it alone; the switches between them") {
+  SUBCASE("the shipped fat-tree: 32 leaves of 32 GPUs, each leaf's uplinks to the spines as one link to the core") {
+    const Cluster c = load_cluster("fattree-1024-25g", ".");
+    const auto d = star_decomposition(c);
+    REQUIRE(d);
+    REQUIRE(d->groups.size() == 32);
+    std::set<std::size_t> gpus;
+    for (const StarGroup& g : d->groups) {
+      CHECK(c.elements[g.hub].kind == ElementKind::switch_);
+      REQUIRE(g.gpus.size() == 32);
+      for (std::size_t i = 0; i < g.gpus.size(); ++i) {
+        const ClusterLink& l = c.links[g.links[i]];
+        CHECK(((l.a == g.gpus[i] && l.b == g.hub) || (l.b == g.gpus[i] && l.a == g.hub)));
+        gpus.insert(g.gpus[i]);
+      }
+      CHECK(d->group_of_switch[g.hub] == &g - d->groups.data());
+    }
+    CHECK(gpus.size() == 1024);
+    CHECK(d->backbone_switches.size() == 1);
+    CHECK(d->backbone_links.size() == 32);
+    for (std::size_t s : d->backbone_switches) CHECK(d->group_of_switch[s] == -1);
+  }
+  SUBCASE("nodes: one group per node switch; the network switch and the NICs are the backbone") {
+    const Cluster c = load_cluster("h100x8-4nodes-100g", ".");
+    const auto d = star_decomposition(c);
+    REQUIRE(d);
+    CHECK(d->groups.size() == 4);
+    CHECK(d->backbone_switches.size() == 1);
+    CHECK(d->backbone_links.size() == 4);
+    const auto one = star_decomposition(load_cluster("h100x8-node", "."));
+    REQUIRE(one);
+    CHECK(one->groups.size() == 1);
+    CHECK(one->backbone_links.empty());
+  }
+  SUBCASE("GPUs linked to each other, or to two switches, are not stars") {
+    CHECK_FALSE(star_decomposition(load_cluster("v100x4-nvlink", ".")));
+    const auto gpu = [](const char* name) { return json{{"name", name}, {"type", "gpu"}, {"gpu", "H100"}}; };
+    const auto wire = [](const char* name, const char* a, const char* b) {
+      return json{{"name", name}, {"between", {a, b}}, {"bandwidth", "1GBps"}, {"latency", "1us"}};
+    };
+    json doc = {{"shape", "graph"},
+                {"elements", {gpu("g0"), gpu("g1"), {{"name", "s0"}, {"type", "switch"}}, {{"name", "s1"}, {"type", "switch"}}}},
+                {"links", {wire("g0s0", "g0", "s0"), wire("g1s0", "g1", "s0"), wire("g1s1", "g1", "s1")}}};
+    CHECK_FALSE(star_decomposition(parse_cluster(doc, "c.json")));
+    doc["links"].erase(2);
+    CHECK(star_decomposition(parse_cluster(doc, "c.json")));
+  }
 }
