@@ -1,9 +1,11 @@
 #include "plan/interpreter.hpp"
 
+#include <algorithm>
+
 namespace resist {
 
-Interpreter::Interpreter(const Plan& plan, WorkerId self, Backend& backend)
-    : plan_(plan), self_(self), backend_(backend) {}
+Interpreter::Interpreter(const Plan& plan, WorkerId self, Backend& backend, const MemberIndex* index)
+    : plan_(plan), self_(self), backend_(backend), index_(index) {}
 
 void Interpreter::add_observer(Observer& observer) { observers_.push_back(&observer); }
 
@@ -11,20 +13,33 @@ void Interpreter::run() {
   for (const Round& round : plan_.rounds) run_round(round);
 }
 
+std::size_t Interpreter::mine(OpId id) const {
+  return static_cast<std::size_t>(std::lower_bound(own_.begin(), own_.end(), id) - own_.begin());
+}
+
 void Interpreter::run_round(const Round& round) {
-  flight_.assign(round.ops.size(), InFlight{});
-  const double round_start = backend_.now();
-  for (const Op& op : round.ops) {
-    if (!op.has_member(self_)) continue;
-    for (OpId d : op.deps)
-      if (d < flight_.size() && flight_[d].started && !flight_[d].done) finish(round, d);
-    InFlight& f = flight_[op.id];
-    f.start = backend_.now();
-    f.ticket = start(OpCall{plan_, round, op, self_});
-    f.started = true;
+  own_.clear();
+  if (index_) {
+    const auto ops = index_->ops(round, self_);
+    own_.assign(ops.begin(), ops.end());
+  } else {
+    for (const Op& op : round.ops)
+      if (op.has_member(self_)) own_.push_back(op.id);
   }
-  for (const Op& op : round.ops)
-    if (flight_[op.id].started && !flight_[op.id].done) finish(round, op.id);
+  flight_.assign(own_.size(), InFlight{});
+  const double round_start = backend_.now();
+  for (std::size_t k = 0; k < own_.size(); ++k) {
+    const Op& op = round.ops[own_[k]];
+    for (OpId d : op.deps) {
+      const std::size_t j = mine(d);
+      if (j < own_.size() && own_[j] == d && flight_[j].started && !flight_[j].done) finish(round, j);
+    }
+    flight_[k].start = backend_.now();
+    flight_[k].ticket = start(OpCall{plan_, round, op, self_});
+    flight_[k].started = true;
+  }
+  for (std::size_t k = 0; k < own_.size(); ++k)
+    if (!flight_[k].done) finish(round, k);
   const double round_end = backend_.now();
   for (Observer* o : observers_) o->on_round(plan_, round, self_, round_start, round_end);
 }
@@ -41,11 +56,11 @@ Ticket Interpreter::start(const OpCall& call) {
   }
 }
 
-void Interpreter::finish(const Round& round, OpId id) {
-  InFlight& f = flight_[id];
+void Interpreter::finish(const Round& round, std::size_t k) {
+  InFlight& f = flight_[k];
   const double end = backend_.wait(f.ticket);
   f.done = true;
-  const OpCall call{plan_, round, round.ops[id], self_};
+  const OpCall call{plan_, round, round.ops[own_[k]], self_};
   for (Observer* o : observers_) o->on_op(call, f.start, end);
 }
 

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "plan/backend.hpp"
+#include "plan/member_index.hpp"
 
 namespace resist {
 
@@ -13,7 +14,9 @@ namespace resist {
 /// starts the next round.
 class Interpreter {
  public:
-  Interpreter(const Plan& plan, WorkerId self, Backend& backend);
+  /// With `index` (shared by every worker of one plan), a worker finds its ops without scanning
+  /// every op of the round: what a simulation of thousands of workers needs.
+  Interpreter(const Plan& plan, WorkerId self, Backend& backend, const MemberIndex* index = nullptr);
 
   /// Adds an observer; it must outlive the interpreter's runs.
   void add_observer(Observer& observer);
@@ -31,13 +34,18 @@ class Interpreter {
   };
 
   Ticket start(const OpCall& call);
-  void finish(const Round& round, OpId id);
+  /// Waits for this worker's `k`-th op of the round.
+  void finish(const Round& round, std::size_t k);
+  /// Position of op `id` among this worker's ops of the round, or their count if it is not one.
+  std::size_t mine(OpId id) const;
 
   const Plan& plan_;
   WorkerId self_;
   Backend& backend_;
+  const MemberIndex* index_;
   std::vector<Observer*> observers_;
-  std::vector<InFlight> flight_;
+  std::vector<OpId> own_;         ///< this worker's ops of the round, in id order
+  std::vector<InFlight> flight_;  ///< one per entry of own_
 };
 
 }  // namespace resist

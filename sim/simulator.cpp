@@ -9,12 +9,14 @@
 #include <cstdio>
 #include <optional>
 #include <string>
+#include <unordered_map>
 
 #include <fmt/format.h>
 
 #include "input/input_error.hpp"
 #include "plan/cost_table.hpp"
 #include "plan/interpreter.hpp"
+#include "plan/member_index.hpp"
 #include "plan/peak_memory.hpp"
 #include "sim/sim_backend.hpp"
 #include "sim/simgrid_compat.hpp"
@@ -38,10 +40,12 @@ json run_engine(const Plan& plan, const Cluster& cluster, const SimSettings& set
   const bool coarse = uses_coarse_collectives(settings, plan.workers);
   sim::World world(plan, sim::build_platform(cluster, plan.dtype, settings.efficiency, settings.routing), coarse);
   TraceRecorder recorder;
+  const MemberIndex members(plan);
   for (WorkerId w = 0; w < plan.workers; ++w)
-    sim::compat::add_actor(fmt::format("worker{}", w), world.host(w), [&world, &recorder, &plan, &settings, table, w] {
+    sim::compat::add_actor(fmt::format("worker{}", w), world.host(w),
+                           [&world, &recorder, &plan, &settings, &members, table, w] {
       sim::SimBackend backend(world, w, settings, table);
-      Interpreter interpreter(plan, w, backend);
+      Interpreter interpreter(plan, w, backend, &members);
       interpreter.add_observer(recorder);
       interpreter.run();
     });
@@ -105,14 +109,18 @@ json run_isolated(const Plan& plan, const Cluster& cluster, const SimSettings& s
 }
 
 std::vector<LinkLoad> link_loads(const json& bytes, const Cluster& cluster) {
+  std::unordered_map<std::string, const ClusterLink*> by_way;  // SimGrid's names of each way of a link
+  for (const ClusterLink& l : cluster.links) {
+    by_way[l.name + "_UP"] = &l;
+    by_way[l.name + "_DOWN"] = &l;
+  }
   std::vector<LinkLoad> out;
   for (auto it = bytes.begin(); it != bytes.end(); ++it) {
     LinkLoad load{it.key(), "loopback", 0, it.value().get<double>()};
-    for (const ClusterLink& l : cluster.links)
-      if (it.key() == l.name + "_UP" || it.key() == l.name + "_DOWN") {
-        load.kind = l.kind;
-        load.bandwidth = l.bandwidth;
-      }
+    if (const auto l = by_way.find(it.key()); l != by_way.end()) {
+      load.kind = l->second->kind;
+      load.bandwidth = l->second->bandwidth;
+    }
     out.push_back(std::move(load));
   }
   std::sort(out.begin(), out.end(), [](const LinkLoad& a, const LinkLoad& b) {
