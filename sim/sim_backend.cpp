@@ -10,11 +10,12 @@
 namespace resist::sim {
 
 Ticket SimBackend::keep(sg4::ActivityPtr activity) {
-  pending_.push_back({std::move(activity), nullptr, nullptr});
+  pending_.push_back({std::move(activity), nullptr, nullptr, {}, {}});
   return pending_.size() - 1;
 }
 
 Ticket SimBackend::compute(const OpCall& call) {
+  start_deferred();
   // Times become work at the host's speed, so that workers sharing a GPU share its time.
   const double speed = sg4::this_actor::get_host()->get_speed();
   const double extra = settings_.iteration_overhead_s * call.op.iterations * speed;  // calibrated
@@ -24,31 +25,43 @@ Ticket SimBackend::compute(const OpCall& call) {
 }
 
 Ticket SimBackend::send(const OpCall& call, WorkerId peer) {
+  start_deferred();
   const double overhead = settings_.op_overhead(to_string(call.op.kind));
   if (overhead <= 0) return keep(world_.put(call.op.id, self_, peer, static_cast<double>(call.op.bytes)));
   // The sender spends the op's fixed overhead before the data moves; the receiver waits for it.
   World* world = &world_;
   const Op* op = &call.op;
   const WorkerId self = self_;
-  return in_helper(call, [world, op, self, peer, overhead] {
+  return defer(call, [world, op, self, peer, overhead] {
     sg4::this_actor::sleep_for(overhead);
     world->put(op->id, self, peer, static_cast<double>(op->bytes))->wait();
   });
 }
 
 Ticket SimBackend::recv(const OpCall& call, WorkerId peer) {
+  start_deferred();
   return keep(world_.get(call.op.id, peer, self_));
 }
 
-Ticket SimBackend::in_helper(const OpCall& call, std::function<void()> body) {
-  auto finish = std::make_shared<double>(0);
-  auto actor = compat::add_actor(fmt::format("w{}.r{}.op{}", self_, call.round.index, call.op.id),
-                                 sg4::this_actor::get_host(), [body = std::move(body), finish] {
-                                   body();
-                                   *finish = sg4::Engine::get_clock();
-                                 });
-  pending_.push_back({nullptr, std::move(actor), std::move(finish)});
-  return pending_.size() - 1;
+Ticket SimBackend::defer(const OpCall& call, std::function<void()> body) {
+  start_deferred();
+  pending_.push_back({nullptr, nullptr, nullptr, std::move(body),
+                      fmt::format("w{}.r{}.op{}", self_, call.round.index, call.op.id)});
+  deferred_ = pending_.size() - 1;
+  return *deferred_;
+}
+
+void SimBackend::start_deferred() {
+  if (!deferred_) return;
+  Pending& p = pending_[*deferred_];
+  deferred_.reset();
+  p.finish = std::make_shared<double>(0);
+  p.helper = compat::add_actor(p.name, sg4::this_actor::get_host(),
+                               [body = std::move(p.deferred), finish = p.finish] {
+                                 body();
+                                 *finish = sg4::Engine::get_clock();
+                               });
+  p.deferred = nullptr;
 }
 
 Ticket SimBackend::collective(const OpCall& call) {
@@ -56,7 +69,8 @@ Ticket SimBackend::collective(const OpCall& call) {
   World* world = &world_;
   const WorkerId self = self_;
   const double overhead = settings_.op_overhead(to_string(op->kind));
-  return in_helper(call, [world, op, self, overhead] {
+  start_deferred();
+  return defer(call, [world, op, self, overhead] {
     if (overhead > 0) sg4::this_actor::sleep_for(overhead);  // every member pays it, in parallel
     run_collective(*world, *op, self);
   });
@@ -66,6 +80,14 @@ double SimBackend::wait(Ticket ticket) {
   // Each ticket is waited for once: its activity or helper actor is released then, so that a long
   // simulation does not keep every finished actor's stack mapped (10,000 data-parallel rounds ran
   // out of memory mappings and SimGrid aborted).
+  if (deferred_ == ticket) {  // nothing else started meanwhile: it runs here, in this actor
+    deferred_.reset();
+    auto body = std::move(pending_[ticket].deferred);
+    pending_[ticket].deferred = nullptr;
+    body();
+    return sg4::Engine::get_clock();
+  }
+  start_deferred();  // it runs while this worker waits for something else
   Pending& p = pending_[ticket];
   if (p.activity) {
     p.activity->wait();

@@ -3,6 +3,8 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
+#include <string>
 #include <vector>
 
 #include "plan/backend.hpp"
@@ -30,16 +32,25 @@ class SimBackend final : public Backend {
     sg4::ActivityPtr activity;       ///< compute, send or receive
     sg4::ActorPtr helper;            ///< collective
     std::shared_ptr<double> finish;  ///< when the helper finished
+    std::function<void()> deferred;  ///< a collective not started yet (see `defer`)
+    std::string name;                ///< its helper's name, should it need one
   };
   Ticket keep(sg4::ActivityPtr activity);
 
-  Ticket in_helper(const OpCall& call, std::function<void()> body);
+  /// Keeps `body` (a collective's part, or a send with an overhead) to run in this worker's actor
+  /// when the interpreter waits for it next, which takes no helper actor (thousands of workers
+  /// made as many helpers, each with a stack). If another op starts first, `body` moves to a helper
+  /// actor then: nothing happened in between, so the simulated times are the same either way.
+  Ticket defer(const OpCall& call, std::function<void()> body);
+  /// Moves a deferred body, if any, to a helper actor.
+  void start_deferred();
 
   World& world_;
   WorkerId self_;
   const SimSettings& settings_;
   const CostTable* table_;
   std::vector<Pending> pending_;
+  std::optional<Ticket> deferred_;  ///< the one body waiting in this actor, if any
 };
 
 }  // namespace resist::sim

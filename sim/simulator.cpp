@@ -27,13 +27,26 @@ namespace {
 
 using nlohmann::json;
 
+/// Workers above which actor stacks come from the heap (see run_engine).
+constexpr int kHeapStacksAbove = 8192;
+
 /// Runs the simulation in this process (a fresh child: SimGrid allows one engine per process).
 json run_engine(const Plan& plan, const Cluster& cluster, const SimSettings& settings, const CostTable* table) {
   char name[] = "resist-sim";
   char quiet[] = "--log=root.thresh:error";
+  // Actor stacks: SimGrid maps each one (8 MiB) with a guard page, two memory mappings per actor;
+  // Linux allows 65,530 mappings per process, which ~16,000 workers and their helpers exceed. Above
+  // kHeapStacksAbove workers, stacks come from the heap without guard pages: 32 KiB each, 4 times
+  // what resist's actors were measured to need (the simulator's tests pass with 8 KiB, not 4).
+  std::string stack = "--cfg=contexts/stack-size:8192";
+  std::string guard = "--cfg=contexts/guard-size:1";
+  if (plan.workers > kHeapStacksAbove) {
+    stack = "--cfg=contexts/stack-size:32";
+    guard = "--cfg=contexts/guard-size:0";
+  }
   char threads[] = "--cfg=contexts/factory:thread";  // must be set before the engine starts
-  int argc = sim::compat::kAddressSanitizer ? 3 : 2;
-  char* argv[] = {name, quiet, threads, nullptr};
+  int argc = sim::compat::kAddressSanitizer ? 5 : 4;
+  char* argv[] = {name, quiet, stack.data(), guard.data(), threads, nullptr};
   sim::sg4::Engine engine(&argc, argv);
   sim::sg4::Engine::set_config("network/model:" + settings.network_model);
   if (settings.network_model == "CM02") sim::sg4::Engine::set_config("network/crosstraffic:0");

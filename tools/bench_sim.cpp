@@ -33,8 +33,8 @@ void run(const char* label, const std::vector<std::string>& sets, const char* cl
 
 void scale(int max_workers, double budget_s) {
   using namespace resist;
-  fmt::print("{:>8} {:>7} {:>7} {:>10} {:>10} {:>10} {:>9}\n", "workers", "leaves", "spines", "transfers",
-             "wall s", "peak MiB", "exponent");
+  fmt::print("{:>8} {:>7} {:>7} {:>10} {:>10} {:>10} {:>10} {:>9}\n", "workers", "leaves", "spines", "transfers",
+             "wall s", "engine s", "peak MiB", "exponent");
   double last_wall = 0;
   for (int n = 64; n <= max_workers; n *= 2) {
     const int leaves = n / 32, spines = std::max(1, std::min(32, leaves / 8));
@@ -49,8 +49,8 @@ void scale(int max_workers, double budget_s) {
     const SimResult r = simulate(plan, c, s.sim);
     const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     const std::string exponent = last_wall > 0 ? fmt::format("{:.2f}", std::log2(wall / last_wall)) : "-";
-    fmt::print("{:>8} {:>7} {:>7} {:>10} {:>10.3f} {:>10.0f} {:>9}\n", n, leaves, spines, r.transfers, wall,
-               r.peak_rss_mib, exponent);
+    fmt::print("{:>8} {:>7} {:>7} {:>10} {:>10.3f} {:>10.3f} {:>10.0f} {:>9}\n", n, leaves, spines, r.transfers, wall,
+               r.wall_s, r.peak_rss_mib, exponent);
     std::fflush(stdout);
     last_wall = wall;
     if (wall > budget_s) {
