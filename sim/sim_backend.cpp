@@ -10,7 +10,7 @@
 namespace resist::sim {
 
 Ticket SimBackend::keep(sg4::ActivityPtr activity) {
-  pending_.push_back({std::move(activity), nullptr, nullptr, {}, {}});
+  pending_.push_back({std::move(activity), nullptr, nullptr, {}, 0, 0});
   return pending_.size() - 1;
 }
 
@@ -45,8 +45,7 @@ Ticket SimBackend::recv(const OpCall& call, WorkerId peer) {
 
 Ticket SimBackend::defer(const OpCall& call, std::function<void()> body) {
   start_deferred();
-  pending_.push_back({nullptr, nullptr, nullptr, std::move(body),
-                      fmt::format("w{}.r{}.op{}", self_, call.round.index, call.op.id)});
+  pending_.push_back({nullptr, nullptr, nullptr, std::move(body), call.round.index, call.op.id});
   deferred_ = pending_.size() - 1;
   return *deferred_;
 }
@@ -56,7 +55,7 @@ void SimBackend::start_deferred() {
   Pending& p = pending_[*deferred_];
   deferred_.reset();
   p.finish = std::make_shared<double>(0);
-  p.helper = compat::add_actor(p.name, sg4::this_actor::get_host(),
+  p.helper = compat::add_actor(fmt::format("w{}.r{}.op{}", self_, p.round, p.op), sg4::this_actor::get_host(),
                                [body = std::move(p.deferred), finish = p.finish] {
                                  body();
                                  *finish = sg4::Engine::get_clock();
@@ -69,7 +68,6 @@ Ticket SimBackend::collective(const OpCall& call) {
   World* world = &world_;
   const WorkerId self = self_;
   const double overhead = settings_.op_overhead(to_string(op->kind));
-  start_deferred();
   return defer(call, [world, op, self, overhead] {
     if (overhead > 0) sg4::this_actor::sleep_for(overhead);  // every member pays it, in parallel
     run_collective(*world, *op, self);

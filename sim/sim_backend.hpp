@@ -3,8 +3,8 @@
 
 #include <functional>
 #include <memory>
+#include <cstdint>
 #include <optional>
-#include <string>
 #include <vector>
 
 #include "plan/backend.hpp"
@@ -33,7 +33,8 @@ class SimBackend final : public Backend {
     sg4::ActorPtr helper;            ///< collective
     std::shared_ptr<double> finish;  ///< when the helper finished
     std::function<void()> deferred;  ///< a collective not started yet (see `defer`)
-    std::string name;                ///< its helper's name, should it need one
+    std::uint64_t round = 0;         ///< for its helper's name, should it need one
+    OpId op = 0;
   };
   Ticket keep(sg4::ActivityPtr activity);
 
