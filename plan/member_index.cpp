@@ -1,5 +1,6 @@
 #include "plan/member_index.hpp"
 
+#include <functional>
 #include <stdexcept>
 
 namespace resist {
@@ -22,10 +23,11 @@ MemberIndex::MemberIndex(const Plan& plan) : plan_(plan) {
 }
 
 std::span<const OpId> MemberIndex::ops(const Round& round, WorkerId worker) const {
-  const auto position = static_cast<std::size_t>(&round - plan_.rounds.data());
-  if (position >= rounds_.size() || worker < 0 || worker >= plan_.workers)
+  const Round* first = plan_.rounds.data();
+  const std::less<const Round*> before;  // a total order, also between pointers into other arrays
+  if (before(&round, first) || !before(&round, first + plan_.rounds.size()) || worker < 0 || worker >= plan_.workers)
     throw std::logic_error("MemberIndex: a round or worker of another plan");
-  const RoundOps& r = rounds_[position];
+  const RoundOps& r = rounds_[static_cast<std::size_t>(&round - first)];
   const auto w = static_cast<std::size_t>(worker);
   return {r.ops.data() + r.start[w], r.ops.data() + r.start[w + 1]};
 }

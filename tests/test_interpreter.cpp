@@ -260,3 +260,36 @@ TEST_CASE("IST: each slice transfer names its neurons; gathers on worker 0 avera
   CHECK(scatters == 2 * 2);  // none after the last round
   for (const Round& round : plan.rounds) CHECK(round.model_complete_on(0));
 }
+
+TEST_CASE("with a member index, every worker makes the same calls in the same order as by scanning the round") {
+  for (const char* strategy : {"resist", "local_sgd", "data_parallel"}) {
+    CAPTURE(strategy);
+    const Plan plan = make_plan(test::scenario({std::string("strategy.name=") + strategy, "strategy.workers=8",
+                                                "strategy.min_depth=2"}), 3);
+    const MemberIndex index(plan);
+    for (WorkerId w = 0; w < plan.workers; ++w) {
+      std::vector<Call> scanned, indexed;
+      RecordingBackend by_scan(scanned), by_index(indexed);
+      Interpreter(plan, w, by_scan).run();
+      Interpreter(plan, w, by_index, &index).run();
+      REQUIRE(indexed.size() == scanned.size());
+      for (std::size_t i = 0; i < scanned.size(); ++i) {
+        CHECK(indexed[i].round == scanned[i].round);
+        CHECK(indexed[i].op == scanned[i].op);
+        CHECK(indexed[i].what == scanned[i].what);
+        CHECK(indexed[i].peer == scanned[i].peer);
+      }
+      // The index lists exactly the ops the worker is a member of.
+      for (const Round& round : plan.rounds) {
+        std::vector<OpId> members;
+        for (const Op& op : round.ops)
+          if (op.has_member(w)) members.push_back(op.id);
+        const auto listed = index.ops(round, w);
+        CHECK(std::vector<OpId>(listed.begin(), listed.end()) == members);
+      }
+    }
+    const Plan other = make_plan(test::scenario({"strategy.workers=8"}), 1);
+    CHECK_THROWS_AS(index.ops(other.rounds[0], 0), std::logic_error);
+    CHECK_THROWS_AS(index.ops(plan.rounds[0], 8), std::logic_error);
+  }
+}
