@@ -622,3 +622,23 @@ TEST_CASE("past 8,192 workers, actor stacks come from the heap: 10,240 workers o
   CHECK(r.rounds[1].end - r.rounds[1].start == doctest::Approx(r.rounds[0].end - r.rounds[0].start).epsilon(1e-9));
   CHECK(r.peak_rss_mib < 4096);
 }
+
+TEST_CASE("the shipped 8,192-GPU fat-tree of 8-GPU nodes: a ring over two nodes crosses their NICs twice, not the spines") {
+  const Cluster c = load_cluster("fattree-8192-h100x8-ib", ".");
+  const double m = 16e6;
+  Plan p = bare_plan(16);  // workers 0-7 on leaf0.node0, 8-15 on leaf0.node1
+  std::vector<WorkerId> all(16);
+  for (WorkerId w = 0; w < 16; ++w) all[static_cast<std::size_t>(w)] = w;
+  add(p, comm(OpKind::allreduce, all, -1, Algorithm::ring, m));
+  const SimResult r = simulate(p, c, settings());
+  std::map<std::string, double> bytes;
+  for (const LinkLoad& l : r.links) bytes[l.name] = l.bytes;
+  const double edge = 2.0 * 15 * m / 16;  // what one ring edge carries
+  CHECK(bytes["leaf0.node0.nic_UP"] == doctest::Approx(edge));    // 7 -> 8
+  CHECK(bytes["leaf0.node1.nic_DOWN"] == doctest::Approx(edge));
+  CHECK(bytes["leaf0.node1.nic_UP"] == doctest::Approx(edge));    // 15 -> 0
+  CHECK(bytes["leaf0.node0.nic_DOWN"] == doctest::Approx(edge));
+  CHECK(bytes["leaf0.node0.gpu3-link_UP"] == doctest::Approx(edge));
+  for (const LinkLoad& l : r.links) CHECK(l.name.find("uplinks") == std::string::npos);
+  CHECK(r.links.size() == 4 + 2 * 16);
+}

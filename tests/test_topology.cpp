@@ -94,6 +94,19 @@ TEST_CASE("shapes expand into elements and links") {
     CHECK(link(c, "leaf3-uplinks").bandwidth == 8 * 12.5e9);
     CHECK(link(c, "leaf3.gpu7-link").bandwidth == 25e9 / 8);
   }
+  SUBCASE("fat-tree of multi-GPU nodes: each node a switch with its GPUs, its NICs summed to the leaf") {
+    const Cluster c = load_cluster("fattree-8192-h100x8-ib", ".");
+    CHECK(c.gpu_count() == 8192);
+    CHECK(link(c, "leaf31.node31.gpu7-link").bandwidth == 450e9);
+    CHECK(link(c, "leaf31.node31.nic").bandwidth == 400e9);  // 3.2 Tb/s
+    CHECK(link(c, "leaf0-uplinks").bandwidth == 256 * 50e9);
+    const auto d = star_decomposition(c);
+    REQUIRE(d);
+    CHECK(d->groups.size() == 1024);                  // the node switches
+    CHECK(d->backbone_switches.size() == 32 + 1);     // the leaves and the core
+    CHECK(d->backbone_links.size() == 1024 + 32);     // the nodes' NICs and the leaves' uplinks
+    CHECK(load_cluster("fattree-16384-25g-2to1", ".").gpu_count() == 16384);
+  }
   SUBCASE("star and ring") {
     const Cluster s = parse_cluster(star(5), "s.json");
     CHECK(s.links.size() == 5);
@@ -125,6 +138,19 @@ TEST_CASE("custom GPU models") {
 }
 
 TEST_CASE("bad clusters: one clear message with file, pointer and element") {
+  SUBCASE("a fat-tree's nodes must fill its leaves, and only nodes have an intra fabric") {
+    const json fabric = {{"bandwidth", "25Gbps"}, {"latency", "10us"}};
+    json doc = {{"shape", "fat_tree"}, {"gpu", "H100"}, {"leaves", 2}, {"gpus_per_leaf", 12}, {"spines", 2},
+                {"gpus_per_node", 8}, {"intra", fabric}, {"host_link", fabric}, {"uplink", fabric}};
+    CHECK(cluster_error(doc) ==
+          "c.json: /gpus_per_node: expected a divisor of gpus_per_leaf (12): a leaf holds whole nodes, found 8");
+    doc.erase("gpus_per_node");
+    CHECK(cluster_error(doc) == "c.json: /intra: a fat-tree of 1-GPU hosts has no intra-node fabric: set "
+                                "gpus_per_node above 1, or remove intra");
+    doc["gpus_per_node"] = 4;
+    doc.erase("intra");
+    CHECK(cluster_error(doc) == "c.json: missing field \"intra\", required by shape \"fat_tree\"");
+  }
   SUBCASE("unknown GPU model") {
     json doc = star(2);
     doc["gpu"] = "K80";
@@ -200,7 +226,8 @@ TEST_CASE("bad clusters: one clear message with file, pointer and element") {
 TEST_CASE("cluster references") {
   CHECK(input_error([] { load_cluster("dgx9", "."); }) ==
         "unknown cluster \"dgx9\"; expected a built-in cluster (v100x4-nvlink, v100x8-nvlink, v100x4-nodes-10g, v100x4-4nodes-10g, h100x8-node, "
-        "h100x8-4nodes-100g, fattree-1024-25g, cpu-local, cpu-4hosts-100m) or a path ending in .json");
+        "h100x8-4nodes-100g, fattree-1024-25g, fattree-8192-h100x8-ib, fattree-16384-25g-2to1, cpu-local, "
+        "cpu-4hosts-100m) or a path ending in .json");
   CHECK(input_error([] { load_cluster("nope.json", "/tmp"); }) ==
         "/tmp/nope.json: cannot open file (does it exist?)");
 }

@@ -159,17 +159,34 @@ class Builder {
     }
   }
 
+  /// Hosts on leaves: 1-GPU hosts, or nodes of `gpus_per_node` GPUs on a node switch (their
+  /// intra fabric), the node switch linked to the leaf by `host_link` (its NICs summed).
   void fat_tree() {
     const std::string m = gpu();
     total_gpus("leaves", "gpus_per_leaf");
+    const int per_node = doc_.value("gpus_per_node", 1), per_leaf = count("gpus_per_leaf");
+    if (per_leaf % per_node != 0)
+      fail("/gpus_per_node", fmt::format("expected a divisor of gpus_per_leaf ({}): a leaf holds whole nodes, found {}",
+                                         per_leaf, per_node));
+    if (per_node == 1 && doc_.contains("intra"))
+      fail("/intra", "a fat-tree of 1-GPU hosts has no intra-node fabric: set gpus_per_node above 1, or remove intra");
     const std::size_t core = element("core", ElementKind::switch_, "", "/spines");
     const int spines = count("spines");
     for (int leaf = 0; leaf < count("leaves"); ++leaf) {
       const std::size_t l = element(fmt::format("leaf{}", leaf), ElementKind::switch_, "", "/leaves");
-      for (int i = 0; i < count("gpus_per_leaf"); ++i) {
-        const std::size_t g =
-            element(fmt::format("leaf{}.gpu{}", leaf, i), ElementKind::gpu, m, "/gpus_per_leaf");
-        link(fmt::format("leaf{}.gpu{}-link", leaf, i), g, l, need("host_link"), "/host_link");
+      for (int host = 0; host < per_leaf / per_node; ++host) {
+        if (per_node == 1) {
+          const std::size_t g = element(fmt::format("leaf{}.gpu{}", leaf, host), ElementKind::gpu, m, "/gpus_per_leaf");
+          link(fmt::format("leaf{}.gpu{}-link", leaf, host), g, l, need("host_link"), "/host_link");
+          continue;
+        }
+        const std::string node = fmt::format("leaf{}.node{}", leaf, host);
+        const std::size_t hub = element(node + ".switch", ElementKind::switch_, "", "/gpus_per_node");
+        for (int i = 0; i < per_node; ++i) {
+          const std::size_t g = element(fmt::format("{}.gpu{}", node, i), ElementKind::gpu, m, "/gpus_per_node");
+          link(fmt::format("{}.gpu{}-link", node, i), g, hub, need("intra"), "/intra");
+        }
+        link(node + ".nic", hub, l, need("host_link"), "/host_link");
       }
       // The leaf's uplinks to every spine, as one link of their summed bandwidth (ideal ECMP).
       link(fmt::format("leaf{}-uplinks", leaf), l, core, need("uplink"), "/uplink", spines);
