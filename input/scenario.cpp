@@ -22,9 +22,10 @@ constexpr EnumNames<StrategyKind, 5> kStrategyNames({{
     {StrategyKind::resist, "resist"}, {StrategyKind::ist, "ist"},
     {StrategyKind::layer_parallel, "layer_parallel"}}});
 
-constexpr EnumNames<Algorithm, 4> kAlgorithmNames({{
+constexpr EnumNames<Algorithm, 6> kAlgorithmNames({{
     {Algorithm::none, "none"}, {Algorithm::ring, "ring"}, {Algorithm::tree, "tree"},
-    {Algorithm::direct, "direct"}}});
+    {Algorithm::direct, "direct"}, {Algorithm::hierarchical_ring, "hierarchical_ring"},
+    {Algorithm::double_tree, "double_tree"}}});
 
 const SchemaValidator& scenario_validator() {
   static const SchemaValidator validator(

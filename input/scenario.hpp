@@ -22,7 +22,10 @@ std::string_view to_string(StrategyKind kind);
 std::optional<StrategyKind> parse_strategy(std::string_view name);
 
 /// Collective algorithms a schedule can ask for.
-enum class Algorithm { none, ring, tree, direct };
+/// How a collective moves its data (the simulator follows it; c10d picks its own in `resist run`).
+/// hierarchical_ring: ring reduce-scatter in each node, ring all-reduce of the shards across nodes,
+/// ring all-gather in each node; double_tree: two binary trees, each with half the buffer.
+enum class Algorithm { none, ring, tree, direct, hierarchical_ring, double_tree };
 
 std::string_view to_string(Algorithm algorithm);
 std::optional<Algorithm> parse_algorithm(std::string_view name);

@@ -13,25 +13,41 @@ namespace resist::sim {
 
 namespace sg4 = simgrid::s4u;
 
+/// A collective's members by star group (node), for hierarchical algorithms.
+struct NodeLayout {
+  std::vector<std::vector<WorkerId>> nodes;  ///< members of each node, ascending; nodes by first member
+  std::vector<std::uint32_t> node_of;        ///< by position in the op's group
+  std::vector<std::uint32_t> local_of;       ///< rank within its node, by position in the op's group
+  bool uniform = false;                      ///< every node holds as many members
+  std::size_t users = 0;                     ///< members yet to release it
+};
+
 /// Hosts of the workers and the accounting of what crosses links. SimGrid runs actors one at a
 /// time in one thread, so no locking is needed.
 class World {
  public:
-  World(const Plan& plan, std::vector<sg4::Host*> hosts, bool coarse)
-      : plan_(plan), hosts_(std::move(hosts)), coarse_(coarse) {}
+  /// `groups`: each worker's star group (node), for hierarchical collectives.
+  World(const Plan& plan, std::vector<sg4::Host*> hosts, bool coarse, std::vector<int> groups)
+      : plan_(plan), hosts_(std::move(hosts)), coarse_(coarse), groups_(std::move(groups)) {}
 
-  /// Starts sending `bytes` of op `op` from worker `src` to worker `dst`.
-  sg4::CommPtr put(OpId op, WorkerId src, WorkerId dst, double bytes);
+  /// Starts sending `bytes` of op `op` from worker `src` to worker `dst`; `channel` tells apart
+  /// messages of one op between the same two workers that may be in flight together.
+  sg4::CommPtr put(OpId op, WorkerId src, WorkerId dst, double bytes, int channel = 0);
   /// Starts receiving op `op`'s message from `src` on `dst`.
-  sg4::CommPtr get(OpId op, WorkerId src, WorkerId dst);
+  sg4::CommPtr get(OpId op, WorkerId src, WorkerId dst, int channel = 0);
   /// Latency of the route between two workers' hosts.
   double latency(WorkerId src, WorkerId dst);
 
   sg4::Host* host(WorkerId w) const { return hosts_[static_cast<std::size_t>(w)]; }
   bool coarse() const { return coarse_; }
+  int group(WorkerId w) const { return groups_[static_cast<std::size_t>(w)]; }
   const Plan& plan() const { return plan_; }
   const std::unordered_map<std::string, double>& link_bytes() const { return link_bytes_; }
   std::uint64_t transfers() const { return transfers_; }
+  /// The node layout of a collective, made by its first member; each member releases it once, the
+  /// last frees it.
+  const NodeLayout& layout(const Op& op);
+  void release_layout(const Op& op);
 
  private:
   struct Route {
@@ -43,8 +59,10 @@ class World {
   const Plan& plan_;
   std::vector<sg4::Host*> hosts_;
   bool coarse_;
+  std::vector<int> groups_;
   std::unordered_map<std::uint64_t, Route> routes_;
   std::unordered_map<std::string, double> link_bytes_;
+  std::unordered_map<const Op*, NodeLayout> layouts_;
   std::uint64_t transfers_ = 0;
 };
 

@@ -21,6 +21,7 @@
 #include "sim/sim_backend.hpp"
 #include "sim/simgrid_compat.hpp"
 #include "sim/write_fully.hpp"
+#include "topology/star_groups.hpp"
 
 namespace resist {
 namespace {
@@ -51,7 +52,8 @@ json run_engine(const Plan& plan, const Cluster& cluster, const SimSettings& set
   sim::sg4::Engine::set_config("network/model:" + settings.network_model);
   if (settings.network_model == "CM02") sim::sg4::Engine::set_config("network/crosstraffic:0");
   const bool coarse = uses_coarse_collectives(settings, plan.workers);
-  sim::World world(plan, sim::build_platform(cluster, plan.dtype, settings.efficiency, settings.routing), coarse);
+  sim::World world(plan, sim::build_platform(cluster, plan.dtype, settings.efficiency, settings.routing), coarse,
+                   worker_groups(cluster));
   TraceRecorder recorder;
   const MemberIndex members(plan);
   for (WorkerId w = 0; w < plan.workers; ++w)

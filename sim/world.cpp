@@ -1,3 +1,5 @@
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "sim/sim_world.hpp"
@@ -20,18 +22,41 @@ const World::Route& World::route(WorkerId src, WorkerId dst) {
   return routes_.emplace(key, std::move(r)).first->second;
 }
 
-sg4::CommPtr World::put(OpId op, WorkerId src, WorkerId dst, double bytes) {
+sg4::CommPtr World::put(OpId op, WorkerId src, WorkerId dst, double bytes, int channel) {
   for (const std::string& link : route(src, dst).links) link_bytes_[link] += bytes;
   ++transfers_;
-  return sg4::Mailbox::by_name(fmt::format("{}:{}>{}", op, src, dst))
+  return sg4::Mailbox::by_name(fmt::format("{}.{}:{}>{}", op, channel, src, dst))
       ->put_async(&token, static_cast<std::uint64_t>(bytes));
 }
 
-sg4::CommPtr World::get(OpId op, WorkerId src, WorkerId dst) {
+sg4::CommPtr World::get(OpId op, WorkerId src, WorkerId dst, int channel) {
   static void* sink = nullptr;
-  return sg4::Mailbox::by_name(fmt::format("{}:{}>{}", op, src, dst))->get_async(&sink);
+  return sg4::Mailbox::by_name(fmt::format("{}.{}:{}>{}", op, channel, src, dst))->get_async(&sink);
 }
 
 double World::latency(WorkerId src, WorkerId dst) { return route(src, dst).latency; }
+
+const NodeLayout& World::layout(const Op& op) {
+  auto [it, made] = layouts_.try_emplace(&op);
+  NodeLayout& l = it->second;
+  if (!made) return l;
+  std::unordered_map<int, std::uint32_t> index;  // star group -> node number
+  for (WorkerId w : op.group) {
+    const auto [at, added] = index.try_emplace(group(w), static_cast<std::uint32_t>(l.nodes.size()));
+    if (added) l.nodes.emplace_back();
+    l.node_of.push_back(at->second);
+    l.local_of.push_back(static_cast<std::uint32_t>(l.nodes[at->second].size()));
+    l.nodes[at->second].push_back(w);
+  }
+  l.uniform = std::all_of(l.nodes.begin(), l.nodes.end(),
+                          [&](const std::vector<WorkerId>& n) { return n.size() == l.nodes.front().size(); });
+  l.users = op.group.size();
+  return l;
+}
+
+void World::release_layout(const Op& op) {
+  const auto it = layouts_.find(&op);
+  if (it != layouts_.end() && --it->second.users == 0) layouts_.erase(it);
+}
 
 }  // namespace resist::sim

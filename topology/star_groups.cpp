@@ -41,4 +41,15 @@ std::optional<StarDecomposition> star_decomposition(const Cluster& cluster) {
   return d;
 }
 
+std::vector<int> worker_groups(const Cluster& cluster) {
+  std::vector<int> out(cluster.worker_gpus.size(), 0);
+  const auto d = star_decomposition(cluster);
+  if (!d) return out;
+  std::vector<int> group_of_gpu(cluster.elements.size(), 0);
+  for (std::size_t g = 0; g < d->groups.size(); ++g)
+    for (std::size_t gpu : d->groups[g].gpus) group_of_gpu[gpu] = static_cast<int>(g);
+  for (std::size_t w = 0; w < out.size(); ++w) out[w] = group_of_gpu[cluster.worker_gpus[w]];
+  return out;
+}
+
 }  // namespace resist

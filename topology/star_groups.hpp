@@ -30,4 +30,8 @@ struct StarDecomposition {
 /// switch (GPUs joined by NVLink to each other, say): such a cluster is routed as one graph.
 std::optional<StarDecomposition> star_decomposition(const Cluster& cluster);
 
+/// The star group of each worker's GPU (its node's switch, or its leaf on a fat-tree of 1-GPU
+/// hosts), numbered in the order of the groups; all 0 when the cluster has no star decomposition.
+std::vector<int> worker_groups(const Cluster& cluster);
+
 }  // namespace resist
