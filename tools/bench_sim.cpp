@@ -76,5 +76,12 @@ int main(int argc, char** argv) {
   run("ResIST round, ResNet-101, fat-tree, auto", {"strategy.workers=1024"}, "fattree-1024-25g");
   run("data-parallel step, ResNet-101, fat-tree, auto",
       {"strategy.workers=1024", "strategy.name=data_parallel"}, "fattree-1024-25g");
+  run("ResIST round, 8,192 H100 in 8-GPU nodes", {"strategy.workers=8192", "strategy.min_depth=1"},
+      "fattree-8192-h100x8-ib");
+  run("data-parallel, 8,192 H100, ring", {"strategy.workers=8192", "strategy.name=data_parallel"},
+      "fattree-8192-h100x8-ib");
+  run("data-parallel, 8,192 H100, hierarchical ring",
+      {"strategy.workers=8192", "strategy.name=data_parallel", "collectives.allreduce=hierarchical_ring"},
+      "fattree-8192-h100x8-ib");
   return 0;
 }
