@@ -84,6 +84,10 @@ class Checker {
     const bool rooted = op.kind != OpKind::allreduce;
     if (rooted && !op.has_member(op.root))
       add(at + "/root", fmt::format("root {} is not a member", op.root));
+    if (op.kind != OpKind::allreduce &&
+        (op.algorithm == Algorithm::hierarchical_ring || op.algorithm == Algorithm::double_tree))
+      add(at + "/algorithm", fmt::format("{} is an all-reduce algorithm, not a {} one", to_string(op.algorithm),
+                                         to_string(op.kind)));
   }
 
   void coverage(const Round& round, const std::string& at) {

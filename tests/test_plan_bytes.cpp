@@ -236,6 +236,13 @@ TEST_CASE("check_plan finds planted faults") {
     plan.rounds[1].wire_bytes += 1;
     CHECK(check_plan(plan).front().pointer == "/rounds/1/wire_bytes");
   }
+  SUBCASE("an all-reduce algorithm on another kind of op") {
+    for (Op& op : plan.rounds[1].ops)
+      if (op.kind == OpKind::send) op.algorithm = Algorithm::double_tree;
+    REQUIRE_FALSE(check_plan(plan).empty());
+    CHECK(check_plan(plan).front().message == "double_tree is an all-reduce algorithm, not a send one");
+    CHECK(check_plan(plan).front().pointer.ends_with("/algorithm"));
+  }
   SUBCASE("a root outside its group") {
     // The last round always sends worker 1's block to worker 0.
     for (Op& op : plan.rounds[1].ops)
