@@ -65,9 +65,9 @@ struct ZoneOf {
   compat::NetPoint* gateway = nullptr;
 };
 
-/// A switch's own zone: its router, and its GPUs with their links to it.
-ZoneOf add_star(sg4::NetZone* top, const Cluster& cluster, const StarGroup& g, const std::vector<int>& sharing,
-                std::vector<sg4::Host*>& gpus, Dtype dtype, double efficiency) {
+/// A switch's own zone: its router, and its GPUs with their links to it (made beforehand).
+ZoneOf add_star(sg4::NetZone* top, const Cluster& cluster, const StarGroup& g, const std::vector<sg4::Link*>& links,
+                const std::vector<sg4::Link*>& loopbacks, std::vector<sg4::Host*>& gpus, Dtype dtype, double efficiency) {
   auto* zone = compat::star_zone(top, cluster.elements[g.hub].name + " zone");
   compat::NetPoint* hub = compat::add_router(zone, cluster.elements[g.hub].name);
   compat::set_gateway(zone, hub);
@@ -76,10 +76,9 @@ ZoneOf add_star(sg4::NetZone* top, const Cluster& cluster, const StarGroup& g, c
     const ClusterLink& l = cluster.links[g.links[i]];
     gpus[e] = add_gpu(zone, cluster, e, dtype, efficiency);
     // The link's UP way runs from end a to end b, as in the flat zone.
-    compat::add_star_route(zone, gpus[e], {{add_cluster_link(zone, l), l.a == e ? Direction::UP : Direction::DOWN}});
-    if (sharing[e] >= 2)
-      compat::add_route(zone, gpus[e]->get_netpoint(), gpus[e]->get_netpoint(),
-                        {{add_loopback(zone, cluster, e), Direction::NONE}});
+    compat::add_star_route(zone, gpus[e], {{links[g.links[i]], l.a == e ? Direction::UP : Direction::DOWN}});
+    if (loopbacks[e])
+      compat::add_route(zone, gpus[e]->get_netpoint(), gpus[e]->get_netpoint(), {{loopbacks[e], Direction::NONE}});
   }
   zone->seal();
   return {zone, hub};
@@ -88,10 +87,18 @@ ZoneOf add_star(sg4::NetZone* top, const Cluster& cluster, const StarGroup& g, c
 std::vector<sg4::Host*> build_hierarchical(const Cluster& cluster, const StarDecomposition& d, Dtype dtype,
                                            double efficiency) {
   auto* top = compat::dijkstra_zone("cluster");
+  // Every link first, while the top zone has no children: SimGrid 3.32 checks each new name
+  // against every zone (a walk of thousands of leaf zones per link at 65,536 GPUs).
+  std::vector<sg4::Link*> links;
+  for (const ClusterLink& l : cluster.links) links.push_back(add_cluster_link(top, l));
   const std::vector<int> sharing = workers_on(cluster);
+  std::vector<sg4::Link*> loopbacks(cluster.elements.size(), nullptr);
+  for (std::size_t e = 0; e < cluster.elements.size(); ++e)
+    if (sharing[e] >= 2) loopbacks[e] = add_loopback(top, cluster, e);
   std::vector<sg4::Host*> gpus(cluster.elements.size(), nullptr);
   std::vector<ZoneOf> zone_of(cluster.elements.size());
-  for (const StarGroup& g : d.groups) zone_of[g.hub] = add_star(top, cluster, g, sharing, gpus, dtype, efficiency);
+  for (const StarGroup& g : d.groups)
+    zone_of[g.hub] = add_star(top, cluster, g, links, loopbacks, gpus, dtype, efficiency);
   for (std::size_t s : d.backbone_switches) {  // a switch between switches: a zone of its router alone
     auto* zone = compat::star_zone(top, cluster.elements[s].name + " zone");
     compat::NetPoint* router = compat::add_router(zone, cluster.elements[s].name);
@@ -101,11 +108,10 @@ std::vector<sg4::Host*> build_hierarchical(const Cluster& cluster, const StarDec
   }
   for (std::size_t i : d.backbone_links) {
     const ClusterLink& l = cluster.links[i];
-    auto* link = add_cluster_link(top, l);
     const ZoneOf& a = zone_of[l.a];
     const ZoneOf& b = zone_of[l.b];
-    compat::add_zone_route(top, a.zone, a.gateway, b.zone, b.gateway, {{link, Direction::UP}});
-    compat::add_zone_route(top, b.zone, b.gateway, a.zone, a.gateway, {{link, Direction::DOWN}});
+    compat::add_zone_route(top, a.zone, a.gateway, b.zone, b.gateway, {{links[i], Direction::UP}});
+    compat::add_zone_route(top, b.zone, b.gateway, a.zone, a.gateway, {{links[i], Direction::DOWN}});
   }
   top->seal();
   std::vector<sg4::Host*> hosts;
