@@ -353,3 +353,20 @@ TEST_CASE("the scenario library: every file of scenarios/ is built in, described
             .rfind("resist-resnet101-h100x9: no such file, nor a built-in scenario (resist-resnet101-cifar100, ", 0) == 0);
   CHECK(input_error([] { scenario_or_default("missing.json", {}); }).rfind("missing.json: ", 0) == 0);
 }
+
+TEST_CASE("simulator routing and all-reduce algorithms: read, defaulted, and refused by name") {
+  const Scenario d = test::scenario({});
+  CHECK(d.sim.routing == "auto");
+  CHECK(d.collectives.allreduce == Algorithm::ring);
+  const Scenario s = test::scenario({"sim.routing=flat", "collectives.allreduce=hierarchical_ring"});
+  CHECK(s.sim.routing == "flat");
+  CHECK(s.collectives.allreduce == Algorithm::hierarchical_ring);
+  CHECK(test::scenario({"collectives.allreduce=double_tree"}).collectives.allreduce == Algorithm::double_tree);
+  CHECK(input_error([] { test::scenario({"sim.routing=zones"}); }).find(
+            "/sim/routing: expected one of \"auto\", \"flat\"") != std::string::npos);
+  // The new algorithms are all-reduce ones: reduce and broadcast keep direct and tree.
+  CHECK(input_error([] { test::scenario({"collectives.reduce=double_tree"}); }).find(
+            "/collectives/reduce: expected one of \"direct\", \"tree\"") != std::string::npos);
+  CHECK(to_string(Algorithm::hierarchical_ring) == "hierarchical_ring");
+  CHECK(parse_algorithm("double_tree") == Algorithm::double_tree);
+}
