@@ -576,6 +576,18 @@ void check_same_as_flat(const Plan& plan, const Cluster& cluster, SimSettings s)
 
 }  // namespace
 
+namespace {
+
+/// A fat-tree of 1-GPU A100 hosts at 25 Gb/s; each leaf has one `uplink` to each spine.
+Cluster hosts_fat_tree(int leaves, int per_leaf, int spines, const char* uplink) {
+  return parse_cluster({{"shape", "fat_tree"}, {"gpu", "A100"}, {"leaves", leaves}, {"gpus_per_leaf", per_leaf},
+                        {"spines", spines}, {"host_link", {{"bandwidth", "25Gbps"}, {"latency", "10us"}}},
+                        {"uplink", {{"bandwidth", uplink}, {"latency", "2us"}}}},
+                       "fat.json");
+}
+
+}  // namespace
+
 TEST_CASE("star zones take the same links and predict the same times as one flat zone, on every shipped scenario") {
   for (const auto& entry : std::filesystem::directory_iterator(test::source_root() / "scenarios")) {
     if (entry.path().extension() != ".json" || entry.path().filename() == "scenario.schema.json") continue;
@@ -586,11 +598,7 @@ TEST_CASE("star zones take the same links and predict the same times as one flat
 }
 
 TEST_CASE("star zones on a fat-tree: step collectives across leaves and spines, and GPUs shared by workers") {
-  const Cluster fat_tree = parse_cluster({{"shape", "fat_tree"}, {"gpu", "A100"}, {"leaves", 4}, {"gpus_per_leaf", 4},
-                                          {"spines", 2},
-                                          {"host_link", {{"bandwidth", "25Gbps"}, {"latency", "10us"}}},
-                                          {"uplink", {{"bandwidth", "50Gbps"}, {"latency", "2us"}}}},
-                                         "fat.json");
+  const Cluster fat_tree = hosts_fat_tree(4, 4, 2, "50Gbps");
   for (const char* strategy : {"resist", "data_parallel", "local_sgd"}) {
     CAPTURE(strategy);
     const Scenario s = test::scenario({std::string("strategy.name=") + strategy, "strategy.workers=16",
@@ -609,11 +617,7 @@ TEST_CASE("star zones on a fat-tree: step collectives across leaves and spines, 
 TEST_CASE("past 8,192 workers, actor stacks come from the heap: 10,240 workers on a fat-tree simulate") {
   // With a mapped stack and a guard page per actor, ~16,000 workers exceeded Linux's 65,530
   // memory mappings and SimGrid aborted; here the heap stacks are exercised on a smaller cluster.
-  const Cluster fat_tree = parse_cluster({{"shape", "fat_tree"}, {"gpu", "A100"}, {"leaves", 320}, {"gpus_per_leaf", 32},
-                                          {"spines", 8},
-                                          {"host_link", {{"bandwidth", "25Gbps"}, {"latency", "10us"}}},
-                                          {"uplink", {{"bandwidth", "100Gbps"}, {"latency", "2us"}}}},
-                                         "fat.json");
+  const Cluster fat_tree = hosts_fat_tree(320, 32, 8, "100Gbps");
   const Scenario s = test::scenario({"strategy.name=data_parallel", "strategy.workers=10240", "model.arch=mlp",
                                      "model.input=[1,4,4]", "model.hidden=[8]", "model.classes=2",
                                      "training.epochs=null", "training.rounds=2"});
