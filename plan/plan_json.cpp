@@ -93,6 +93,7 @@ class Reader {
     op.id = j.at("id").get<OpId>();
     op.kind = *parse_op_kind(j.at("kind").get<std::string>());
     if (op.kind == OpKind::compute) {
+      if (!j.contains("worker")) throw InputError(source_, at, "a compute op needs its \"worker\"");
       op.group = {j.at("worker").get<WorkerId>()};
       op.root = op.group.front();
       op.iterations = j.value("iterations", 0u);

@@ -25,7 +25,9 @@ TEST_CASE("plans survive a JSON round trip") {
       {"strategy.name=local_sgd"},
       {"strategy.name=data_parallel", "training.dtype=bf16"},
       {"strategy.warmup_rounds=1"},
-      {"model.arch=mlp", "model.hidden=[64,32]", "strategy.name=ist"}};
+      {"model.arch=mlp", "model.hidden=[64,32]", "strategy.name=ist"},
+      {"strategy.name=data_parallel", "collectives.allreduce=hierarchical_ring"},
+      {"strategy.name=data_parallel", "collectives.allreduce=double_tree"}};
   for (const auto& sets : scenarios) {
     CAPTURE(sets.front());
     const Plan plan = make_plan(test::scenario(sets), 3);
@@ -73,6 +75,11 @@ TEST_CASE("bad plan documents are refused with a pointer") {
   SUBCASE("an invariant broken") {
     doc["rounds"][0]["ops"][8]["deps"] = {9};
     CHECK(load_error(doc) == "p.json: /rounds/0/ops/8/deps: dependency 9 is not an earlier op");
+  }
+  SUBCASE("a compute op without its worker") {
+    REQUIRE(doc["rounds"][0]["ops"][0]["kind"] == "compute");
+    doc["rounds"][0]["ops"][0].erase("worker");
+    CHECK(load_error(doc) == "p.json: /rounds/0/ops/0: a compute op needs its \"worker\"");
   }
   SUBCASE("a missing field") {
     doc.erase("workers");
