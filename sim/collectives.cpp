@@ -58,17 +58,25 @@ class Reversed {
   const std::vector<WorkerId>& group_;
 };
 
-/// `steps` ring steps of `chunk` bytes to `next` while receiving as many from `prev`; coarse: one
-/// flow of all of them and the latencies of the remaining steps as a delay, which matches the step
-/// model on uniform links.
+/// The coarse form of `steps` ring steps: one flow of all of them to `next` and one from `prev`,
+/// and the latencies of the remaining steps as a delay, which matches the step model on uniform
+/// links.
+OnePhase ring_phase(World& world, OpId id, WorkerId self, WorkerId next, WorkerId prev, double chunk, std::size_t steps,
+                    int channel) {
+  OnePhase p;
+  p.start = sg4::Engine::get_clock();
+  if (steps == 0) return p;
+  p.comms = {world.put(id, self, next, chunk * static_cast<double>(steps), channel), world.get(id, prev, self, channel)};
+  p.delay = static_cast<double>(steps - 1) * world.latency(self, next);
+  return p;
+}
+
+/// `steps` ring steps of `chunk` bytes to `next` while receiving as many from `prev`.
 void ring_steps(World& world, OpId id, WorkerId self, WorkerId next, WorkerId prev, double chunk, std::size_t steps,
                 int channel) {
-  if (steps == 0) return;
   if (world.coarse()) {
-    std::vector<sg4::CommPtr> c{world.put(id, self, next, chunk * static_cast<double>(steps), channel),
-                                world.get(id, prev, self, channel)};
-    wait_all(c);
-    sg4::this_actor::sleep_for(static_cast<double>(steps - 1) * world.latency(self, next));
+    OnePhase p = ring_phase(world, id, self, next, prev, chunk, steps, channel);
+    finish(p);
     return;
   }
   for (std::size_t s = 0; s < steps; ++s) {
@@ -77,12 +85,26 @@ void ring_steps(World& world, OpId id, WorkerId self, WorkerId next, WorkerId pr
   }
 }
 
-/// Ring all-reduce: 2(n-1) steps of M/n to the next member.
-void ring_allreduce(World& world, const Op& op, WorkerId self) {
+/// Worker `self`'s place in a ring all-reduce: 2(n-1) steps of M/n to the next member.
+struct RingPlace {
+  WorkerId next, prev;
+  double chunk;
+  std::size_t steps;
+};
+RingPlace ring_place(const Op& op, WorkerId self) {
   const auto& g = op.group;  // sorted: the ring's order
   const std::size_t n = g.size(), p = Order(g).position(self);
-  ring_steps(world, op.id, self, g[(p + 1) % n], g[(p + n - 1) % n], static_cast<double>(op.bytes) / static_cast<double>(n),
-             2 * (n - 1), 0);
+  return {g[(p + 1) % n], g[(p + n - 1) % n], static_cast<double>(op.bytes) / static_cast<double>(n), 2 * (n - 1)};
+}
+
+void ring_allreduce(World& world, const Op& op, WorkerId self) {
+  const RingPlace r = ring_place(op, self);
+  ring_steps(world, op.id, self, r.next, r.prev, r.chunk, r.steps, 0);
+}
+
+OnePhase ring_allreduce_phase(World& world, const Op& op, WorkerId self) {
+  const RingPlace r = ring_place(op, self);
+  return ring_phase(world, op.id, self, r.next, r.prev, r.chunk, r.steps, 0);
 }
 
 /// Hierarchical ring all-reduce over N nodes of L members: ring reduce-scatter of M in each node
@@ -125,23 +147,33 @@ std::size_t depth(std::size_t n) {  // of a heap-shaped binary tree of n members
   return d;
 }
 
+/// A member's edges of a tree, coarse: one flow per edge, then the latencies of the edge's other
+/// chunks and, at the root, the pipeline's fill (`depth` chunks at the pace its flows had).
+template <class Tree>
+OnePhase tree_phase(World& world, OpId id, double bytes, const Tree& order, WorkerId self, int channel, bool up) {
+  const std::size_t p = order.position(self), n = order.size();
+  OnePhase out;
+  out.start = sg4::Engine::get_clock();
+  if (p > 0)
+    out.comms.push_back(up ? world.put(id, self, order[(p - 1) / 2], bytes, channel)
+                           : world.get(id, order[(p - 1) / 2], self, channel));
+  for (std::size_t child : {2 * p + 1, 2 * p + 2})
+    if (child < n)
+      out.comms.push_back(up ? world.get(id, order[child], self, channel) : world.put(id, self, order[child], bytes, channel));
+  const double chunks = static_cast<double>(tree_chunks(bytes));
+  if (p > 0) {
+    out.delay = (chunks - 1) * world.latency(self, order[(p - 1) / 2]);
+  } else {
+    out.fill_depth = static_cast<double>(depth(n));
+    out.fill_chunks = chunks;
+  }
+  return out;
+}
+
 template <class Tree>
 void tree_coarse(World& world, OpId id, double bytes, const Tree& order, WorkerId self, int channel, bool up) {
-  const std::size_t p = order.position(self), n = order.size();
-  std::vector<sg4::CommPtr> c;
-  const double start = sg4::Engine::get_clock();
-  if (p > 0)
-    c.push_back(up ? world.put(id, self, order[(p - 1) / 2], bytes, channel) : world.get(id, order[(p - 1) / 2], self, channel));
-  for (std::size_t child : {2 * p + 1, 2 * p + 2})
-    if (child < n) c.push_back(up ? world.get(id, order[child], self, channel) : world.put(id, self, order[child], bytes, channel));
-  wait_all(c);
-  // One chunk after the other on each edge: every chunk but the first pays the hop's latency again.
-  const double chunks = static_cast<double>(tree_chunks(bytes));
-  if (p > 0) sg4::this_actor::sleep_for((chunks - 1) * world.latency(self, order[(p - 1) / 2]));
-  if (p != 0) return;
-  // The root: the fill of a pipeline `depth` chunks deep, each chunk at the pace its flows had.
-  const double per_chunk = (sg4::Engine::get_clock() - start) / chunks;
-  sg4::this_actor::sleep_for(static_cast<double>(depth(n)) * per_chunk);
+  OnePhase p = tree_phase(world, id, bytes, order, self, channel, up);
+  finish(p);
 }
 
 /// Binary-tree reduction towards order[0]: each chunk from the children, then on to the parent.
@@ -197,19 +229,59 @@ void double_tree(World& world, const Op& op, WorkerId self) {
 }
 
 /// Every member sends to the root (reduce) or the root sends to every member (broadcast).
-void direct(World& world, const Op& op, WorkerId self, bool to_root) {
-  std::vector<sg4::CommPtr> c;
+OnePhase direct_phase(World& world, const Op& op, WorkerId self, bool to_root) {
+  OnePhase p;
+  p.start = sg4::Engine::get_clock();
   const double bytes = static_cast<double>(op.bytes);
   if (self != op.root) {
-    c.push_back(to_root ? world.put(op.id, self, op.root, bytes) : world.get(op.id, op.root, self));
+    p.comms.push_back(to_root ? world.put(op.id, self, op.root, bytes) : world.get(op.id, op.root, self));
   } else {
     for (WorkerId w : op.group)
-      if (w != self) c.push_back(to_root ? world.get(op.id, w, self) : world.put(op.id, self, w, bytes));
+      if (w != self) p.comms.push_back(to_root ? world.get(op.id, w, self) : world.put(op.id, self, w, bytes));
   }
-  wait_all(c);
+  return p;
+}
+
+void direct(World& world, const Op& op, WorkerId self, bool to_root) {
+  OnePhase p = direct_phase(world, op, self, to_root);
+  finish(p);
 }
 
 }  // namespace
+
+double finish(OnePhase& phase) {
+  double end = phase.start;
+  for (auto& c : phase.comms) {
+    c->wait();
+    end = std::max(end, c->get_finish_time());
+  }
+  phase.comms.clear();
+  const double at = end + phase.delay + phase.fill_depth * ((end - phase.start) / phase.fill_chunks);
+  if (at > sg4::Engine::get_clock()) sg4::this_actor::sleep_until(at);
+  return at;
+}
+
+std::optional<OnePhase> start_one_phase(World& world, const Op& op, WorkerId self) {
+  if (!world.coarse()) return std::nullopt;
+  const double bytes = static_cast<double>(op.bytes);
+  switch (op.kind) {
+    case OpKind::allreduce:
+      switch (op.algorithm) {
+        case Algorithm::tree:
+        case Algorithm::hierarchical_ring:
+        case Algorithm::double_tree: return std::nullopt;  // two or three phases, one after the other
+        default: return ring_allreduce_phase(world, op, self);
+      }
+    case OpKind::reduce:
+      if (op.algorithm == Algorithm::tree) return tree_phase(world, op.id, bytes, Order(op.group, op.root), self, 0, true);
+      return direct_phase(world, op, self, true);
+    case OpKind::broadcast:
+      if (op.algorithm == Algorithm::tree) return tree_phase(world, op.id, bytes, Order(op.group, op.root), self, 0, false);
+      return direct_phase(world, op, self, false);
+    default:
+      return std::nullopt;
+  }
+}
 
 void run_collective(World& world, const Op& op, WorkerId self) {
   const double bytes = static_cast<double>(op.bytes);

@@ -1,5 +1,6 @@
 // The plan interpreter's backend on SimGrid: compute as executions on the worker's GPU host,
-// sends as transfers, collectives in helper actors so a worker can overlap them with other ops.
+// sends as transfers, coarse one-phase collectives as transfers started from the worker's actor,
+// the others in helper actors so a worker can overlap them with other ops.
 #include <memory>
 
 #include <fmt/format.h>
@@ -10,7 +11,7 @@
 namespace resist::sim {
 
 Ticket SimBackend::keep(sg4::ActivityPtr activity) {
-  pending_.push_back({std::move(activity), nullptr, nullptr, {}, 0, 0});
+  pending_.push_back({std::move(activity), nullptr, nullptr, {}, std::nullopt, 0, 0});
   return pending_.size() - 1;
 }
 
@@ -45,7 +46,7 @@ Ticket SimBackend::recv(const OpCall& call, WorkerId peer) {
 
 Ticket SimBackend::defer(const OpCall& call, std::function<void()> body) {
   start_deferred();
-  pending_.push_back({nullptr, nullptr, nullptr, std::move(body), call.round.index, call.op.id});
+  pending_.push_back({nullptr, nullptr, nullptr, std::move(body), std::nullopt, call.round.index, call.op.id});
   deferred_ = pending_.size() - 1;
   return *deferred_;
 }
@@ -68,6 +69,13 @@ Ticket SimBackend::collective(const OpCall& call) {
   World* world = &world_;
   const WorkerId self = self_;
   const double overhead = settings_.op_overhead(to_string(op->kind));
+  if (overhead <= 0) {
+    start_deferred();
+    if (auto phase = start_one_phase(world_, *op, self_)) {
+      pending_.push_back({nullptr, nullptr, nullptr, {}, std::move(phase), call.round.index, op->id});
+      return pending_.size() - 1;
+    }
+  }
   return defer(call, [world, op, self, overhead] {
     if (overhead > 0) sg4::this_actor::sleep_for(overhead);  // every member pays it, in parallel
     run_collective(*world, *op, self);
@@ -87,6 +95,11 @@ double SimBackend::wait(Ticket ticket) {
   }
   start_deferred();  // it runs while this worker waits for something else
   Pending& p = pending_[ticket];
+  if (p.phase) {
+    const double end = finish(*p.phase);
+    p.phase.reset();
+    return end;
+  }
   if (p.activity) {
     p.activity->wait();
     const double finish = p.activity->get_finish_time();

@@ -33,6 +33,7 @@ class SimBackend final : public Backend {
     sg4::ActorPtr helper;            ///< collective
     std::shared_ptr<double> finish;  ///< when the helper finished
     std::function<void()> deferred;  ///< a collective not started yet (see `defer`)
+    std::optional<OnePhase> phase;   ///< a one-phase collective started from this actor
     std::uint64_t round = 0;         ///< for its helper's name, should it need one
     OpId op = 0;
   };

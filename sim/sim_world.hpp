@@ -1,6 +1,7 @@
 // Internal to sim/: the SimGrid objects one simulation shares between its actors.
 #pragma once
 
+#include <optional>
 #include <unordered_map>
 #include <vector>
 
@@ -68,6 +69,25 @@ class World {
 
 /// Runs worker `self`'s part of a collective op; returns when it is done.
 void run_collective(World& world, const Op& op, WorkerId self);
+
+/// A member's part of a coarse collective that is one set of transfers started together and a
+/// delay after the last of them ends: `delay`, plus `fill_depth` times the transfers' time over
+/// `fill_chunks` (a tree root's pipeline fill).
+struct OnePhase {
+  std::vector<sg4::CommPtr> comms;
+  double start = 0;  ///< when the transfers started
+  double delay = 0;
+  double fill_depth = 0;
+  double fill_chunks = 1;
+};
+/// Starts worker `self`'s part of `op` as one phase, from the calling actor, when the collective
+/// model is coarse and the algorithm has a single phase (flat ring all-reduce, reduce and
+/// broadcast); nothing otherwise. Needs no helper actor: a worker that starts one and then other
+/// ops overlaps them without a second stack.
+std::optional<OnePhase> start_one_phase(World& world, const Op& op, WorkerId self);
+/// Waits for a phase's transfers and its delay; returns when it ended (its transfers' last end
+/// plus the delay, even where the caller comes to wait later).
+double finish(OnePhase& phase);
 
 /// Builds the SimGrid platform of a cluster; returns each worker's host. `routing`: "auto" (star
 /// zones under a Dijkstra zone of switches where the cluster allows) or "flat" (one Dijkstra zone).
