@@ -18,6 +18,7 @@
 #include "plan/interpreter.hpp"
 #include "plan/member_index.hpp"
 #include "plan/peak_memory.hpp"
+#include "sim/engine_result.hpp"
 #include "sim/sim_backend.hpp"
 #include "sim/simgrid_compat.hpp"
 #include "sim/write_fully.hpp"
@@ -32,7 +33,7 @@ using nlohmann::json;
 constexpr int kHeapStacksAbove = 8192;
 
 /// Runs the simulation in this process (a fresh child: SimGrid allows one engine per process).
-json run_engine(const Plan& plan, const Cluster& cluster, const SimSettings& settings, const CostTable* table) {
+sim::EngineResult run_engine(const Plan& plan, const Cluster& cluster, const SimSettings& settings, const CostTable* table) {
   char name[] = "resist-sim";
   char quiet[] = "--log=root.thresh:error";
   // Actor stacks: SimGrid maps each one with a guard page, two memory mappings per actor; Linux
@@ -57,7 +58,7 @@ json run_engine(const Plan& plan, const Cluster& cluster, const SimSettings& set
   const bool coarse = uses_coarse_collectives(settings, plan.workers);
   sim::World world(plan, sim::build_platform(cluster, plan.dtype, settings.efficiency, settings.routing), coarse,
                    worker_groups(cluster));
-  TraceRecorder recorder;
+  sim::CompactRecorder recorder(plan);
   const MemberIndex members(plan);
   for (WorkerId w = 0; w < plan.workers; ++w)
     sim::compat::add_actor(fmt::format("worker{}", w), world.host(w),
@@ -70,16 +71,11 @@ json run_engine(const Plan& plan, const Cluster& cluster, const SimSettings& set
   const auto t0 = std::chrono::steady_clock::now();
   engine.run();
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  TraceMeta meta{"simulated", std::string(to_string(plan.strategy)), plan.workers,
-                 plan.network.spec.arch, {{"cluster", cluster.name},
-                                          {"collectives", coarse ? "coarse" : "step"}}};
   json links = json::object();
   for (const auto& [link, bytes] : world.link_bytes()) links[link] = bytes;
-  return {{"trace", trace_to_json(meta, recorder.events, recorder.rounds)},
-          {"links", std::move(links)},
-          {"transfers", world.transfers()},
-          {"wall_s", wall},
-          {"peak_rss_mib", peak_rss_mib()}};
+  return {{{"links", std::move(links)}, {"transfers", world.transfers()}, {"wall_s", wall}, {"peak_rss_mib", peak_rss_mib()}},
+          std::move(recorder.ops),
+          std::move(recorder.rounds)};
 }
 
 std::string read_all(int fd) {
@@ -93,8 +89,8 @@ std::string read_all(int fd) {
   }
 }
 
-/// Runs `run_engine` in a child process and returns what it printed.
-json run_isolated(const Plan& plan, const Cluster& cluster, const SimSettings& settings, const CostTable* table) {
+/// Runs `run_engine` in a child process and returns what it handed over.
+sim::EngineResult run_isolated(const Plan& plan, const Cluster& cluster, const SimSettings& settings, const CostTable* table) {
   int fds[2];
   if (::pipe(fds) != 0) throw std::runtime_error("simulation: cannot create a pipe");
   std::fflush(nullptr);
@@ -102,13 +98,13 @@ json run_isolated(const Plan& plan, const Cluster& cluster, const SimSettings& s
   if (pid < 0) throw std::runtime_error("simulation: cannot fork");
   if (pid == 0) {
     ::close(fds[0]);
-    json out;
+    sim::EngineResult out;
     try {
       out = run_engine(plan, cluster, settings, table);
     } catch (const std::exception& e) {
-      out = {{"error", e.what()}};
+      out = {{{"error", e.what()}}, {}, {}};
     }
-    sim::write_fully(fds[1], out.dump());  // the parent reports a result cut short
+    sim::write_fully(fds[1], sim::encode(out));  // the parent reports a result cut short
     ::close(fds[1]);
     ::_exit(0);
   }
@@ -120,9 +116,9 @@ json run_isolated(const Plan& plan, const Cluster& cluster, const SimSettings& s
   }
   if (WIFSIGNALED(status))
     throw std::runtime_error(fmt::format("simulation crashed (signal {})", WTERMSIG(status)));
-  const json out = json::parse(text, nullptr, false);
-  if (out.is_discarded()) throw std::runtime_error("simulation ended without a result");
-  if (out.contains("error")) throw std::runtime_error("simulation failed: " + out["error"].get<std::string>());
+  sim::EngineResult out = sim::decode(text);
+  if (out.summary.contains("error"))
+    throw std::runtime_error("simulation failed: " + out.summary["error"].get<std::string>());
   return out;
 }
 
@@ -193,18 +189,28 @@ SimResult simulate(const Plan& plan, const Cluster& given, const SimSettings& se
     table = load_cost_table(settings.cost_table);
     check_cost_table(*table, plan);
   }
-  const json out = run_isolated(plan, cluster, settings, table ? &*table : nullptr);
+  const sim::EngineResult out = run_isolated(plan, cluster, settings, table ? &*table : nullptr);
   SimResult r;
   r.strategy = std::string(to_string(plan.strategy));
   r.workers = plan.workers;
   r.collective_model = uses_coarse_collectives(settings, plan.workers) ? "coarse" : "step";
   r.total_rounds = plan.total_rounds;
-  r.trace = trace_from_json(out.at("trace"), "simulation");
+  TraceRecorder recorder;  // the records as trace events, by the plan the child ran
+  for (const sim::Record& o : out.ops) {
+    const Round& round = plan.rounds.at(o.round);
+    recorder.on_op(OpCall{plan, round, round.ops.at(o.op), o.worker}, o.start, o.end);
+  }
+  for (const sim::Record& o : out.rounds) recorder.on_round(plan, plan.rounds.at(o.round), o.worker, o.start, o.end);
+  r.trace = {{"simulated", r.strategy, plan.workers, plan.network.spec.arch,
+              {{"cluster", cluster.name}, {"collectives", r.collective_model}}},
+             std::move(recorder.events),
+             std::move(recorder.rounds)};
   r.rounds = round_timings(r.trace.events, r.trace.rounds);
-  r.links = link_loads(out.at("links"), cluster);
-  r.transfers = out.at("transfers").get<std::uint64_t>();
-  r.wall_s = out.at("wall_s").get<double>();
-  r.peak_rss_mib = out.at("peak_rss_mib").get<double>();
+  const json& summary = out.summary;
+  r.links = link_loads(summary.at("links"), cluster);
+  r.transfers = summary.at("transfers").get<std::uint64_t>();
+  r.wall_s = summary.at("wall_s").get<double>();
+  r.peak_rss_mib = summary.at("peak_rss_mib").get<double>();
   r.simulated_s = r.rounds.empty() ? 0 : r.rounds.back().end;
   r.total_time_s = r.simulated_s;
   if (!r.rounds.empty() && r.rounds.size() < plan.total_rounds) {

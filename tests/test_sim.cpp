@@ -16,6 +16,7 @@
 #include "plan/generator.hpp"
 #include "plan/round_builder.hpp"
 #include "sim/calibrate.hpp"
+#include "sim/engine_result.hpp"
 #include "sim/simulator.hpp"
 #include "tests/cost_table_helpers.hpp"
 #include "tests/helpers.hpp"
@@ -431,9 +432,10 @@ TEST_CASE("a network fit that predicts worse than the cluster's links is not tak
 TEST_CASE("a long simulation grows only by its trace: 20,000 data-parallel rounds, no actor kept per round") {
   // Data-parallel: a collective per worker per round. Helper actors kept alive used to run out of
   // memory mappings after ~8,000 rounds of 4 workers (SimGrid aborted). What grows with the rounds
-  // now is the trace the simulation returns (every op of every worker), and nothing else: a trace
-  // event costs ~2 KiB at the peak (the struct, its JSON tree and text; measured 2,177 bytes), a
-  // helper actor kept per collective would add its stack's touched pages and itself, over 8 KiB.
+  // now is the plan and the trace the simulation returns (every op of every worker), and nothing
+  // else: ~530 bytes of peak memory per trace event (the plan's op, the child's 32-byte record,
+  // the parent's event); 2,177 bytes when the child handed the trace over as JSON text; a helper
+  // actor kept per collective would add its stack's touched pages and itself, over 8 KiB.
   // The simulation's child starts with this process's memory, whose free pages hide small growth:
   // hence a growth of hundreds of MiB.
   const auto per_event = [](const SimResult& small, const SimResult& large) {
@@ -454,7 +456,31 @@ TEST_CASE("a long simulation grows only by its trace: 20,000 data-parallel round
   const double bytes = per_event(small, large);
   MESSAGE("bytes of peak memory per trace event: " << bytes << " (" << small.peak_rss_mib << " MiB at 2,000 rounds, "
                                                   << large.peak_rss_mib << " MiB at 20,000)");
-  CHECK(bytes < 4096);
+  CHECK(bytes < 1024);
+}
+
+TEST_CASE("the simulation's child hands over its records whole, or the parent says it ended without a result") {
+  sim::EngineResult r{{{"links", {{"l1_UP", 1e9}}}, {"transfers", 3}, {"wall_s", 0.5}, {"peak_rss_mib", 12.0}},
+                      {{0, 0, 0, 0.0, 1.5}, {1, 2, 7, 1.5, 2.25}},
+                      {{1, 2, 0, 0.0, 2.25}}};
+  const std::string bytes = sim::encode(r);
+  const sim::EngineResult back = sim::decode(bytes);
+  CHECK(back.summary == r.summary);
+  REQUIRE(back.ops.size() == 2);
+  CHECK(back.ops[1].worker == 1);
+  CHECK(back.ops[1].round == 2);
+  CHECK(back.ops[1].op == 7);
+  CHECK(back.ops[1].start == 1.5);
+  CHECK(back.ops[1].end == 2.25);
+  REQUIRE(back.rounds.size() == 1);
+  CHECK(back.rounds[0].end == 2.25);
+  for (std::size_t n = 0; n < bytes.size(); ++n) {  // a child that died at any byte
+    CAPTURE(n);
+    CHECK_THROWS_WITH(sim::decode(bytes.substr(0, n)), "simulation ended without a result");
+  }
+  CHECK_THROWS_WITH(sim::decode(bytes + "x"), "simulation ended without a result");
+  const sim::EngineResult failed = sim::decode(sim::encode({{{"error", "no route"}}, {}, {}}));
+  CHECK(failed.summary["error"] == "no route");
 }
 
 TEST_CASE("a signal handler running while the simulation is awaited does not cut its result short") {
