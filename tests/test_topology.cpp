@@ -1,6 +1,8 @@
 // Clusters: shipped files, shapes, units, workers, and every kind of bad cluster description.
 #include <doctest/doctest.h>
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <filesystem>
 #include <set>
@@ -82,6 +84,23 @@ TEST_CASE("shapes expand into elements and links") {
     CHECK(c.links.size() == 32 + 4);
     CHECK(link(c, "node2.nic").bandwidth == 12.5e9);
     CHECK(c.elements[c.worker_gpus[9]].name == "node1.gpu1");
+  }
+  SUBCASE("a graph: each link its own bandwidth, latency and kind, however many links share values") {
+    nlohmann::json doc = {{"name", "chain"}, {"shape", "graph"}, {"elements", nlohmann::json::array()},
+                          {"links", nlohmann::json::array()}};
+    for (int i = 0; i <= 20; ++i) doc["elements"].push_back({{"name", fmt::format("g{}", i)}, {"type", "gpu"}, {"gpu", "A100"}});
+    for (int i = 0; i < 20; ++i)  // 20 sections, some equal in value: read one by one, never mixed up
+      doc["links"].push_back({{"name", fmt::format("l{}", i)}, {"between", {fmt::format("g{}", i), fmt::format("g{}", i + 1)}},
+                              {"bandwidth", fmt::format("{}Gbps", 8 * (1 + i % 7))}, {"latency", fmt::format("{}us", i)},
+                              {"kind", i % 2 ? "ethernet" : "nvlink"}});
+    const Cluster c = parse_cluster(doc, "chain.json");
+    REQUIRE(c.links.size() == 20);
+    for (int i = 0; i < 20; ++i) {
+      CAPTURE(i);
+      CHECK(c.links[i].bandwidth == 1e9 * (1 + i % 7));
+      CHECK(c.links[i].latency == doctest::Approx(i * 1e-6));
+      CHECK(c.links[i].kind == (i % 2 ? "ethernet" : "nvlink"));
+    }
   }
   SUBCASE("one node needs no NIC") {
     const Cluster c = load_cluster("h100x8-node", ".");

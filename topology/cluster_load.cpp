@@ -1,5 +1,8 @@
 // Cluster documents: schema validation, shape expansion into elements and links, references.
 #include <algorithm>
+#include <unordered_map>
+#include <utility>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -104,14 +107,26 @@ class Builder {
 
   std::size_t element(const std::string& name, ElementKind kind, const std::string& gpu,
                       const std::string& at) {
-    if (index_.count(name)) fail(at, fmt::format("duplicate element \"{}\"", name));
-    index_[name] = cluster_.elements.size();
+    if (!index_.try_emplace(name, cluster_.elements.size()).second)
+      fail(at, fmt::format("duplicate element \"{}\"", name));
     cluster_.elements.push_back({name, kind, gpu});
     return cluster_.elements.size() - 1;
   }
 
   void link(const std::string& name, std::size_t a, std::size_t b, const json& spec,
             const std::string& at, double bandwidth_scale = 1.0) {
+    const LinkSpec& l = link_spec(spec, at);
+    cluster_.links.push_back({name, l.kind, a, b, l.bandwidth * bandwidth_scale, l.latency});
+  }
+
+  /// A link section's values, read once however many links a shape makes of it.
+  struct LinkSpec {
+    std::string kind;
+    double bandwidth = 0, latency = 0;
+  };
+  const LinkSpec& link_spec(const json& spec, const std::string& at) {
+    for (const auto& [section, parsed] : link_specs_)
+      if (section == &spec) return parsed;
     const std::string bw = spec.at("bandwidth").get<std::string>();
     const std::string lat = spec.at("latency").get<std::string>();
     const auto bandwidth = parse_bandwidth(bw);
@@ -124,8 +139,9 @@ class Builder {
       fail(at + "/latency", fmt::format("expected a latency such as \"5us\" or \"1.5ms\", found "
                                         "\"{}\"", lat));
     if (*latency > kMaxLatency) fail(at + "/latency", fmt::format("\"{}\" is above the limit of 3600s", lat));
-    cluster_.links.push_back({name, spec.at("kind").get<std::string>(), a, b,
-                              *bandwidth * bandwidth_scale, *latency});
+    if (link_specs_.size() > 8) link_specs_.clear();  // shapes read a few sections; graphs one per link
+    link_specs_.emplace_back(&spec, LinkSpec{spec.at("kind").get<std::string>(), *bandwidth, *latency});
+    return link_specs_.back().second;
   }
 
   std::string gpu() const { return model(need("gpu").get<std::string>(), "/gpu"); }
@@ -170,6 +186,11 @@ class Builder {
                                          per_leaf, per_node));
     if (per_node == 1 && doc_.contains("intra"))
       fail("/intra", "a fat-tree of 1-GPU hosts has no intra-node fabric: set gpus_per_node above 1, or remove intra");
+    const std::size_t leaves = static_cast<std::size_t>(count("leaves")), hosts = static_cast<std::size_t>(per_leaf / per_node);
+    const std::size_t links = leaves * (static_cast<std::size_t>(per_leaf) + (per_node > 1 ? hosts : 0) + 1);
+    cluster_.elements.reserve(links + 1);  // a GPU or node switch per link below a leaf, the leaves, the core
+    cluster_.links.reserve(links);
+    index_.reserve(links + 1);
     const std::size_t core = element("core", ElementKind::switch_, "", "/spines");
     const int spines = count("spines");
     for (int leaf = 0; leaf < count("leaves"); ++leaf) {
@@ -261,7 +282,8 @@ class Builder {
   const json& doc_;
   const std::string& source_;
   Cluster cluster_;
-  std::map<std::string, std::size_t> index_;
+  std::unordered_map<std::string, std::size_t> index_;
+  std::vector<std::pair<const json*, LinkSpec>> link_specs_;
 };
 
 }  // namespace
