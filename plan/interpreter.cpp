@@ -30,9 +30,17 @@ void Interpreter::run_round(const Round& round) {
   const double round_start = backend_.now();
   for (std::size_t k = 0; k < own_.size(); ++k) {
     const Op& op = round.ops[own_[k]];
-    for (OpId d : op.deps) {
-      const std::size_t j = mine(d);
-      if (j < own_.size() && own_[j] == d && flight_[j].started && !flight_[j].done) finish(round, j);
+    if (index_ && op.deps.size() > k && index_->deps_sorted(round, op.id)) {
+      // Thousands of deps (a collective after every member's compute), this worker's own ops few:
+      // look those up in the deps, in the same ascending order (every member scanning every dep
+      // made a round quadratic in the workers).
+      for (std::size_t j = 0; j < k; ++j)
+        if (!flight_[j].done && std::binary_search(op.deps.begin(), op.deps.end(), own_[j])) finish(round, j);
+    } else {
+      for (OpId d : op.deps) {
+        const std::size_t j = mine(d);
+        if (j < own_.size() && own_[j] == d && flight_[j].started && !flight_[j].done) finish(round, j);
+      }
     }
     flight_[k].start = backend_.now();
     flight_[k].ticket = start(OpCall{plan_, round, op, self_});

@@ -288,8 +288,42 @@ TEST_CASE("with a member index, every worker makes the same calls in the same or
         CHECK(std::vector<OpId>(listed.begin(), listed.end()) == members);
       }
     }
+    std::size_t many_deps = 0;  // ops whose deps outnumber what a member started before them
+    for (const Round& round : plan.rounds)
+      for (const Op& op : round.ops) {
+        CHECK(index.deps_sorted(round, op.id));
+        many_deps += op.deps.size() > 2;
+      }
+    CHECK(many_deps > 0);
     const Plan other = make_plan(test::scenario({"strategy.workers=8"}), 1);
     CHECK_THROWS_AS(index.ops(other.rounds[0], 0), std::logic_error);
+    CHECK_THROWS_AS(index.deps_sorted(other.rounds[0], 0), std::logic_error);
     CHECK_THROWS_AS(index.ops(plan.rounds[0], 8), std::logic_error);
+  }
+}
+
+TEST_CASE("deps in any order: the index says so and members wait for them as a scan does") {
+  Plan plan = make_plan(test::scenario({"strategy.name=data_parallel", "strategy.workers=8"}), 2);
+  std::size_t reversed = 0;
+  for (Round& round : plan.rounds)
+    for (Op& op : round.ops)
+      if (op.deps.size() > 1) {
+        std::reverse(op.deps.begin(), op.deps.end());
+        ++reversed;
+      }
+  REQUIRE(reversed > 0);
+  const MemberIndex index(plan);
+  for (const Round& round : plan.rounds)
+    for (const Op& op : round.ops) CHECK(index.deps_sorted(round, op.id) == (op.deps.size() < 2));
+  for (WorkerId w = 0; w < plan.workers; ++w) {
+    std::vector<Call> scanned, indexed;
+    RecordingBackend by_scan(scanned), by_index(indexed);
+    Interpreter(plan, w, by_scan).run();
+    Interpreter(plan, w, by_index, &index).run();
+    REQUIRE(indexed.size() == scanned.size());
+    for (std::size_t i = 0; i < scanned.size(); ++i) {
+      CHECK(indexed[i].op == scanned[i].op);
+      CHECK(indexed[i].what == scanned[i].what);
+    }
   }
 }

@@ -5,14 +5,20 @@
 //       per leaf, from 64 workers up to MAX (default 65536), doubling; stops after the first size
 //       that took over BUDGET_S seconds (default 60). Wall time, peak memory and the growth
 //       exponent between sizes (1: linear, 2: quadratic).
+//   build/tools/bench_sim --training
+//       the paper's data-parallel setup (the default scenario, 4 V100s) for 1,000, 5,000 and all
+//       15,625 of its rounds: wall time, time per simulated round, peak memory of the simulation
+//       and of this process (the trace it holds).
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 
 #include <fmt/format.h>
 
 #include "plan/generator.hpp"
+#include "plan/peak_memory.hpp"
 #include "sim/simulator.hpp"
 
 namespace {
@@ -60,9 +66,31 @@ void scale(int max_workers, double budget_s) {
   }
 }
 
+void training() {
+  using namespace resist;
+  fmt::print("{:>8} {:>10} {:>10} {:>14} {:>12} {:>14}\n", "rounds", "transfers", "wall s", "us per round",
+             "sim MiB", "this MiB");
+  const Scenario s = default_scenario({"strategy.name=data_parallel"});
+  const Cluster c = load_cluster(s.cluster, ".");
+  for (const std::optional<std::uint64_t> rounds : {std::optional<std::uint64_t>{1000}, std::optional<std::uint64_t>{5000},
+                                                    std::optional<std::uint64_t>{}}) {
+    const Plan plan = make_plan(s, rounds);  // none: every round of the training
+    const auto t0 = std::chrono::steady_clock::now();
+    const SimResult r = simulate(plan, c, s.sim);
+    const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    fmt::print("{:>8} {:>10} {:>10.3f} {:>14.1f} {:>12.0f} {:>14.0f}\n", r.rounds.size(), r.transfers, wall,
+               wall / static_cast<double>(r.rounds.size()) * 1e6, r.peak_rss_mib, peak_rss_mib());
+    std::fflush(stdout);
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc > 1 && std::strcmp(argv[1], "--training") == 0) {
+    training();
+    return 0;
+  }
   if (argc > 1 && std::strcmp(argv[1], "--scale") == 0) {
     scale(argc > 2 ? std::atoi(argv[2]) : 65536, argc > 3 ? std::atof(argv[3]) : 60);
     return 0;
