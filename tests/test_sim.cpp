@@ -640,6 +640,32 @@ TEST_CASE("star zones on a fat-tree: step collectives across leaves and spines, 
   check_same_as_flat(make_plan(s, 2), shared, settings("step"));
 }
 
+TEST_CASE("a dragonfly: star zones route as one flat zone does, and a ring between groups takes their global link") {
+  const Cluster c = parse_cluster({{"shape", "dragonfly"}, {"gpu", "H100"}, {"groups", 4}, {"routers_per_group", 3},
+                                   {"gpus_per_router", 2},
+                                   {"host_link", {{"bandwidth", "200Gbps"}, {"latency", "1us"}}},
+                                   {"local_link", {{"bandwidth", "100Gbps"}, {"latency", "300ns"}}},
+                                   {"global_link", {{"bandwidth", "400Gbps"}, {"latency", "2us"}}}},
+                                  "d.json");
+  for (const char* strategy : {"resist", "data_parallel"}) {
+    CAPTURE(strategy);
+    const Scenario s = test::scenario({std::string("strategy.name=") + strategy, "strategy.workers=24",
+                                       "strategy.min_depth=1", "training.epochs=null", "training.rounds=2"});
+    check_same_as_flat(make_plan(s, 2), c, settings("step"));
+  }
+  // Workers 0-5 are group 0, 6-11 group 1: a ring of 0 and 6 goes router0 -> group0-group1 -> router0.
+  Plan p = bare_plan(24);
+  const double m = 8e6;
+  add(p, comm(OpKind::allreduce, {0, 6}, -1, Algorithm::ring, m));
+  const SimResult r = simulate(p, c, settings());
+  std::map<std::string, double> bytes;
+  for (const LinkLoad& l : r.links) bytes[l.name] = l.bytes;
+  CHECK(bytes["group0-group1_UP"] == doctest::Approx(m));  // 2(n-1) steps of M/n, n = 2
+  CHECK(bytes["group0-group1_DOWN"] == doctest::Approx(m));
+  CHECK(bytes.count("group0.router0-router1_UP") == 0);
+  CHECK(bytes.count("group0-group2_UP") == 0);
+}
+
 TEST_CASE("past 8,192 workers, actor stacks come from the heap: 10,240 workers on a fat-tree simulate") {
   // With a mapped stack and a guard page per actor, ~16,000 workers exceeded Linux's 65,530
   // memory mappings and SimGrid aborted; here the heap stacks are exercised on a smaller cluster.

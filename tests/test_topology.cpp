@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <map>
 #include <set>
 
 #include "input/input_error.hpp"
@@ -126,6 +127,56 @@ TEST_CASE("shapes expand into elements and links") {
     CHECK(d->backbone_links.size() == 1024 + 32);     // the nodes' NICs and the leaves' uplinks
     CHECK(load_cluster("fattree-16384-25g-2to1", ".").gpu_count() == 16384);
   }
+  SUBCASE("dragonfly: routers linked pairwise in each group, one global link per pair of groups") {
+    const Cluster c = parse_cluster({{"shape", "dragonfly"}, {"gpu", "H100"}, {"groups", 5}, {"routers_per_group", 3},
+                                     {"gpus_per_router", 2},
+                                     {"host_link", {{"bandwidth", "200Gbps"}, {"latency", "1us"}}},
+                                     {"local_link", {{"bandwidth", "100Gbps"}, {"latency", "300ns"}}},
+                                     {"global_link", {{"bandwidth", "400Gbps"}, {"latency", "2us"}}}},
+                                    "d.json");
+    CHECK(c.gpu_count() == 5 * 3 * 2);
+    CHECK(c.elements.size() == 30 + 15);
+    CHECK(c.links.size() == 30 + 5 * 3 + 5 * 4 / 2);
+    CHECK(link(c, "group4.router2.gpu1-link").bandwidth == 25e9);
+    CHECK(link(c, "group1.router0-router2").bandwidth == 12.5e9);
+    CHECK(link(c, "group1.router0-router2").latency == doctest::Approx(300e-9));
+    // Each group's global links spread over its routers: group 0 reaches groups 1..4 from routers
+    // 0, 1, 2, 0; group 3 reaches group 4 from router 3 mod 3 = 0 and is reached from router i mod 3.
+    const auto ends = [&](const char* name) {
+      const ClusterLink& l = link(c, name);
+      return std::pair(c.elements[l.a].name, c.elements[l.b].name);
+    };
+    CHECK(ends("group0-group1") == std::pair<std::string, std::string>("group0.router0", "group1.router0"));
+    CHECK(ends("group0-group3") == std::pair<std::string, std::string>("group0.router2", "group3.router0"));
+    CHECK(ends("group0-group4") == std::pair<std::string, std::string>("group0.router0", "group4.router0"));
+    CHECK(ends("group2-group4") == std::pair<std::string, std::string>("group2.router0", "group4.router2"));
+    CHECK(link(c, "group2-group4").bandwidth == 50e9);
+    std::map<std::string, int> global_per_router;
+    for (const ClusterLink& l : c.links)
+      if (l.name.find("-group") != std::string::npos) {
+        ++global_per_router[c.elements[l.a].name];
+        ++global_per_router[c.elements[l.b].name];
+      }
+    for (const auto& [router, n] : global_per_router) {
+      CAPTURE(router);
+      CHECK(n >= 1);
+      CHECK(n <= 2);  // 4 global links per group over 3 routers
+    }
+    const auto d = star_decomposition(c);
+    REQUIRE(d);
+    CHECK(d->groups.size() == 15);  // every router with its GPUs
+    CHECK(d->backbone_switches.empty());
+    CHECK(d->backbone_links.size() == 15 + 10);
+    const Cluster shipped = load_cluster("dragonfly-8192-h100-200g", ".");
+    CHECK(shipped.gpu_count() == 8192);
+    CHECK(shipped.links.size() == 8192 + 32 * 16 * 15 / 2 + 32 * 31 / 2);
+  }
+  SUBCASE("dragonfly of one group of one router: no local or global link needed") {
+    const Cluster c = parse_cluster({{"shape", "dragonfly"}, {"gpu", "H100"}, {"groups", 1}, {"routers_per_group", 1},
+                                     {"gpus_per_router", 4}, {"host_link", {{"bandwidth", "200Gbps"}, {"latency", "1us"}}}},
+                                    "d.json");
+    CHECK(c.links.size() == 4);
+  }
   SUBCASE("star and ring") {
     const Cluster s = parse_cluster(star(5), "s.json");
     CHECK(s.links.size() == 5);
@@ -242,11 +293,45 @@ TEST_CASE("bad clusters: one clear message with file, pointer and element") {
   }
 }
 
+TEST_CASE("bad dragonflies: the field missing, the limits named") {
+  json d = {{"shape", "dragonfly"}, {"gpu", "H100"}, {"groups", 4}, {"routers_per_group", 2}, {"gpus_per_router", 2},
+            {"host_link", {{"bandwidth", "200Gbps"}, {"latency", "1us"}}},
+            {"local_link", {{"bandwidth", "100Gbps"}, {"latency", "300ns"}}},
+            {"global_link", {{"bandwidth", "400Gbps"}, {"latency", "2us"}}}};
+  CHECK_NOTHROW(parse_cluster(d, "c.json"));
+  SUBCASE("no global link between groups") {
+    d.erase("global_link");
+    CHECK(cluster_error(d) == "c.json: missing field \"global_link\", required by shape \"dragonfly\"");
+  }
+  SUBCASE("no local link between routers") {
+    d.erase("local_link");
+    CHECK(cluster_error(d) == "c.json: missing field \"local_link\", required by shape \"dragonfly\"");
+  }
+  SUBCASE("too many GPUs") {
+    d["groups"] = 1000;
+    d["routers_per_group"] = 100;
+    CHECK(cluster_error(d) == "c.json: /gpus_per_router: 200000 GPUs (groups x routers_per_group x gpus_per_router) is "
+                              "above the limit of 65536");
+  }
+  SUBCASE("too many links") {
+    d["groups"] = 2;
+    d["routers_per_group"] = 2000;
+    d["gpus_per_router"] = 1;
+    CHECK(cluster_error(d) == "c.json: /routers_per_group: 4002001 links (the GPUs', every group's routers pairwise, every "
+                              "pair of groups) is above the limit of 1000000");
+  }
+  SUBCASE("a bad global bandwidth") {
+    d["global_link"]["bandwidth"] = "fast";
+    CHECK(cluster_error(d) == "c.json: /global_link/bandwidth: expected a positive bandwidth such as \"25Gbps\" or "
+                              "\"450GBps\", found \"fast\"");
+  }
+}
+
 TEST_CASE("cluster references") {
   CHECK(input_error([] { load_cluster("dgx9", "."); }) ==
         "unknown cluster \"dgx9\"; expected a built-in cluster (v100x4-nvlink, v100x8-nvlink, v100x4-nodes-10g, v100x4-4nodes-10g, h100x8-node, "
-        "h100x8-4nodes-100g, fattree-1024-25g, fattree-8192-h100x8-ib, fattree-16384-25g-2to1, cpu-local, "
-        "cpu-4hosts-100m) or a path ending in .json");
+        "h100x8-4nodes-100g, fattree-1024-25g, fattree-8192-h100x8-ib, fattree-16384-25g-2to1, dragonfly-8192-h100-200g, "
+        "cpu-local, cpu-4hosts-100m) or a path ending in .json");
   CHECK(input_error([] { load_cluster("nope.json", "/tmp"); }) ==
         "/tmp/nope.json: cannot open file (does it exist?)");
 }

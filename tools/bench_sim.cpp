@@ -111,5 +111,9 @@ int main(int argc, char** argv) {
   run("data-parallel, 8,192 H100, hierarchical ring",
       {"strategy.workers=8192", "strategy.name=data_parallel", "collectives.allreduce=hierarchical_ring"},
       "fattree-8192-h100x8-ib");
+  run("ResIST round, 8,192 H100 on a dragonfly", {"strategy.workers=8192", "strategy.min_depth=1"},
+      "dragonfly-8192-h100-200g");
+  run("data-parallel, 8,192 H100 dragonfly, ring", {"strategy.workers=8192", "strategy.name=data_parallel"},
+      "dragonfly-8192-h100-200g");
   return 0;
 }

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <filesystem>
 #include <map>
 #include <optional>
@@ -81,6 +82,9 @@ std::vector<std::string> builtin_cluster_names();
 /// Limits of a cluster description: GPUs in all (as many as workers may be), a link's bandwidth
 /// (100 TB/s, in bytes per second) and latency (an hour, in seconds).
 inline constexpr int kMaxClusterGpus = 65536;
+/// Links a shape may generate (a dragonfly's local and global links grow with the square of its
+/// routers per group and of its groups).
+inline constexpr std::int64_t kMaxGeneratedLinks = 1000000;
 inline constexpr double kMaxBandwidth = 1e14;
 inline constexpr double kMaxLatency = 3600;
 

@@ -47,6 +47,7 @@ class Builder {
     if (s == "nodes") nodes();
     if (s == "fat_tree") fat_tree();
     if (s == "ring") ring();
+    if (s == "dragonfly") dragonfly();
     if (s == "graph") graph();
     std::vector<std::string> worker_pointers = workers();
     check_connectivity(cluster_, worker_pointers);
@@ -212,6 +213,47 @@ class Builder {
       // The leaf's uplinks to every spine, as one link of their summed bandwidth (ideal ECMP).
       link(fmt::format("leaf{}-uplinks", leaf), l, core, need("uplink"), "/uplink", spines);
     }
+  }
+
+  /// Groups of routers, each router with its GPUs: the routers of a group all linked to each other
+  /// (local links), each pair of groups joined by one global link (their summed global bandwidth),
+  /// spread over the routers of each group, so that a minimal route takes at most one local hop,
+  /// the global one and another local one.
+  void dragonfly() {
+    const std::string m = gpu();
+    const std::int64_t groups = count("groups"), routers = count("routers_per_group"), per_router = count("gpus_per_router");
+    const std::int64_t total = groups * routers * per_router;
+    if (total > kMaxClusterGpus)
+      fail("/gpus_per_router", fmt::format("{} GPUs (groups x routers_per_group x gpus_per_router) is above the limit of {}",
+                                           total, kMaxClusterGpus));
+    const std::int64_t links = total + groups * routers * (routers - 1) / 2 + groups * (groups - 1) / 2;
+    if (links > kMaxGeneratedLinks)
+      fail("/routers_per_group", fmt::format("{} links (the GPUs', every group's routers pairwise, every pair of groups) "
+                                             "is above the limit of {}", links, kMaxGeneratedLinks));
+    cluster_.elements.reserve(static_cast<std::size_t>(total + groups * routers));
+    cluster_.links.reserve(static_cast<std::size_t>(links));
+    index_.reserve(static_cast<std::size_t>(total + groups * routers));
+    std::vector<std::size_t> router(static_cast<std::size_t>(groups * routers));
+    for (std::int64_t g = 0; g < groups; ++g)
+      for (std::int64_t r = 0; r < routers; ++r) {
+        const std::string name = fmt::format("group{}.router{}", g, r);
+        const std::size_t hub = element(name, ElementKind::switch_, "", "/routers_per_group");
+        router[static_cast<std::size_t>(g * routers + r)] = hub;
+        for (std::int64_t k = 0; k < per_router; ++k) {
+          const std::size_t gpu = element(fmt::format("{}.gpu{}", name, k), ElementKind::gpu, m, "/gpus_per_router");
+          link(fmt::format("{}.gpu{}-link", name, k), gpu, hub, need("host_link"), "/host_link");
+        }
+      }
+    const auto at = [&](std::int64_t g, std::int64_t r) { return router[static_cast<std::size_t>(g * routers + r)]; };
+    for (std::int64_t g = 0; g < groups && routers > 1; ++g)
+      for (std::int64_t a = 0; a < routers; ++a)
+        for (std::int64_t b = a + 1; b < routers; ++b)
+          link(fmt::format("group{}.router{}-router{}", g, a, b), at(g, a), at(g, b), need("local_link"), "/local_link");
+    // Group i's link to group j leaves from router (the rank of j among i's other groups) mod routers.
+    for (std::int64_t i = 0; i < groups; ++i)
+      for (std::int64_t j = i + 1; j < groups; ++j)
+        link(fmt::format("group{}-group{}", i, j), at(i, (j - 1) % routers), at(j, i % routers), need("global_link"),
+             "/global_link");
   }
 
   void ring() {
