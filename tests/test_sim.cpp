@@ -640,6 +640,30 @@ TEST_CASE("star zones on a fat-tree: step collectives across leaves and spines, 
   check_same_as_flat(make_plan(s, 2), shared, settings("step"));
 }
 
+TEST_CASE("a coarse ring all-reduce a worker waits for after a longer compute ends when its transfers end") {
+  // Worker 1 starts the all-reduce (one phase of transfers from its own actor), then a compute, and
+  // waits for that compute first (an op after it depends on it): the all-reduce must still end when
+  // its transfers and latencies do, as it does for worker 0, not when worker 1 came to wait for it.
+  for (const char* collectives : {"coarse", "step"}) {
+    CAPTURE(collectives);
+    Plan p = bare_plan(2);
+    add(p, comm(OpKind::allreduce, {0, 1}, -1, Algorithm::ring, 8e6));
+    add(p, compute_op(2e15));
+    Op after = compute_op(1e9);
+    after.deps = {1};
+    add(p, after);
+    const SimResult r = simulate(p, star(2), settings(collectives));
+    std::map<std::pair<WorkerId, OpId>, std::pair<double, double>> span;
+    for (const TraceEvent& e : r.trace.events) span[{e.worker, e.op}] = {e.start, e.end};
+    REQUIRE(span.count({1, 0}) == 1);
+    REQUIRE(span.count({0, 0}) == 1);
+    const double ring = 2 * ((8e6 / 2) / 1e9 + 2 * 10e-6);  // 2(N-1) steps of M/N at 8 Gb/s over two 10 us links
+    CHECK(span[{0, 0}].second == doctest::Approx(ring).epsilon(0.01));
+    CHECK(span[{1, 0}].second == doctest::Approx(span[{0, 0}].second).epsilon(1e-12));
+    CHECK(span[{1, 1}].second > 10 * span[{1, 0}].second);  // the compute outlasts it by far
+  }
+}
+
 TEST_CASE("a dragonfly: star zones route as one flat zone does, and a ring between groups takes their global link") {
   const Cluster c = parse_cluster({{"shape", "dragonfly"}, {"gpu", "H100"}, {"groups", 4}, {"routers_per_group", 3},
                                    {"gpus_per_router", 2},
