@@ -142,7 +142,7 @@ TEST_CASE("shapes expand into elements and links") {
     CHECK(link(c, "group1.router0-router2").latency == doctest::Approx(300e-9));
     // Each group's global links spread over its routers: group 0 reaches groups 1..4 from routers
     // 0, 1, 2, 0; group 3 reaches group 4 from router 3 mod 3 = 0 and is reached from router i mod 3.
-    const auto ends = [&](const char* name) {
+    const auto ends = [&](const std::string& name) {
       const ClusterLink& l = link(c, name);
       return std::pair(c.elements[l.a].name, c.elements[l.b].name);
     };
