@@ -261,6 +261,26 @@ TEST_CASE("IST: each slice transfer names its neurons; gathers on worker 0 avera
   for (const Round& round : plan.rounds) CHECK(round.model_complete_on(0));
 }
 
+namespace {
+
+/// Worker `w` makes the same calls (starts and waits) in the same order with the index as by
+/// scanning every round.
+void same_calls_with_index(const Plan& plan, WorkerId w, const MemberIndex& index) {
+  std::vector<Call> scanned, indexed;
+  RecordingBackend by_scan(scanned), by_index(indexed);
+  Interpreter(plan, w, by_scan).run();
+  Interpreter(plan, w, by_index, &index).run();
+  REQUIRE(indexed.size() == scanned.size());
+  for (std::size_t i = 0; i < scanned.size(); ++i) {
+    CHECK(indexed[i].round == scanned[i].round);
+    CHECK(indexed[i].op == scanned[i].op);
+    CHECK(indexed[i].what == scanned[i].what);
+    CHECK(indexed[i].peer == scanned[i].peer);
+  }
+}
+
+}  // namespace
+
 TEST_CASE("with a member index, every worker makes the same calls in the same order as by scanning the round") {
   for (const char* strategy : {"resist", "local_sgd", "data_parallel"}) {
     CAPTURE(strategy);
@@ -268,17 +288,7 @@ TEST_CASE("with a member index, every worker makes the same calls in the same or
                                                 "strategy.min_depth=2"}), 3);
     const MemberIndex index(plan);
     for (WorkerId w = 0; w < plan.workers; ++w) {
-      std::vector<Call> scanned, indexed;
-      RecordingBackend by_scan(scanned), by_index(indexed);
-      Interpreter(plan, w, by_scan).run();
-      Interpreter(plan, w, by_index, &index).run();
-      REQUIRE(indexed.size() == scanned.size());
-      for (std::size_t i = 0; i < scanned.size(); ++i) {
-        CHECK(indexed[i].round == scanned[i].round);
-        CHECK(indexed[i].op == scanned[i].op);
-        CHECK(indexed[i].what == scanned[i].what);
-        CHECK(indexed[i].peer == scanned[i].peer);
-      }
+      same_calls_with_index(plan, w, index);
       // The index lists exactly the ops the worker is a member of.
       for (const Round& round : plan.rounds) {
         std::vector<OpId> members;
@@ -315,15 +325,5 @@ TEST_CASE("deps in any order: the index says so and members wait for them as a s
   const MemberIndex index(plan);
   for (const Round& round : plan.rounds)
     for (const Op& op : round.ops) CHECK(index.deps_sorted(round, op.id) == (op.deps.size() < 2));
-  for (WorkerId w = 0; w < plan.workers; ++w) {
-    std::vector<Call> scanned, indexed;
-    RecordingBackend by_scan(scanned), by_index(indexed);
-    Interpreter(plan, w, by_scan).run();
-    Interpreter(plan, w, by_index, &index).run();
-    REQUIRE(indexed.size() == scanned.size());
-    for (std::size_t i = 0; i < scanned.size(); ++i) {
-      CHECK(indexed[i].op == scanned[i].op);
-      CHECK(indexed[i].what == scanned[i].what);
-    }
-  }
+  for (WorkerId w = 0; w < plan.workers; ++w) same_calls_with_index(plan, w, index);
 }
