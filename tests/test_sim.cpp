@@ -690,6 +690,38 @@ TEST_CASE("a dragonfly: star zones route as one flat zone does, and a ring betwe
   CHECK(bytes.count("group0-group2_UP") == 0);
 }
 
+TEST_CASE("a 3-level fat-tree: star zones route as one flat zone does; traffic between pods crosses their core links") {
+  const json link = {{"bandwidth", "25Gbps"}, {"latency", "10us"}};
+  const Cluster c = parse_cluster({{"shape", "fat_tree"}, {"levels", 3}, {"gpu", "A100"}, {"pods", 2}, {"leaves", 2},
+                                   {"gpus_per_leaf", 4}, {"oversubscription", 2}, {"pod_oversubscription", 2},
+                                   {"host_link", link}, {"uplink", link}, {"core_link", link}},
+                                  "f.json");
+  for (const char* strategy : {"resist", "data_parallel"}) {
+    CAPTURE(strategy);
+    const Scenario s = test::scenario({std::string("strategy.name=") + strategy, "strategy.workers=16",
+                                       "strategy.min_depth=1", "training.epochs=null", "training.rounds=2"});
+    check_same_as_flat(make_plan(s, 2), c, settings("step"));
+  }
+  // Workers 0-3 on pod0.leaf0, 4-7 pod0.leaf1, 8-11 pod1.leaf0. A ring of 0 and 4 stays in pod 0;
+  // one of 0 and 8 crosses both pods' core links, each carrying 2(n-1) M/n = M each way.
+  const double m = 8e6;
+  std::map<std::string, double> bytes;
+  for (const auto& [other, crosses] : {std::pair{4, false}, std::pair{8, true}}) {
+    CAPTURE(other);
+    Plan p = bare_plan(16);
+    add(p, comm(OpKind::allreduce, {0, other}, -1, Algorithm::ring, m));
+    const SimResult r = simulate(p, c, settings());
+    bytes.clear();
+    for (const LinkLoad& l : r.links) bytes[l.name] = l.bytes;
+    CHECK(bytes["pod0.leaf0-uplinks_UP"] == doctest::Approx(m));
+    CHECK(bytes.count("pod0-uplinks_UP") == (crosses ? 1 : 0));
+    if (!crosses) continue;
+    CHECK(bytes["pod0-uplinks_UP"] == doctest::Approx(m));
+    CHECK(bytes["pod1-uplinks_DOWN"] == doctest::Approx(m));
+    CHECK(bytes["pod1.leaf0-uplinks_DOWN"] == doctest::Approx(m));
+  }
+}
+
 TEST_CASE("past 8,192 workers, actor stacks come from the heap: 10,240 workers on a fat-tree simulate") {
   // With a mapped stack and a guard page per actor, ~16,000 workers exceeded Linux's 65,530
   // memory mappings and SimGrid aborted; here the heap stacks are exercised on a smaller cluster.

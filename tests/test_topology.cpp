@@ -127,6 +127,12 @@ TEST_CASE("shapes expand into elements and links") {
     CHECK(d->backbone_links.size() == 1024 + 32);     // the nodes' NICs and the leaves' uplinks
     CHECK(load_cluster("fattree-16384-25g-2to1", ".").gpu_count() == 16384);
   }
+  SUBCASE("the shipped 3-level fat-tree: 1:1 at the leaves, 2:1 between pods") {
+    const Cluster c = load_cluster("fattree3-32768-h100-400g-ib", ".");
+    CHECK(c.gpu_count() == 32768);
+    CHECK(link(c, "pod31.leaf31-uplinks").bandwidth == 32 * 50e9);  // = 32 hosts x 400 Gb/s
+    CHECK(link(c, "pod31-uplinks").bandwidth == 32 * 16 * 50e9);   // half of 32 leaves x 32 x 400 Gb/s
+  }
   SUBCASE("dragonfly: routers linked pairwise in each group, one global link per pair of groups") {
     const Cluster c = parse_cluster({{"shape", "dragonfly"}, {"gpu", "H100"}, {"groups", 5}, {"routers_per_group", 3},
                                      {"gpus_per_router", 2},
@@ -327,11 +333,146 @@ TEST_CASE("bad dragonflies: the field missing, the limits named") {
   }
 }
 
+namespace {
+
+/// Two leaves of 32 1-GPU hosts at 25 Gb/s (800 Gb/s down per leaf), 100 Gb/s uplinks.
+json leaves_of_25g() {
+  return {{"shape", "fat_tree"}, {"gpu", "A100"}, {"leaves", 2}, {"gpus_per_leaf", 32},
+          {"host_link", {{"bandwidth", "25Gbps"}, {"latency", "10us"}}},
+          {"uplink", {{"bandwidth", "100Gbps"}, {"latency", "2us"}}}};
+}
+
+/// Pods of leaves of 4 GPUs at 25 Gb/s, 2 spines per pod with 100 Gb/s uplinks, 200 Gb/s core links.
+json three_levels(int pods, int leaves) {
+  json doc = leaves_of_25g();
+  doc["levels"] = 3;
+  doc["pods"] = pods;
+  doc["leaves"] = leaves;
+  doc["gpus_per_leaf"] = 4;
+  doc["spines"] = 2;
+  doc["core_uplinks"] = 1;
+  doc["core_link"] = {{"bandwidth", "200Gbps"}, {"latency", "3us"}};
+  return doc;
+}
+
+}  // namespace
+
+TEST_CASE("a fat-tree's oversubscription sets its spines, or must agree with them") {
+  json doc = leaves_of_25g();
+  SUBCASE("2:1 over 100 Gb/s uplinks is 4 spines: the leaf's uplinks carry 400 Gb/s") {
+    doc["oversubscription"] = 2;
+    const Cluster c = parse_cluster(doc, "c.json");
+    CHECK(link(c, "leaf1-uplinks").bandwidth == 4 * 12.5e9);
+    doc["spines"] = 4;  // both, agreeing
+    CHECK(link(parse_cluster(doc, "c.json"), "leaf1-uplinks").bandwidth == 4 * 12.5e9);
+    doc.erase("oversubscription");  // the same network written with spines alone
+    const Cluster same = parse_cluster(doc, "c.json");
+    REQUIRE(same.links.size() == c.links.size());
+    for (std::size_t i = 0; i < c.links.size(); ++i) CHECK(same.links[i].bandwidth == c.links[i].bandwidth);
+  }
+  SUBCASE("a ratio that needs part of a spine names the whole numbers around it") {
+    doc["oversubscription"] = 3;
+    CHECK(cluster_error(doc) == "c.json: /oversubscription: 3:1 needs 2.667 spines of 100 Gb/s per leaf (800 Gb/s "
+                                "down), not a whole number: 2 give 4:1, 3 give 2.667:1; set spines instead, or a "
+                                "ratio they make");
+    doc["oversubscription"] = 16;
+    CHECK(cluster_error(doc) == "c.json: /oversubscription: 16:1 needs 0.5 spines of 100 Gb/s per leaf (800 Gb/s "
+                                "down), not a whole number: 1 give 8:1; set spines instead, or a ratio they make");
+  }
+  SUBCASE("spines and a ratio that disagree") {
+    doc["oversubscription"] = 3;
+    doc["spines"] = 4;
+    CHECK(cluster_error(doc) == "c.json: /oversubscription: 4 spines of 100 Gb/s per leaf make 2:1 (800 Gb/s down, "
+                                "400 Gb/s up), not 3:1");
+  }
+  SUBCASE("neither, a ratio below 1, or one that needs more spines than a cluster may have") {
+    CHECK(cluster_error(doc) == "c.json: missing field \"spines\" (or \"oversubscription\"), required by shape \"fat_tree\"");
+    doc["oversubscription"] = 0.5;
+    CHECK(cluster_error(doc).rfind("c.json: /oversubscription: ", 0) == 0);
+    doc["oversubscription"] = 1;
+    doc["uplink"]["bandwidth"] = "1kbps";
+    CHECK(cluster_error(doc) == "c.json: /oversubscription: 1:1 needs 8e+08 spines of 1e-06 Gb/s per leaf, above the "
+                                "limit of 65536");
+  }
+}
+
+TEST_CASE("a 3-level fat-tree: pods of leaves, each pod's spines one switch linked to the core") {
+  SUBCASE("elements and summed links") {
+    const Cluster c = parse_cluster(three_levels(2, 2), "c.json");
+    CHECK(c.gpu_count() == 16);
+    CHECK(c.elements[c.worker_gpus[15]].name == "pod1.leaf1.gpu3");
+    CHECK(link(c, "pod1.leaf1.gpu3-link").bandwidth == 25e9 / 8);
+    const ClusterLink& leaf = link(c, "pod1.leaf0-uplinks");
+    CHECK(leaf.bandwidth == 2 * 12.5e9);  // 2 spines x 100 Gb/s
+    CHECK(c.elements[leaf.b].name == "pod1.spines");
+    const ClusterLink& pod = link(c, "pod1-uplinks");
+    CHECK(pod.bandwidth == 2 * 1 * 25e9);  // 2 spines x 1 core uplink x 200 Gb/s
+    CHECK(c.elements[pod.a].name == "pod1.spines");
+    CHECK(c.elements[pod.b].name == "core");
+    CHECK(pod.latency == doctest::Approx(3e-6));
+    CHECK(c.links.size() == 16 + 4 + 2);
+    const auto d = star_decomposition(c);
+    REQUIRE(d);
+    CHECK(d->groups.size() == 4);              // the leaves
+    CHECK(d->backbone_switches.size() == 3);   // the pods' spines and the core
+    CHECK(d->backbone_links.size() == 4 + 2);  // the leaves' and the pods' uplinks
+  }
+  SUBCASE("multi-GPU nodes under the pods' leaves") {
+    json doc = three_levels(2, 2);
+    doc["gpus_per_node"] = 2;
+    doc["intra"] = {{"bandwidth", "450GBps"}, {"latency", "1us"}};
+    const Cluster c = parse_cluster(doc, "c.json");
+    CHECK(c.elements[c.worker_gpus[15]].name == "pod1.leaf1.node1.gpu1");
+    CHECK(link(c, "pod0.leaf0.node1.nic").bandwidth == 25e9 / 8);
+  }
+  SUBCASE("the pod level's oversubscription sets the core uplinks, or must agree with them") {
+    json doc = three_levels(2, 4);  // a pod spine: 4 leaves x 100 Gb/s down
+    doc.erase("core_uplinks");
+    doc["pod_oversubscription"] = 2;  // 200 Gb/s up: 1 core link
+    CHECK(link(parse_cluster(doc, "c.json"), "pod0-uplinks").bandwidth == 2 * 25e9);
+    doc["core_uplinks"] = 2;
+    CHECK(cluster_error(doc) == "c.json: /pod_oversubscription: 2 core_uplinks of 200 Gb/s per spine make 1:1 (400 "
+                                "Gb/s down, 400 Gb/s up), not 2:1");
+    doc.erase("core_uplinks");
+    doc["pod_oversubscription"] = 3;
+    CHECK(cluster_error(doc) == "c.json: /pod_oversubscription: 3:1 needs 0.6667 core_uplinks of 200 Gb/s per spine "
+                                "(400 Gb/s down), not a whole number: 1 give 2:1; set core_uplinks instead, or a ratio "
+                                "they make");
+  }
+  SUBCASE("what a 3-level tree needs, and what only it may have") {
+    json doc = three_levels(2, 2);
+    doc.erase("core_link");
+    CHECK(cluster_error(doc) == "c.json: missing field \"core_link\", required by shape \"fat_tree\"");
+    doc = three_levels(2, 2);
+    doc.erase("core_uplinks");
+    CHECK(cluster_error(doc) ==
+          "c.json: missing field \"core_uplinks\" (or \"pod_oversubscription\"), required by shape \"fat_tree\"");
+    doc = three_levels(2, 2);
+    doc.erase("pods");
+    CHECK(cluster_error(doc) == "c.json: missing field \"pods\", required by shape \"fat_tree\"");
+    doc = three_levels(1024, 64);
+    doc["gpus_per_leaf"] = 2;
+    CHECK(cluster_error(doc) ==
+          "c.json: /gpus_per_leaf: 131072 GPUs (pods x leaves x gpus_per_leaf) is above the limit of 65536");
+    doc = three_levels(2, 2);
+    doc["levels"] = 4;
+    CHECK(cluster_error(doc).rfind("c.json: /levels: expected one of 2, 3", 0) == 0);
+    for (const char* key : {"pods", "core_uplinks", "core_link", "pod_oversubscription"}) {
+      CAPTURE(key);
+      json two = leaves_of_25g();
+      two["spines"] = 4;
+      two[key] = key == std::string("core_link") ? json{{"bandwidth", "1Gbps"}, {"latency", "1us"}} : json(2);
+      CHECK(cluster_error(two) ==
+            fmt::format("c.json: /{0}: only a 3-level fat-tree has {0}: set levels to 3, or remove it", key));
+    }
+  }
+}
+
 TEST_CASE("cluster references") {
   CHECK(input_error([] { load_cluster("dgx9", "."); }) ==
         "unknown cluster \"dgx9\"; expected a built-in cluster (v100x4-nvlink, v100x8-nvlink, v100x4-nodes-10g, v100x4-4nodes-10g, h100x8-node, "
         "h100x8-4nodes-100g, fattree-1024-25g, fattree-8192-h100x8-ib, fattree-16384-25g-2to1, dragonfly-8192-h100-200g, "
-        "cpu-local, cpu-4hosts-100m) or a path ending in .json");
+        "fattree3-32768-h100-400g-ib, cpu-local, cpu-4hosts-100m) or a path ending in .json");
   CHECK(input_error([] { load_cluster("nope.json", "/tmp"); }) ==
         "/tmp/nope.json: cannot open file (does it exist?)");
 }

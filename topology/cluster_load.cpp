@@ -1,5 +1,7 @@
 // Cluster documents: schema validation, shape expansion into elements and links, references.
 #include <algorithm>
+#include <cmath>
+#include <initializer_list>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -67,12 +69,18 @@ class Builder {
 
   int count(const char* key) const { return need(key).get<int>(); }
 
-  /// GPUs a shape generates (rows x per row), refused above kMaxClusterGpus before any is made.
-  int total_gpus(const char* rows, const char* per_row) const {
-    const auto total = static_cast<std::int64_t>(count(rows)) * count(per_row);
+  /// GPUs a shape generates (the product of `factors`), refused above kMaxClusterGpus before any
+  /// is made; the error points at the last factor.
+  int total_gpus(std::initializer_list<const char*> factors) const {
+    std::int64_t total = 1;
+    std::string names;
+    for (const char* f : factors) {
+      total *= count(f);
+      names += (names.empty() ? "" : " x ") + std::string(f);
+    }
     if (total > kMaxClusterGpus)
-      fail(std::string("/") + per_row, fmt::format("{} GPUs ({} x {}) is above the limit of {}", total, rows,
-                                                   per_row, kMaxClusterGpus));
+      fail(std::string("/") + *(factors.end() - 1),
+           fmt::format("{} GPUs ({}) is above the limit of {}", total, names, kMaxClusterGpus));
     return static_cast<int>(total);
   }
 
@@ -159,7 +167,7 @@ class Builder {
 
   void nodes() {
     const std::string m = gpu();
-    total_gpus("nodes", "gpus_per_node");
+    total_gpus({"nodes", "gpus_per_node"});
     const int n = count("nodes");
     const json& intra = need("intra");
     std::size_t network = 0;
@@ -177,42 +185,109 @@ class Builder {
   }
 
   /// Hosts on leaves: 1-GPU hosts, or nodes of `gpus_per_node` GPUs on a node switch (their
-  /// intra fabric), the node switch linked to the leaf by `host_link` (its NICs summed).
+  /// intra fabric), the node switch linked to the leaf by `host_link` (its NICs summed). Two levels
+  /// (the default): the spines as one switch, `core`, each leaf's uplinks to it summed (ideal ECMP).
+  /// Three (`levels` 3): `pods` of `leaves` leaves, each pod's spines one switch (`pod0.spines`) the
+  /// pod's leaves link to as above, linked to `core` by their `core_uplinks` core links summed.
   void fat_tree() {
     const std::string m = gpu();
-    total_gpus("leaves", "gpus_per_leaf");
+    const int levels = doc_.value("levels", 2);
+    if (levels == 2)
+      for (const char* key : {"pods", "core_uplinks", "core_link", "pod_oversubscription"})
+        if (doc_.contains(key))
+          fail(std::string("/") + key, fmt::format("only a 3-level fat-tree has {}: set levels to 3, or remove it", key));
+    const int total = levels == 3 ? total_gpus({"pods", "leaves", "gpus_per_leaf"}) : total_gpus({"leaves", "gpus_per_leaf"});
+    const int pods = levels == 3 ? count("pods") : 1, leaves = count("leaves");
     const int per_node = doc_.value("gpus_per_node", 1), per_leaf = count("gpus_per_leaf");
     if (per_leaf % per_node != 0)
       fail("/gpus_per_node", fmt::format("expected a divisor of gpus_per_leaf ({}): a leaf holds whole nodes, found {}",
                                          per_leaf, per_node));
     if (per_node == 1 && doc_.contains("intra"))
       fail("/intra", "a fat-tree of 1-GPU hosts has no intra-node fabric: set gpus_per_node above 1, or remove intra");
-    const std::size_t leaves = static_cast<std::size_t>(count("leaves")), hosts = static_cast<std::size_t>(per_leaf / per_node);
-    const std::size_t links = leaves * (static_cast<std::size_t>(per_leaf) + (per_node > 1 ? hosts : 0) + 1);
-    cluster_.elements.reserve(links + 1);  // a GPU or node switch per link below a leaf, the leaves, the core
+    const int hosts = per_leaf / per_node;
+    const double uplink = link_spec(need("uplink"), "/uplink").bandwidth;
+    const double spines = uplinks("spines", "oversubscription", "leaf", hosts * link_spec(need("host_link"), "/host_link").bandwidth,
+                                  uplink);
+    const double core_uplinks =
+        levels == 3 ? uplinks("core_uplinks", "pod_oversubscription", "spine", leaves * uplink,
+                              link_spec(need("core_link"), "/core_link").bandwidth)
+                    : 0;
+    const auto all_leaves = static_cast<std::size_t>(pods) * static_cast<std::size_t>(leaves);
+    const std::size_t below = static_cast<std::size_t>(total) + (per_node > 1 ? all_leaves * static_cast<std::size_t>(hosts) : 0);
+    const std::size_t links = below + all_leaves + (levels == 3 ? static_cast<std::size_t>(pods) : 0);
+    cluster_.elements.reserve(links + 1);  // a GPU or switch below each link, and the core
     cluster_.links.reserve(links);
     index_.reserve(links + 1);
-    const std::size_t core = element("core", ElementKind::switch_, "", "/spines");
-    const int spines = count("spines");
-    for (int leaf = 0; leaf < count("leaves"); ++leaf) {
-      const std::size_t l = element(fmt::format("leaf{}", leaf), ElementKind::switch_, "", "/leaves");
-      for (int host = 0; host < per_leaf / per_node; ++host) {
-        if (per_node == 1) {
-          const std::size_t g = element(fmt::format("leaf{}.gpu{}", leaf, host), ElementKind::gpu, m, "/gpus_per_leaf");
-          link(fmt::format("leaf{}.gpu{}-link", leaf, host), g, l, need("host_link"), "/host_link");
-          continue;
-        }
-        const std::string node = fmt::format("leaf{}.node{}", leaf, host);
-        const std::size_t hub = element(node + ".switch", ElementKind::switch_, "", "/gpus_per_node");
-        for (int i = 0; i < per_node; ++i) {
-          const std::size_t g = element(fmt::format("{}.gpu{}", node, i), ElementKind::gpu, m, "/gpus_per_node");
-          link(fmt::format("{}.gpu{}-link", node, i), g, hub, need("intra"), "/intra");
-        }
-        link(node + ".nic", hub, l, need("host_link"), "/host_link");
+    const std::size_t core = element("core", ElementKind::switch_, "", levels == 3 ? "/core_uplinks" : "/spines");
+    for (int pod = 0; pod < pods; ++pod) {
+      const std::string prefix = levels == 3 ? fmt::format("pod{}.", pod) : "";
+      std::size_t top = core;
+      if (levels == 3) {
+        top = element(prefix + "spines", ElementKind::switch_, "", "/spines");
+        link(fmt::format("pod{}-uplinks", pod), top, core, need("core_link"), "/core_link", spines * core_uplinks);
       }
-      // The leaf's uplinks to every spine, as one link of their summed bandwidth (ideal ECMP).
-      link(fmt::format("leaf{}-uplinks", leaf), l, core, need("uplink"), "/uplink", spines);
+      for (int leaf = 0; leaf < leaves; ++leaf) {
+        const std::string name = fmt::format("{}leaf{}", prefix, leaf);
+        const std::size_t l = fat_tree_leaf(name, m, hosts, per_node);
+        // The leaf's uplinks to every spine, as one link of their summed bandwidth (ideal ECMP).
+        link(name + "-uplinks", l, top, need("uplink"), "/uplink", spines);
+      }
     }
+  }
+
+  /// One leaf switch `name` with its hosts: 1-GPU hosts, or nodes of `per_node` GPUs.
+  std::size_t fat_tree_leaf(const std::string& name, const std::string& m, int hosts, int per_node) {
+    const std::size_t l = element(name, ElementKind::switch_, "", "/leaves");
+    for (int host = 0; host < hosts; ++host) {
+      if (per_node == 1) {
+        const std::size_t g = element(fmt::format("{}.gpu{}", name, host), ElementKind::gpu, m, "/gpus_per_leaf");
+        link(fmt::format("{}.gpu{}-link", name, host), g, l, need("host_link"), "/host_link");
+        continue;
+      }
+      const std::string node = fmt::format("{}.node{}", name, host);
+      const std::size_t hub = element(node + ".switch", ElementKind::switch_, "", "/gpus_per_node");
+      for (int i = 0; i < per_node; ++i) {
+        const std::size_t g = element(fmt::format("{}.gpu{}", node, i), ElementKind::gpu, m, "/gpus_per_node");
+        link(fmt::format("{}.gpu{}-link", node, i), g, hub, need("intra"), "/intra");
+      }
+      link(node + ".nic", hub, l, need("host_link"), "/host_link");
+    }
+    return l;
+  }
+
+  /// How many links go up from each `below` switch (a leaf's spines, a pod spine's core uplinks):
+  /// `count_key` as written, or what the `ratio_key` oversubscription (capacity down : capacity up)
+  /// makes of `down` bytes/s over links of `up` bytes/s, which must be a whole number. Both given
+  /// must agree.
+  double uplinks(const char* count_key, const char* ratio_key, const char* below, double down, double up) {
+    const auto gbps = [](double bytes) { return bytes * 8 / 1e9; };
+    const std::string ratio_at = std::string("/") + ratio_key;
+    if (!doc_.contains(ratio_key)) {
+      if (!doc_.contains(count_key))
+        fail("", fmt::format("missing field \"{}\" (or \"{}\"), required by shape \"fat_tree\"", count_key, ratio_key));
+      return count(count_key);
+    }
+    const double ratio = doc_.at(ratio_key).get<double>();
+    const double exact = down / (ratio * up);
+    if (doc_.contains(count_key)) {
+      const int n = count(count_key);
+      const double made = down / (n * up);
+      if (std::abs(made - ratio) > 1e-9 * ratio)
+        fail(ratio_at, fmt::format("{} {} of {:g} Gb/s per {} make {:.4g}:1 ({:g} Gb/s down, {:g} Gb/s up), not {:g}:1",
+                                   n, count_key, gbps(up), below, made, gbps(down), gbps(n * up), ratio));
+      return n;
+    }
+    const double whole = std::round(exact);
+    if (whole >= 1 && whole <= kMaxClusterGpus && std::abs(exact - whole) <= 1e-9 * exact) return whole;
+    if (exact > kMaxClusterGpus)
+      fail(ratio_at, fmt::format("{:g}:1 needs {:.4g} {} of {:g} Gb/s per {}, above the limit of {}", ratio, exact,
+                                 count_key, gbps(up), below, kMaxClusterGpus));
+    const double lo = std::max(1.0, std::floor(exact)), hi = std::ceil(exact);
+    std::string choices = fmt::format("{:g} give {:.4g}:1", lo, down / (lo * up));
+    if (hi > lo) choices += fmt::format(", {:g} give {:.4g}:1", hi, down / (hi * up));
+    fail(ratio_at, fmt::format("{:g}:1 needs {:.4g} {} of {:g} Gb/s per {} ({:g} Gb/s down), not a whole number: "
+                               "{}; set {} instead, or a ratio they make",
+                               ratio, exact, count_key, gbps(up), below, gbps(down), choices, count_key));
   }
 
   /// Groups of routers, each router with its GPUs: the routers of a group all linked to each other
@@ -221,11 +296,8 @@ class Builder {
   /// the global one and another local one.
   void dragonfly() {
     const std::string m = gpu();
+    const std::int64_t total = total_gpus({"groups", "routers_per_group", "gpus_per_router"});
     const std::int64_t groups = count("groups"), routers = count("routers_per_group"), per_router = count("gpus_per_router");
-    const std::int64_t total = groups * routers * per_router;
-    if (total > kMaxClusterGpus)
-      fail("/gpus_per_router", fmt::format("{} GPUs (groups x routers_per_group x gpus_per_router) is above the limit of {}",
-                                           total, kMaxClusterGpus));
     const std::int64_t links = total + groups * routers * (routers - 1) / 2 + groups * (groups - 1) / 2;
     if (links > kMaxGeneratedLinks)
       fail("/routers_per_group", fmt::format("{} links (the GPUs', every group's routers pairwise, every pair of groups) "
