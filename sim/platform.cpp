@@ -1,12 +1,19 @@
 // A cluster as a SimGrid platform: GPUs as hosts, switches as routers, full-duplex links.
-// Where every GPU hangs on one switch (the star, nodes and fat-tree shapes), each switch with its
-// GPUs is a star zone, and shortest paths are computed only between switches (a Dijkstra zone of
-// zones): a route costs the same at 64 and 65,536 GPUs. Other clusters are one Dijkstra zone of
-// every GPU and switch; `sim.routing = flat` asks for that everywhere, and both take the same links.
+// A cluster whose links form a tree (the star, nodes and fat-tree shapes) is one zone of every GPU
+// that routes by walking the tree (TreeZone below): a route is a few steps at 64 or 65,536 GPUs,
+// and SimGrid holds one zone's hosts. Other clusters where every GPU hangs on one switch (a
+// dragonfly) make each switch with its GPUs a star zone, with shortest paths computed only between
+// switches (a Dijkstra zone of zones). The rest are one Dijkstra zone of every GPU and switch;
+// `sim.routing` = flat asks for that everywhere, stars for star zones wherever they apply; all take
+// the same links.
 #include <fmt/format.h>
+
+#include <simgrid/kernel/routing/NetPoint.hpp>
+#include <simgrid/kernel/routing/NetZoneImpl.hpp>
 
 #include "sim/sim_world.hpp"
 #include "sim/simgrid_compat.hpp"
+#include "topology/cluster_tree.hpp"
 #include "topology/star_groups.hpp"
 
 namespace resist::sim {
@@ -119,9 +126,84 @@ std::vector<sg4::Host*> build_hierarchical(const Cluster& cluster, const StarDec
   return hosts;
 }
 
+/// Every GPU of a tree-shaped cluster in one zone; a route walks up from its source to the lowest
+/// switch above both ends and down to its destination (the one path, the flat zone's too). Why not
+/// SimGrid's zones of zones: SimGrid (3.32 and 4.0) checks each new host's name by walking every
+/// zone's hosts, and seals each zone by filtering every host of the platform: with a star zone per
+/// leaf that is quadratic, 17 s of 45 s at 65,536 GPUs.
+class TreeZone final : public simgrid::kernel::routing::NetZoneImpl {
+ public:
+  TreeZone(const std::string& name, const Cluster& cluster, ClusterTree tree)
+      : NetZoneImpl(name), cluster_(cluster), tree_(std::move(tree)) {}
+
+  /// The SimGrid links of each cluster link's two ways, and of each GPU's loopback (or null).
+  void set_links(const std::vector<sg4::SplitDuplexLink*>& links, const std::vector<sg4::Link*>& loopbacks) {
+    for (const sg4::SplitDuplexLink* l : links) {
+      up_.push_back(l->get_link_up()->get_impl());
+      down_.push_back(l->get_link_down()->get_impl());
+    }
+    for (const sg4::Link* l : loopbacks) loopback_.push_back(l ? l->get_impl() : nullptr);
+  }
+
+  /// A host of this zone stands for cluster element `e`.
+  void add_point(const compat::NetPoint* point, std::size_t e) {
+    if (element_of_.size() <= point->id()) element_of_.resize(point->id() + 1, ClusterTree::kNone);
+    element_of_[point->id()] = e;
+  }
+
+ protected:
+  void get_local_route(const compat::NetPoint* src, const compat::NetPoint* dst,
+                       simgrid::kernel::routing::Route* route, double* latency) override {
+    const std::size_t a = element_of_.at(src->id()), b = element_of_.at(dst->id());
+    if (a == b) {
+      if (loopback_[a]) route->link_list_.push_back(loopback_[a]);  // latency 0
+      return;
+    }
+    tree_path(tree_, cluster_, a, b, path_);
+    for (const TreeStep& step : path_) {
+      route->link_list_.push_back(step.forward ? up_[step.link] : down_[step.link]);
+      if (latency) *latency += cluster_.links[step.link].latency;
+    }
+  }
+
+ private:
+  const Cluster& cluster_;  // outlives the engine (run_engine's caller holds it)
+  ClusterTree tree_;
+  std::vector<simgrid::kernel::resource::StandardLinkImpl*> up_, down_, loopback_;
+  std::vector<std::size_t> element_of_;  // by netpoint id
+  std::vector<TreeStep> path_;           // reused by every route
+};
+
+std::vector<sg4::Host*> build_tree(const Cluster& cluster, ClusterTree tree, Dtype dtype, double efficiency) {
+  auto* zone = new TreeZone("cluster", cluster, std::move(tree));  // SimGrid's engine owns and deletes it
+  compat::attach(zone);
+  sg4::NetZone* z = zone->get_iface();
+  std::vector<sg4::SplitDuplexLink*> links;
+  links.reserve(cluster.links.size());
+  for (const ClusterLink& l : cluster.links) links.push_back(compat::add_split_duplex_link(z, l.name, l.bandwidth));
+  for (std::size_t i = 0; i < links.size(); ++i) links[i]->set_latency(cluster.links[i].latency)->seal();
+  const std::vector<int> sharing = workers_on(cluster);
+  std::vector<sg4::Link*> loopbacks(cluster.elements.size(), nullptr);
+  for (std::size_t e = 0; e < cluster.elements.size(); ++e)
+    if (sharing[e] >= 2) loopbacks[e] = add_loopback(z, cluster, e);
+  zone->set_links(links, loopbacks);
+  std::vector<sg4::Host*> gpus(cluster.elements.size(), nullptr);
+  for (std::size_t e = 0; e < cluster.elements.size(); ++e)
+    if (cluster.elements[e].kind == ElementKind::gpu) {
+      gpus[e] = add_gpu(z, cluster, e, dtype, efficiency);
+      zone->add_point(gpus[e]->get_netpoint(), e);
+    }
+  z->seal();
+  std::vector<sg4::Host*> hosts;
+  for (std::size_t g : cluster.worker_gpus) hosts.push_back(gpus[g]);
+  return hosts;
+}
+
 }  // namespace
 
 std::vector<sg4::Host*> build_platform(const Cluster& cluster, Dtype dtype, double efficiency, const std::string& routing) {
+  if (routing == "auto")
+    if (auto tree = cluster_tree(cluster)) return build_tree(cluster, std::move(*tree), dtype, efficiency);
   if (routing != "flat")
     if (const auto d = star_decomposition(cluster)) return build_hierarchical(cluster, *d, dtype, efficiency);
   return build_flat(cluster, dtype, efficiency);

@@ -89,8 +89,10 @@ std::optional<OnePhase> start_one_phase(World& world, const Op& op, WorkerId sel
 /// plus the delay, even where the caller comes to wait later).
 double finish(OnePhase& phase);
 
-/// Builds the SimGrid platform of a cluster; returns each worker's host. `routing`: "auto" (star
-/// zones under a Dijkstra zone of switches where the cluster allows) or "flat" (one Dijkstra zone).
+/// Builds the SimGrid platform of a cluster; returns each worker's host. `routing`: "auto" (one
+/// zone walking the tree of a tree-shaped cluster, else star zones under a Dijkstra zone of
+/// switches where the cluster allows), "stars" (star zones wherever they apply) or "flat" (one
+/// Dijkstra zone).
 std::vector<sg4::Host*> build_platform(const Cluster& cluster, Dtype dtype, double efficiency, const std::string& routing);
 
 }  // namespace resist::sim

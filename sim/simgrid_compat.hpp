@@ -7,6 +7,7 @@
 #include <utility>
 #include <vector>
 
+#include <simgrid/kernel/routing/NetZoneImpl.hpp>
 #include <simgrid/s4u.hpp>
 #include <simgrid/version.h>
 
@@ -62,6 +63,10 @@ template <class F>
 sg4::ActorPtr add_actor(const std::string& name, sg4::Host* host, F code) {
   return sg4::Engine::get_instance()->add_actor(name, host, std::move(code));
 }
+/// A zone made by resist (a NetZoneImpl of its own) under the engine's root zone.
+inline void attach(simgrid::kernel::routing::NetZoneImpl* zone) {
+  zone->set_parent(sg4::Engine::get_instance()->get_netzone_root()->get_impl());
+}
 
 #else
 
@@ -89,6 +94,12 @@ inline void add_zone_route(sg4::NetZone* parent, sg4::NetZone* src, NetPoint* gw
 template <class F>
 sg4::ActorPtr add_actor(const std::string& name, sg4::Host* host, F code) {
   return sg4::Actor::create(name, host, std::move(code));
+}
+/// A zone made by resist (a NetZoneImpl of its own): the first zone made is the root (models and
+/// all); under it otherwise.
+inline void attach(simgrid::kernel::routing::NetZoneImpl* zone) {
+  sg4::NetZone* root = sg4::Engine::get_instance()->get_netzone_root();
+  if (root != zone->get_iface()) zone->set_parent(root->get_impl());
 }
 
 #endif

@@ -1,5 +1,6 @@
 #include "sim/simulator.hpp"
 
+#include <malloc.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -41,13 +42,17 @@ sim::EngineResult run_engine(const Plan& plan, const Cluster& cluster, const Sim
   // kHeapStacksAbove workers, stacks are 256 KiB with a guard page: 32 times what resist's actors
   // were measured to need (the simulator's tests pass with 8 KiB, not 4), and mapping and
   // unmapping them costs a third of what SimGrid's default 8 MiB did (8,192 workers: 6.6 s ->
-  // 4.2 s). Above, stacks come from the heap without guard pages: 32 KiB each (calloc'd, so each
-  // is resident). AddressSanitizer's frames are larger: its builds keep SimGrid's 8 MiB.
+  // 4.2 s). Above, SimGrid calloc's them without a guard page, still 256 KiB: past glibc's mmap
+  // threshold, fixed here at 128 KiB (freed blocks would raise it), each is a fresh zero mapping,
+  // resident only where used, and adjacent ones merge into few mappings. Below it they came from
+  // the heap, every byte cleared and resident (32 KiB stacks: 2 GiB and 11 s at 65,536 workers).
+  // AddressSanitizer's frames are larger: its builds keep SimGrid's 8 MiB.
   std::string stack = sim::compat::kAddressSanitizer ? "--cfg=contexts/stack-size:8192" : "--cfg=contexts/stack-size:256";
   std::string guard = "--cfg=contexts/guard-size:1";
   if (plan.workers > kHeapStacksAbove) {
-    stack = "--cfg=contexts/stack-size:32";
     guard = "--cfg=contexts/guard-size:0";
+    ::mallopt(M_MMAP_THRESHOLD, 128 * 1024);  // this child only: it exits when the simulation ends
+    ::mallopt(M_MMAP_MAX, 1 << 24);           // glibc's default stops at 65,536 mapped blocks
   }
   char threads[] = "--cfg=contexts/factory:thread";  // must be set before the engine starts
   int argc = sim::compat::kAddressSanitizer ? 5 : 4;

@@ -11,6 +11,7 @@
 #include "input/input_error.hpp"
 #include "tests/helpers.hpp"
 #include "topology/cluster.hpp"
+#include "topology/cluster_tree.hpp"
 #include "topology/star_groups.hpp"
 
 using namespace resist;
@@ -571,5 +572,71 @@ TEST_CASE("star groups: a switch with the GPUs that hang on it alone; the switch
     CHECK_FALSE(star_decomposition(parse_cluster(doc, "c.json")));
     doc["links"].erase(2);
     CHECK(star_decomposition(parse_cluster(doc, "c.json")));
+  }
+}
+
+TEST_CASE("tree-shaped clusters: the one path between two elements, up to their lowest common switch and down") {
+  const auto names = [](const Cluster& c, std::size_t from, std::size_t to) {
+    const ClusterTree t = cluster_tree(c).value();
+    std::vector<TreeStep> steps;
+    tree_path(t, c, from, to, steps);
+    std::vector<std::string> out;
+    for (const TreeStep& s : steps) out.push_back(c.links[s.link].name + (s.forward ? " >" : " <"));
+    return out;
+  };
+  const auto index = [](const Cluster& c, const std::string& name) {
+    for (std::size_t i = 0; i < c.elements.size(); ++i)
+      if (c.elements[i].name == name) return i;
+    FAIL("no element " << name);
+    return std::size_t{0};
+  };
+  SUBCASE("a 3-level fat-tree: across pods, within a pod, on one leaf, to itself") {
+    const Cluster c = parse_cluster(three_levels(2, 2), "c.json");
+    const std::size_t a = index(c, "pod0.leaf0.gpu0");
+    CHECK(names(c, a, index(c, "pod1.leaf1.gpu3")) ==
+          std::vector<std::string>{"pod0.leaf0.gpu0-link >", "pod0.leaf0-uplinks >", "pod0-uplinks >",
+                                   "pod1-uplinks <", "pod1.leaf1-uplinks <", "pod1.leaf1.gpu3-link <"});
+    CHECK(names(c, index(c, "pod1.leaf1.gpu3"), a) ==
+          std::vector<std::string>{"pod1.leaf1.gpu3-link >", "pod1.leaf1-uplinks >", "pod1-uplinks >",
+                                   "pod0-uplinks <", "pod0.leaf0-uplinks <", "pod0.leaf0.gpu0-link <"});
+    CHECK(names(c, a, index(c, "pod0.leaf1.gpu0")) ==
+          std::vector<std::string>{"pod0.leaf0.gpu0-link >", "pod0.leaf0-uplinks >", "pod0.leaf1-uplinks <",
+                                   "pod0.leaf1.gpu0-link <"});
+    CHECK(names(c, a, index(c, "pod0.leaf0.gpu2")) ==
+          std::vector<std::string>{"pod0.leaf0.gpu0-link >", "pod0.leaf0.gpu2-link <"});
+    CHECK(names(c, a, a).empty());
+    CHECK(names(c, a, index(c, "core")) ==
+          std::vector<std::string>{"pod0.leaf0.gpu0-link >", "pod0.leaf0-uplinks >", "pod0-uplinks >"});
+  }
+  SUBCASE("every generated star, nodes and fat-tree shape is a tree; rings of 3 and more and dragonflies are not") {
+    for (const char* name : {"v100x4-nodes-10g", "h100x8-node", "h100x8-4nodes-100g", "fattree-1024-25g",
+                             "fattree-8192-h100x8-ib", "fattree3-32768-h100-400g-ib", "cpu-local"}) {
+      CAPTURE(name);
+      const Cluster c = load_cluster(name, ".");
+      const auto t = cluster_tree(c);
+      REQUIRE(t);
+      std::size_t roots = 0;
+      for (std::size_t e = 0; e < c.elements.size(); ++e) roots += t->parent[e] == ClusterTree::kNone;
+      CHECK(roots == 1);
+    }
+    CHECK(cluster_tree(parse_cluster(star(3), "c.json")));
+    json ring = star(2);
+    ring["shape"] = "ring";
+    CHECK(cluster_tree(parse_cluster(ring, "c.json")));  // two GPUs, one link
+    ring["gpus"] = 3;
+    CHECK_FALSE(cluster_tree(parse_cluster(ring, "c.json")));
+    CHECK_FALSE(cluster_tree(load_cluster("dragonfly-8192-h100-200g", ".")));
+    CHECK_FALSE(cluster_tree(load_cluster("v100x4-nvlink", ".")));
+  }
+  SUBCASE("n - 1 links that are not a tree: two links between the same elements, a switch no link reaches") {
+    json doc = {{"shape", "graph"},
+                {"elements", {{{"name", "g0"}, {"type", "gpu"}, {"gpu", "H100"}}, {{"name", "g1"}, {"type", "gpu"}, {"gpu", "H100"}},
+                              {{"name", "s0"}, {"type", "switch"}}, {{"name", "s1"}, {"type", "switch"}}}},
+                {"links", {{{"name", "a"}, {"between", {"g0", "s0"}}, {"bandwidth", "1Gbps"}, {"latency", "1us"}},
+                           {{"name", "b"}, {"between", {"g1", "s0"}}, {"bandwidth", "1Gbps"}, {"latency", "1us"}},
+                           {{"name", "c"}, {"between", {"g0", "s0"}}, {"bandwidth", "1Gbps"}, {"latency", "1us"}}}}};
+    CHECK_FALSE(cluster_tree(parse_cluster(doc, "c.json")));
+    doc["links"][2]["between"] = {"s1", "s0"};  // now a tree
+    CHECK(cluster_tree(parse_cluster(doc, "c.json")));
   }
 }
