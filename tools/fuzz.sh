@@ -7,7 +7,7 @@
 #   tools/fuzz.sh --merge [TARGET...]     fold what the runs found into tests/fuzz/corpus (minimised)
 #
 # Targets: fuzz_scenario fuzz_cluster fuzz_plan fuzz_cost_table fuzz_trace_compare fuzz_trace_calibrate fuzz_sweep_merge. A crash,
-# a sanitizer report, a leak or an input over 1 s (FUZZ_TIMEOUT) fails the run; the input is kept
+# a sanitizer report, a leak or an input over 1 s (5 s for fuzz_trace_calibrate; FUZZ_TIMEOUT for all) fails the run; the input is kept
 # as build-fuzz/findings/TARGET-crash-*, to become a test case in tests/. Runs FUZZ_JOBS targets at
 # a time (default: the number of cores), each pinned to a core of FUZZ_CPUS (default: all, in
 # turn), so that the simulating targets' threads need no TLB shootdowns on a core busy with
@@ -52,12 +52,23 @@ if $merge; then
 fi
 
 mkdir -p build-fuzz/findings
+# Seconds an input may take (FUZZ_TIMEOUT for every target when set). 1 s, but fuzz_trace_calibrate
+# 5 s: each input it accepts runs up to three simulations, each in a forked child of the fuzzer
+# (SimGrid allows one engine per process), with actors as threads under ASan. Alone such an input
+# takes 0.3 s here (0.66 s the first, with the set-up); inside a long run on this 2-core VM the
+# fork's copy-on-write faults of the fuzzer's 0.1-0.5 GB pushed ordinary 2-round traces past 1 s
+# once every few minutes (build-fuzz/findings kept none that is slow on its own).
+timeout_of() {
+  if [ -n "${FUZZ_TIMEOUT-}" ]; then echo "$FUZZ_TIMEOUT"
+  elif [ "$1" = fuzz_trace_calibrate ]; then echo 5
+  else echo 1; fi
+}
 run_one() {  # TARGET CPU; the target's log in build-fuzz/TARGET.log; one line of figures at the end
   local t=$1 log=build-fuzz/$1.log
   mkdir -p "build-fuzz/corpus/$t"
   ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     taskset -c "$2" build-fuzz/tests/fuzz/$t -max_total_time="$seconds" -runs="${FUZZ_RUNS:-10000000}" \
-    -timeout="${FUZZ_TIMEOUT:-1}" -rss_limit_mb=4096 -max_len=1048576 -print_final_stats=1 \
+    -timeout="$(timeout_of "$t")" -rss_limit_mb=4096 -max_len=1048576 -print_final_stats=1 \
     -artifact_prefix="build-fuzz/findings/$t-" "build-fuzz/corpus/$t" "tests/fuzz/corpus/$t" >"$log" 2>&1
   local rc=$?
   local runs secs
