@@ -1,11 +1,13 @@
 // A cluster as a SimGrid platform: GPUs as hosts, switches as routers, full-duplex links.
 // A cluster whose links form a tree (the star, nodes and fat-tree shapes) is one zone of every GPU
-// that routes by walking the tree (TreeZone below): a route is a few steps at 64 or 65,536 GPUs,
-// and SimGrid holds one zone's hosts. Other clusters where every GPU hangs on one switch (a
+// that routes by walking the tree (PathZone below): a route is a few steps at 64 or 65,536 GPUs,
+// and SimGrid holds one zone's hosts. A torus is such a zone too, routed dimension by dimension. Other clusters where every GPU hangs on one switch (a
 // dragonfly) make each switch with its GPUs a star zone, with shortest paths computed only between
 // switches (a Dijkstra zone of zones). The rest are one Dijkstra zone of every GPU and switch;
 // `sim.routing` = flat asks for that everywhere, stars for star zones wherever they apply; all take
 // the same links.
+#include <functional>
+
 #include <fmt/format.h>
 
 #include <simgrid/kernel/routing/NetPoint.hpp>
@@ -126,15 +128,16 @@ std::vector<sg4::Host*> build_hierarchical(const Cluster& cluster, const StarDec
   return hosts;
 }
 
-/// Every GPU of a tree-shaped cluster in one zone; a route walks up from its source to the lowest
-/// switch above both ends and down to its destination (the one path, the flat zone's too). Why not
-/// SimGrid's zones of zones: SimGrid (3.32 and 4.0) checks each new host's name by walking every
-/// zone's hosts, and seals each zone by filtering every host of the platform: with a star zone per
-/// leaf that is quadratic, 17 s of 45 s at 65,536 GPUs.
-class TreeZone final : public simgrid::kernel::routing::NetZoneImpl {
+/// Every GPU of a cluster in one zone, routed by a path function of resist's: up and down a
+/// tree-shaped cluster (the one path, the flat zone's too) or dimension by dimension on a torus.
+/// Why not SimGrid's zones of zones for trees: SimGrid (3.32 and 4.0) checks each new host's name
+/// by walking every zone's hosts, and seals each zone by filtering every host of the platform:
+/// with a star zone per leaf that is quadratic, 17 s of 45 s at 65,536 GPUs.
+class PathZone final : public simgrid::kernel::routing::NetZoneImpl {
  public:
-  TreeZone(const std::string& name, const Cluster& cluster, ClusterTree tree)
-      : NetZoneImpl(name), cluster_(cluster), tree_(std::move(tree)) {}
+  using PathFn = std::function<void(std::size_t from, std::size_t to, std::vector<PathStep>& out)>;
+  PathZone(const std::string& name, const Cluster& cluster, PathFn path)
+      : NetZoneImpl(name), cluster_(cluster), path_of_(std::move(path)) {}
 
   /// The SimGrid links of each cluster link's two ways, and of each GPU's loopback (or null).
   void set_links(const std::vector<sg4::SplitDuplexLink*>& links, const std::vector<sg4::Link*>& loopbacks) {
@@ -159,8 +162,8 @@ class TreeZone final : public simgrid::kernel::routing::NetZoneImpl {
       if (loopback_[a]) route->link_list_.push_back(loopback_[a]);  // latency 0
       return;
     }
-    tree_path(tree_, cluster_, a, b, path_);
-    for (const TreeStep& step : path_) {
+    path_of_(a, b, path_);
+    for (const PathStep& step : path_) {
       route->link_list_.push_back(step.forward ? up_[step.link] : down_[step.link]);
       if (latency) *latency += cluster_.links[step.link].latency;
     }
@@ -168,14 +171,14 @@ class TreeZone final : public simgrid::kernel::routing::NetZoneImpl {
 
  private:
   const Cluster& cluster_;  // outlives the engine (run_engine's caller holds it)
-  ClusterTree tree_;
+  PathFn path_of_;
   std::vector<simgrid::kernel::resource::StandardLinkImpl*> up_, down_, loopback_;
   std::vector<std::size_t> element_of_;  // by netpoint id
-  std::vector<TreeStep> path_;           // reused by every route
+  std::vector<PathStep> path_;           // reused by every route
 };
 
-std::vector<sg4::Host*> build_tree(const Cluster& cluster, ClusterTree tree, Dtype dtype, double efficiency) {
-  auto* zone = new TreeZone("cluster", cluster, std::move(tree));  // SimGrid's engine owns and deletes it
+std::vector<sg4::Host*> build_routed(const Cluster& cluster, PathZone::PathFn path, Dtype dtype, double efficiency) {
+  auto* zone = new PathZone("cluster", cluster, std::move(path));  // SimGrid's engine owns and deletes it
   compat::attach(zone);
   sg4::NetZone* z = zone->get_iface();
   std::vector<sg4::SplitDuplexLink*> links;
@@ -202,8 +205,16 @@ std::vector<sg4::Host*> build_tree(const Cluster& cluster, ClusterTree tree, Dty
 }  // namespace
 
 std::vector<sg4::Host*> build_platform(const Cluster& cluster, Dtype dtype, double efficiency, const std::string& routing) {
+  if (routing != "flat")
+    if (auto torus = cluster_torus(cluster))  // dimension-order routes: not always the flat zone's shortest paths
+      return build_routed(cluster, [&cluster, t = std::move(*torus)](std::size_t a, std::size_t b, std::vector<PathStep>& out) {
+        torus_path(t, cluster, a, b, out);
+      }, dtype, efficiency);
   if (routing == "auto")
-    if (auto tree = cluster_tree(cluster)) return build_tree(cluster, std::move(*tree), dtype, efficiency);
+    if (auto tree = cluster_tree(cluster))
+      return build_routed(cluster, [&cluster, t = std::move(*tree)](std::size_t a, std::size_t b, std::vector<PathStep>& out) {
+        tree_path(t, cluster, a, b, out);
+      }, dtype, efficiency);
   if (routing != "flat")
     if (const auto d = star_decomposition(cluster)) return build_hierarchical(cluster, *d, dtype, efficiency);
   return build_flat(cluster, dtype, efficiency);

@@ -727,6 +727,38 @@ TEST_CASE("a 3-level fat-tree: star zones route as one flat zone does; traffic b
   }
 }
 
+TEST_CASE("a torus: routed dimension by dimension in one zone; a ring of 5 as the flat zone routes it") {
+  const json link = {{"bandwidth", "400Gbps"}, {"latency", "1us"}};
+  // Five GPUs in a ring: every shortest path is unique, so the flat zone takes the same ones.
+  const Cluster ring = parse_cluster({{"shape", "torus"}, {"gpu", "H100"}, {"dimensions", {5}}, {"link", link}}, "t.json");
+  for (const char* strategy : {"resist", "data_parallel"}) {
+    CAPTURE(strategy);
+    const Scenario s = test::scenario({std::string("strategy.name=") + strategy, "strategy.workers=5",
+                                       "strategy.min_depth=1", "training.epochs=null", "training.rounds=2"});
+    check_same_as_flat(make_plan(s, 2), ring, settings("step"));
+  }
+  // 4 x 4: worker 0 is gpu0.0, worker 10 gpu2.2. Two hops each way in each dimension, a tie taken
+  // the next GPU's way: 0 -> 10 over gpu1.0, gpu2.0, gpu2.1; 10 -> 0 over gpu3.2, gpu0.2, gpu0.3.
+  const Cluster c = parse_cluster({{"shape", "torus"}, {"gpu", "H100"}, {"dimensions", {4, 4}}, {"link", link}}, "t.json");
+  Plan p = bare_plan(16);
+  const double m = 8e6;
+  add(p, comm(OpKind::allreduce, {0, 10}, -1, Algorithm::ring, m));
+  const SimResult r = simulate(p, c, settings());
+  std::map<std::string, double> bytes;
+  for (const LinkLoad& l : r.links) bytes[l.name] = l.bytes;
+  for (const char* way : {"gpu0.0-gpu1.0_UP", "gpu1.0-gpu2.0_UP", "gpu2.0-gpu2.1_UP", "gpu2.1-gpu2.2_UP",
+                          "gpu2.2-gpu3.2_UP", "gpu3.2-gpu0.2_UP", "gpu0.2-gpu0.3_UP", "gpu0.3-gpu0.0_UP"}) {
+    CAPTURE(way);
+    CHECK(bytes[way] == doctest::Approx(m));  // 2(n-1) steps of M/n, n = 2
+  }
+  std::size_t used = 0;
+  for (const auto& [name, b] : bytes) used += b > 0;
+  CHECK(used == 8);
+  // The ring's two transfers each cross 4 links of 400 Gb/s: M/2 each step, 4 us of latency.
+  const double step = (m / 2) / 50e9 + 4e-6;
+  CHECK(r.simulated_s == doctest::Approx(2 * step).epsilon(0.01));
+}
+
 TEST_CASE("past 8,192 workers, actor stacks come from the heap: 10,240 workers on a fat-tree simulate") {
   // With a mapped stack and a guard page per actor, ~16,000 workers exceeded Linux's 65,530
   // memory mappings and SimGrid aborted; here the heap stacks are exercised on a smaller cluster.

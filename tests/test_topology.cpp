@@ -257,7 +257,7 @@ TEST_CASE("bad clusters: one clear message with file, pointer and element") {
   }
   SUBCASE("unknown shape and unknown fields") {
     json doc = star(2);
-    doc["shape"] = "torus";
+    doc["shape"] = "hypercube";
     CHECK(cluster_error(doc).rfind("c.json: /shape: expected one of \"star\", \"nodes\"", 0) == 0);
     doc = star(2);
     doc["link"]["bandwith"] = "1Gbps";
@@ -578,10 +578,10 @@ TEST_CASE("star groups: a switch with the GPUs that hang on it alone; the switch
 TEST_CASE("tree-shaped clusters: the one path between two elements, up to their lowest common switch and down") {
   const auto names = [](const Cluster& c, std::size_t from, std::size_t to) {
     const ClusterTree t = cluster_tree(c).value();
-    std::vector<TreeStep> steps;
+    std::vector<PathStep> steps;
     tree_path(t, c, from, to, steps);
     std::vector<std::string> out;
-    for (const TreeStep& s : steps) out.push_back(c.links[s.link].name + (s.forward ? " >" : " <"));
+    for (const PathStep& s : steps) out.push_back(c.links[s.link].name + (s.forward ? " >" : " <"));
     return out;
   };
   const auto index = [](const Cluster& c, const std::string& name) {
@@ -638,5 +638,64 @@ TEST_CASE("tree-shaped clusters: the one path between two elements, up to their 
     CHECK_FALSE(cluster_tree(parse_cluster(doc, "c.json")));
     doc["links"][2]["between"] = {"s1", "s0"};  // now a tree
     CHECK(cluster_tree(parse_cluster(doc, "c.json")));
+  }
+}
+
+namespace {
+
+json torus(std::vector<int> dims) {
+  return {{"shape", "torus"}, {"gpu", "H100"}, {"dimensions", dims}, {"link", {{"bandwidth", "400Gbps"}, {"latency", "1us"}}}};
+}
+
+std::vector<std::string> torus_route(const Cluster& c, const std::string& from, const std::string& to) {
+  const auto at = [&](const std::string& name) {
+    for (std::size_t i = 0; i < c.elements.size(); ++i)
+      if (c.elements[i].name == name) return i;
+    FAIL("no element " << name);
+    return std::size_t{0};
+  };
+  std::vector<PathStep> steps;
+  torus_path(cluster_torus(c).value(), c, at(from), at(to), steps);
+  std::vector<std::string> out;
+  for (const PathStep& s : steps) out.push_back(c.links[s.link].name + (s.forward ? " >" : " <"));
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("a torus: GPUs linked to their neighbours along each dimension, routed dimension by dimension") {
+  SUBCASE("elements, links, wrap-around, and one link where a dimension has two GPUs") {
+    const Cluster c = parse_cluster(torus({4, 3}), "t.json");
+    REQUIRE(c.gpu_count() == 12);
+    CHECK(c.elements[5].name == "gpu1.1");
+    CHECK(c.links.size() == 12 + 12);
+    CHECK(link(c, "gpu3.0-gpu0.0").bandwidth == 50e9);
+    CHECK(link(c, "gpu1.2-gpu1.0").latency == doctest::Approx(1e-6));
+    CHECK(c.torus_dimensions == std::vector<int>{4, 3});
+    CHECK(parse_cluster(torus({2, 2}), "t.json").links.size() == 4);
+    CHECK(parse_cluster(torus({5}), "t.json").links.size() == 5);
+    CHECK(parse_cluster(torus({1}), "t.json").links.empty());
+    CHECK_FALSE(cluster_torus(load_cluster("fattree-1024-25g", ".")));
+  }
+  SUBCASE("routes: the shorter way round each dimension in turn, the next GPU's way on a tie") {
+    const Cluster c = parse_cluster(torus({4, 3}), "t.json");
+    CHECK(torus_route(c, "gpu0.0", "gpu3.2") == std::vector<std::string>{"gpu3.0-gpu0.0 <", "gpu3.2-gpu3.0 <"});
+    CHECK(torus_route(c, "gpu0.0", "gpu2.1") ==
+          std::vector<std::string>{"gpu0.0-gpu1.0 >", "gpu1.0-gpu2.0 >", "gpu2.0-gpu2.1 >"});
+    CHECK(torus_route(c, "gpu2.1", "gpu0.0") ==
+          std::vector<std::string>{"gpu2.1-gpu3.1 >", "gpu3.1-gpu0.1 >", "gpu0.0-gpu0.1 <"});
+    CHECK(torus_route(c, "gpu1.1", "gpu1.1").empty());
+    const Cluster two = parse_cluster(torus({2, 2}), "t.json");
+    CHECK(torus_route(two, "gpu1.0", "gpu0.0") == std::vector<std::string>{"gpu0.0-gpu1.0 <"});
+    CHECK(torus_route(two, "gpu0.0", "gpu1.1") == std::vector<std::string>{"gpu0.0-gpu1.0 >", "gpu1.0-gpu1.1 >"});
+  }
+  SUBCASE("bad tori") {
+    CHECK(cluster_error(torus({256, 256, 2})) ==
+          "c.json: /dimensions: 131072 GPUs (the dimensions' product) is above the limit of 65536");
+    CHECK(cluster_error(torus({2, 2, 2, 2, 2})).rfind("c.json: /dimensions: expected at most 4 items", 0) == 0);
+    CHECK(cluster_error(torus({4, 0})).rfind("c.json: /dimensions/1: ", 0) == 0);
+    json no_link = torus({4});
+    no_link.erase("link");
+    CHECK(cluster_error(no_link) == "c.json: missing field \"link\", required by shape \"torus\"");
   }
 }

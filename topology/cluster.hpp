@@ -59,6 +59,9 @@ struct Cluster {
   std::vector<Element> elements;
   std::vector<ClusterLink> links;
   std::vector<std::size_t> worker_gpus;  ///< element index of worker i's GPU
+  /// A torus's size along each dimension (its GPUs are elements 0.., the first dimension fastest);
+  /// empty for other shapes.
+  std::vector<int> torus_dimensions;
   std::optional<ClusterPrice> price;
 
   const GpuModel& gpu_model(const Element& gpu) const;

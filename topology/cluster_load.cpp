@@ -49,6 +49,7 @@ class Builder {
     if (s == "nodes") nodes();
     if (s == "fat_tree") fat_tree();
     if (s == "ring") ring();
+    if (s == "torus") torus();
     if (s == "dragonfly") dragonfly();
     if (s == "graph") graph();
     std::vector<std::string> worker_pointers = workers();
@@ -336,6 +337,43 @@ class Builder {
       if (n == 2 && i == 1) break;  // two GPUs need one link, not two
       link(fmt::format("gpu{}-gpu{}", i, (i + 1) % n), static_cast<std::size_t>(i),
            static_cast<std::size_t>((i + 1) % n), need("link"), "/link");
+    }
+  }
+
+  /// GPUs at the points of a torus (`dimensions`, first fastest), each linked to its next one
+  /// along every dimension, the last back to the first (one link where a dimension has two).
+  void torus() {
+    const std::string m = gpu();
+    const json& dims = need("dimensions");
+    std::int64_t total = 1;
+    for (const json& d : dims) total *= d.get<std::int64_t>();
+    if (total > kMaxClusterGpus)
+      fail("/dimensions", fmt::format("{} GPUs (the dimensions' product) is above the limit of {}", total, kMaxClusterGpus));
+    std::vector<int>& size = cluster_.torus_dimensions;
+    for (const json& d : dims) size.push_back(d.get<int>());
+    const auto n = static_cast<std::size_t>(total);
+    cluster_.elements.reserve(n);
+    cluster_.links.reserve(n * size.size());
+    index_.reserve(n);
+    const auto name = [&](std::size_t i) {
+      std::string out = "gpu";
+      for (std::size_t d = 0; d < size.size(); ++d) {
+        out += fmt::format("{}{}", d ? "." : "", i % static_cast<std::size_t>(size[d]));
+        i /= static_cast<std::size_t>(size[d]);
+      }
+      return out;
+    };
+    for (std::size_t i = 0; i < n; ++i) element(name(i), ElementKind::gpu, m, "/dimensions");
+    std::size_t stride = 1;
+    for (std::size_t d = 0; d < size.size(); ++d) {
+      const auto k = static_cast<std::size_t>(size[d]);
+      for (std::size_t i = 0; i < n && k > 1; ++i) {
+        const std::size_t c = i / stride % k;
+        if (k == 2 && c == 1) continue;  // two GPUs along this dimension: one link
+        const std::size_t next = i - c * stride + (c + 1) % k * stride;
+        link(cluster_.elements[i].name + "-" + cluster_.elements[next].name, i, next, need("link"), "/link");
+      }
+      stride *= k;
     }
   }
 

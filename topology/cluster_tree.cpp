@@ -44,7 +44,7 @@ std::optional<ClusterTree> cluster_tree(const Cluster& cluster) {
 }
 
 void tree_path(const ClusterTree& tree, const Cluster& cluster, std::size_t from, std::size_t to,
-               std::vector<TreeStep>& out) {
+               std::vector<PathStep>& out) {
   out.clear();
   std::size_t a = from, b = to;  // up to the lowest element both lie under
   while (tree.depth[a] > tree.depth[b]) a = tree.parent[a];
@@ -59,6 +59,53 @@ void tree_path(const ClusterTree& tree, const Cluster& cluster, std::size_t from
   for (std::size_t e = to; e != a; e = tree.parent[e])  // down: from the parent to e, reversed below
     out.push_back({tree.up_link[e], cluster.links[tree.up_link[e]].a != e});
   std::reverse(out.begin() + static_cast<std::ptrdiff_t>(up), out.end());
+}
+
+std::optional<ClusterTorus> cluster_torus(const Cluster& cluster) {
+  if (cluster.torus_dimensions.empty()) return std::nullopt;
+  ClusterTorus t;
+  std::size_t stride = 1;
+  for (int k : cluster.torus_dimensions) {
+    t.size.push_back(static_cast<std::size_t>(k));
+    t.stride.push_back(stride);
+    stride *= static_cast<std::size_t>(k);
+  }
+  const std::size_t dims = t.size.size();
+  t.next_link.assign(stride * dims, ClusterTree::kNone);
+  for (std::size_t i = 0; i < cluster.links.size(); ++i) {
+    const ClusterLink& l = cluster.links[i];
+    for (std::size_t d = 0; d < dims; ++d) {
+      const std::size_t ca = l.a / t.stride[d] % t.size[d], cb = l.b / t.stride[d] % t.size[d];
+      if (ca == cb) continue;
+      const bool a_first = (ca + 1) % t.size[d] == cb;  // b is a's next along d
+      t.next_link[(a_first ? l.a : l.b) * dims + d] = i;
+    }
+  }
+  return t;
+}
+
+void torus_path(const ClusterTorus& torus, const Cluster& cluster, std::size_t from, std::size_t to,
+                std::vector<PathStep>& out) {
+  out.clear();
+  const std::size_t dims = torus.size.size();
+  std::size_t at = from;
+  for (std::size_t d = 0; d < dims; ++d) {
+    const std::size_t k = torus.size[d], s = torus.stride[d];
+    const std::size_t target = to / s % k;
+    std::size_t c = at / s % k;
+    if (c == target) continue;
+    const std::size_t ahead = (target + k - c) % k;  // steps the next-GPU way
+    const bool up = ahead <= k - ahead;
+    for (std::size_t step = 0, steps = up ? ahead : k - ahead; step < steps; ++step) {
+      const std::size_t nc = up ? (c + 1) % k : (c + k - 1) % k;
+      const std::size_t next = at - c * s + nc * s;
+      std::size_t l = torus.next_link[(up ? at : next) * dims + d];
+      if (l == ClusterTree::kNone) l = torus.next_link[(up ? next : at) * dims + d];  // two along d: one link
+      out.push_back({l, cluster.links[l].a == at});
+      at = next;
+      c = nc;
+    }
+  }
 }
 
 }  // namespace resist

@@ -1,6 +1,6 @@
-// A cluster whose links form a tree (every generated star, nodes and fat-tree shape): each element's
-// way up to a root, so that the one path between two elements is found in a few steps, whatever
-// the cluster's size (the simulator routes such clusters in one SimGrid zone with it).
+// Routes computed from a cluster's shape, in a few steps whatever its size (the simulator routes
+// such clusters in one SimGrid zone with them): the one path of a cluster whose links form a tree
+// (every generated star, nodes and fat-tree shape), and dimension-order routes on a torus.
 #pragma once
 
 #include <cstddef>
@@ -19,7 +19,7 @@ struct ClusterTree {
 };
 
 /// One step of a path: a link and the way it is crossed (`forward`: from its end `a` to `b`).
-struct TreeStep {
+struct PathStep {
   std::size_t link = 0;
   bool forward = true;
 };
@@ -32,6 +32,21 @@ std::optional<ClusterTree> cluster_tree(const Cluster& cluster);
 /// The path from element `from` to element `to`: up from `from` to the lowest element both lie
 /// under, then down to `to`. Appends to `out` (cleared first); empty when from == to.
 void tree_path(const ClusterTree& tree, const Cluster& cluster, std::size_t from, std::size_t to,
-               std::vector<TreeStep>& out);
+               std::vector<PathStep>& out);
+
+/// A torus cluster's link from each GPU to its next one along each dimension.
+struct ClusterTorus {
+  std::vector<std::size_t> size, stride;  ///< by dimension
+  std::vector<std::size_t> next_link;     ///< [gpu * dimensions + d]; ClusterTree::kNone where none
+};
+
+/// The torus of a cluster of shape torus, or nullopt for other shapes.
+std::optional<ClusterTorus> cluster_torus(const Cluster& cluster);
+
+/// The dimension-order route from GPU `from` to GPU `to`: along the first dimension to the
+/// destination's coordinate, the shorter way round (the next GPU's way on a tie), then the second...
+/// Appends to `out` (cleared first).
+void torus_path(const ClusterTorus& torus, const Cluster& cluster, std::size_t from, std::size_t to,
+                std::vector<PathStep>& out);
 
 }  // namespace resist
