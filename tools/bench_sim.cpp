@@ -111,6 +111,8 @@ int main(int argc, char** argv) {
   run("data-parallel, 8,192 H100, hierarchical ring",
       {"strategy.workers=8192", "strategy.name=data_parallel", "collectives.allreduce=hierarchical_ring"},
       "fattree-8192-h100x8-ib");
+  run("data-parallel, 32,768 H100, 3-level fat-tree", {"strategy.workers=32768", "strategy.name=data_parallel"},
+      "fattree3-32768-h100-400g-ib");
   run("ResIST round, 8,192 H100 on a dragonfly", {"strategy.workers=8192", "strategy.min_depth=1"},
       "dragonfly-8192-h100-200g");
   run("data-parallel, 8,192 H100 dragonfly, ring", {"strategy.workers=8192", "strategy.name=data_parallel"},
