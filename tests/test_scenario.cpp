@@ -362,8 +362,9 @@ TEST_CASE("simulator routing and all-reduce algorithms: read, defaulted, and ref
   CHECK(s.sim.routing == "flat");
   CHECK(s.collectives.allreduce == Algorithm::hierarchical_ring);
   CHECK(test::scenario({"collectives.allreduce=double_tree"}).collectives.allreduce == Algorithm::double_tree);
+  CHECK(test::scenario({"sim.routing=stars"}).sim.routing == "stars");
   CHECK(input_error([] { test::scenario({"sim.routing=zones"}); }).find(
-            "/sim/routing: expected one of \"auto\", \"flat\"") != std::string::npos);
+            "/sim/routing: expected one of \"auto\", \"stars\", \"flat\"") != std::string::npos);
   // The new algorithms are all-reduce ones: reduce and broadcast keep direct and tree.
   CHECK(input_error([] { test::scenario({"collectives.reduce=double_tree"}); }).find(
             "/collectives/reduce: expected one of \"direct\", \"tree\"") != std::string::npos);
