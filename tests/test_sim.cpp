@@ -605,6 +605,24 @@ void check_same_as_flat(const Plan& plan, const Cluster& cluster, SimSettings s)
   }
 }
 
+/// ResIST and data-parallel rounds (step collectives) on `cluster`, zoned against flat.
+void check_strategies_same_as_flat(const Cluster& cluster, int workers) {
+  for (const char* strategy : {"resist", "data_parallel"}) {
+    CAPTURE(strategy);
+    const Scenario s = test::scenario({std::string("strategy.name=") + strategy,
+                                       "strategy.workers=" + std::to_string(workers), "strategy.min_depth=1",
+                                       "training.epochs=null", "training.rounds=2"});
+    check_same_as_flat(make_plan(s, 2), cluster, settings("step"));
+  }
+}
+
+/// Bytes each link way carried, by SimGrid's name of the way.
+std::map<std::string, double> link_bytes(const SimResult& r) {
+  std::map<std::string, double> bytes;
+  for (const LinkLoad& l : r.links) bytes[l.name] = l.bytes;
+  return bytes;
+}
+
 }  // namespace
 
 namespace {
@@ -676,19 +694,13 @@ TEST_CASE("a dragonfly: star zones route as one flat zone does, and a ring betwe
                                    {"local_link", {{"bandwidth", "100Gbps"}, {"latency", "300ns"}}},
                                    {"global_link", {{"bandwidth", "400Gbps"}, {"latency", "2us"}}}},
                                   "d.json");
-  for (const char* strategy : {"resist", "data_parallel"}) {
-    CAPTURE(strategy);
-    const Scenario s = test::scenario({std::string("strategy.name=") + strategy, "strategy.workers=24",
-                                       "strategy.min_depth=1", "training.epochs=null", "training.rounds=2"});
-    check_same_as_flat(make_plan(s, 2), c, settings("step"));
-  }
+  check_strategies_same_as_flat(c, 24);
   // Workers 0-5 are group 0, 6-11 group 1: a ring of 0 and 6 goes router0 -> group0-group1 -> router0.
   Plan p = bare_plan(24);
   const double m = 8e6;
   add(p, comm(OpKind::allreduce, {0, 6}, -1, Algorithm::ring, m));
   const SimResult r = simulate(p, c, settings());
-  std::map<std::string, double> bytes;
-  for (const LinkLoad& l : r.links) bytes[l.name] = l.bytes;
+  std::map<std::string, double> bytes = link_bytes(r);
   CHECK(bytes["group0-group1_UP"] == doctest::Approx(m));  // 2(n-1) steps of M/n, n = 2
   CHECK(bytes["group0-group1_DOWN"] == doctest::Approx(m));
   CHECK(bytes.count("group0.router0-router1_UP") == 0);
@@ -701,12 +713,7 @@ TEST_CASE("a 3-level fat-tree: star zones route as one flat zone does; traffic b
                                    {"gpus_per_leaf", 4}, {"oversubscription", 2}, {"pod_oversubscription", 2},
                                    {"host_link", link}, {"uplink", link}, {"core_link", link}},
                                   "f.json");
-  for (const char* strategy : {"resist", "data_parallel"}) {
-    CAPTURE(strategy);
-    const Scenario s = test::scenario({std::string("strategy.name=") + strategy, "strategy.workers=16",
-                                       "strategy.min_depth=1", "training.epochs=null", "training.rounds=2"});
-    check_same_as_flat(make_plan(s, 2), c, settings("step"));
-  }
+  check_strategies_same_as_flat(c, 16);
   // Workers 0-3 on pod0.leaf0, 4-7 pod0.leaf1, 8-11 pod1.leaf0. A ring of 0 and 4 stays in pod 0;
   // one of 0 and 8 crosses both pods' core links, each carrying 2(n-1) M/n = M each way.
   const double m = 8e6;
@@ -716,8 +723,7 @@ TEST_CASE("a 3-level fat-tree: star zones route as one flat zone does; traffic b
     Plan p = bare_plan(16);
     add(p, comm(OpKind::allreduce, {0, other}, -1, Algorithm::ring, m));
     const SimResult r = simulate(p, c, settings());
-    bytes.clear();
-    for (const LinkLoad& l : r.links) bytes[l.name] = l.bytes;
+    bytes = link_bytes(r);
     CHECK(bytes["pod0.leaf0-uplinks_UP"] == doctest::Approx(m));
     CHECK(bytes.count("pod0-uplinks_UP") == (crosses ? 1 : 0));
     if (!crosses) continue;
@@ -731,12 +737,7 @@ TEST_CASE("a torus: routed dimension by dimension in one zone; a ring of 5 as th
   const json link = {{"bandwidth", "400Gbps"}, {"latency", "1us"}};
   // Five GPUs in a ring: every shortest path is unique, so the flat zone takes the same ones.
   const Cluster ring = parse_cluster({{"shape", "torus"}, {"gpu", "H100"}, {"dimensions", {5}}, {"link", link}}, "t.json");
-  for (const char* strategy : {"resist", "data_parallel"}) {
-    CAPTURE(strategy);
-    const Scenario s = test::scenario({std::string("strategy.name=") + strategy, "strategy.workers=5",
-                                       "strategy.min_depth=1", "training.epochs=null", "training.rounds=2"});
-    check_same_as_flat(make_plan(s, 2), ring, settings("step"));
-  }
+  check_strategies_same_as_flat(ring, 5);
   // 4 x 4: worker 0 is gpu0.0, worker 10 gpu2.2. Two hops each way in each dimension, a tie taken
   // the next GPU's way: 0 -> 10 over gpu1.0, gpu2.0, gpu2.1; 10 -> 0 over gpu3.2, gpu0.2, gpu0.3.
   const Cluster c = parse_cluster({{"shape", "torus"}, {"gpu", "H100"}, {"dimensions", {4, 4}}, {"link", link}}, "t.json");
@@ -744,8 +745,7 @@ TEST_CASE("a torus: routed dimension by dimension in one zone; a ring of 5 as th
   const double m = 8e6;
   add(p, comm(OpKind::allreduce, {0, 10}, -1, Algorithm::ring, m));
   const SimResult r = simulate(p, c, settings());
-  std::map<std::string, double> bytes;
-  for (const LinkLoad& l : r.links) bytes[l.name] = l.bytes;
+  std::map<std::string, double> bytes = link_bytes(r);
   for (const char* way : {"gpu0.0-gpu1.0_UP", "gpu1.0-gpu2.0_UP", "gpu2.0-gpu2.1_UP", "gpu2.1-gpu2.2_UP",
                           "gpu2.2-gpu3.2_UP", "gpu3.2-gpu0.2_UP", "gpu0.2-gpu0.3_UP", "gpu0.3-gpu0.0_UP"}) {
     CAPTURE(way);
@@ -781,8 +781,7 @@ TEST_CASE("the shipped 8,192-GPU fat-tree of 8-GPU nodes: a ring over two nodes 
   for (WorkerId w = 0; w < 16; ++w) all[static_cast<std::size_t>(w)] = w;
   add(p, comm(OpKind::allreduce, all, -1, Algorithm::ring, m));
   const SimResult r = simulate(p, c, settings());
-  std::map<std::string, double> bytes;
-  for (const LinkLoad& l : r.links) bytes[l.name] = l.bytes;
+  std::map<std::string, double> bytes = link_bytes(r);
   const double edge = 2.0 * 15 * m / 16;  // what one ring edge carries
   CHECK(bytes["leaf0.node0.nic_UP"] == doctest::Approx(edge));    // 7 -> 8
   CHECK(bytes["leaf0.node1.nic_DOWN"] == doctest::Approx(edge));

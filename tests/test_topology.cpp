@@ -31,6 +31,14 @@ const ClusterLink& link(const Cluster& c, const std::string& name) {
   return *it;
 }
 
+/// The index of the element named `name`.
+std::size_t element_at(const Cluster& c, const std::string& name) {
+  for (std::size_t i = 0; i < c.elements.size(); ++i)
+    if (c.elements[i].name == name) return i;
+  FAIL("no element " << name);
+  return 0;
+}
+
 json star(int gpus) {
   return {{"shape", "star"}, {"gpu", "H100"}, {"gpus", gpus},
           {"link", {{"bandwidth", "8Gbps"}, {"latency", "10us"}}}};
@@ -584,12 +592,7 @@ TEST_CASE("tree-shaped clusters: the one path between two elements, up to their 
     for (const PathStep& s : steps) out.push_back(c.links[s.link].name + (s.forward ? " >" : " <"));
     return out;
   };
-  const auto index = [](const Cluster& c, const std::string& name) {
-    for (std::size_t i = 0; i < c.elements.size(); ++i)
-      if (c.elements[i].name == name) return i;
-    FAIL("no element " << name);
-    return std::size_t{0};
-  };
+  const auto index = element_at;
   SUBCASE("a 3-level fat-tree: across pods, within a pod, on one leaf, to itself") {
     const Cluster c = parse_cluster(three_levels(2, 2), "c.json");
     const std::size_t a = index(c, "pod0.leaf0.gpu0");
@@ -648,14 +651,8 @@ json torus(std::vector<int> dims) {
 }
 
 std::vector<std::string> torus_route(const Cluster& c, const std::string& from, const std::string& to) {
-  const auto at = [&](const std::string& name) {
-    for (std::size_t i = 0; i < c.elements.size(); ++i)
-      if (c.elements[i].name == name) return i;
-    FAIL("no element " << name);
-    return std::size_t{0};
-  };
   std::vector<PathStep> steps;
-  torus_path(cluster_torus(c).value(), c, at(from), at(to), steps);
+  torus_path(cluster_torus(c).value(), c, element_at(c, from), element_at(c, to), steps);
   std::vector<std::string> out;
   for (const PathStep& s : steps) out.push_back(c.links[s.link].name + (s.forward ? " >" : " <"));
   return out;
