@@ -24,7 +24,9 @@ std::string cluster_error(json doc) {
   return input_error([&] { parse_cluster(std::move(doc), "c.json"); });
 }
 
-const ClusterLink& link(const Cluster& c, const std::string& name) {
+/// The link named `name`, copied (a reference returned from a call that took a temporary string
+/// is what GCC 14's -Wdangling-reference warns of).
+ClusterLink link(const Cluster& c, const std::string& name) {
   const auto it = std::find_if(c.links.begin(), c.links.end(),
                                [&](const ClusterLink& l) { return l.name == name; });
   REQUIRE(it != c.links.end());
