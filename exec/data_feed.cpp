@@ -11,8 +11,9 @@ DataFeed::DataFeed(const Scenario& s, int rank, int world, torch::Device device)
     : s_(s), rank_(rank), device_(device) {
   if (s.dataset == "synthetic") return;
   const Dataset data = load_dataset(s, true);
+  const std::size_t samples = training_samples(s, data.info.size);
   std::vector<std::int64_t> shard;
-  for (std::size_t i = static_cast<std::size_t>(rank); i < data.info.size; i += static_cast<std::size_t>(world))
+  for (std::size_t i = static_cast<std::size_t>(rank); i < samples; i += static_cast<std::size_t>(world))
     shard.push_back(static_cast<std::int64_t>(i));
   if (shard.empty()) throw std::invalid_argument(fmt::format("worker {} has no training samples", rank));
   const Batch b = gather(data, shard);  // still bytes: gather converts only what it returns
@@ -30,8 +31,9 @@ Batch DataFeed::next(int batch) {
   }
   ++step_;
   const torch::Tensor index =
-      torch::from_blob(picked.data(), {static_cast<std::int64_t>(picked.size())}, torch::kLong).to(device_);
-  Batch b{pixels_.index_select(0, index).to(torch::kFloat).div_(127.5).sub_(1.0), labels_.index_select(0, index)};
+      torch::from_blob(picked.data(), {static_cast<std::int64_t>(picked.size())}, torch::kLong)
+          .to(device_, /*non_blocking=*/false, /*copy=*/true);  // a copy: the batch keeps it, picked goes
+  Batch b{pixels_.index_select(0, index).to(torch::kFloat).div_(127.5).sub_(1.0), labels_.index_select(0, index), index};
   return s_.dataset == "fashion_mnist" ? b : augment(b);
 }
 
@@ -60,7 +62,7 @@ Batch DataFeed::gather(const Dataset& d, const std::vector<std::int64_t>& indice
   const torch::Tensor all = torch::from_blob(pixels, {n, d.info.channels, d.info.height, d.info.width}, torch::kUInt8);
   const torch::Tensor all_labels = torch::from_blob(labels, {n}, torch::kUInt8);
   const torch::Tensor index = torch::tensor(indices, torch::kLong);
-  return {all.index_select(0, index), all_labels.index_select(0, index).to(torch::kLong)};
+  return {all.index_select(0, index), all_labels.index_select(0, index).to(torch::kLong), torch::Tensor()};
 }
 
 void DataFeed::reshuffle() {
@@ -102,7 +104,7 @@ std::vector<Batch> evaluation_batches(const Scenario& s, const Network& network,
     std::vector<std::int64_t> idx;
     for (std::size_t i = at; i < std::min(n, at + 250); ++i) idx.push_back(static_cast<std::int64_t>(i));
     Batch b = DataFeed::gather(test, idx);
-    batches.push_back({b.images.to(torch::kFloat).div_(127.5).sub_(1.0), b.labels});
+    batches.push_back({b.images.to(torch::kFloat).div_(127.5).sub_(1.0), b.labels, torch::Tensor()});
   }
   return batches;
 }

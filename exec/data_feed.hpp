@@ -26,7 +26,10 @@ class DataFeed {
   /// shard is empty).
   DataFeed(const Scenario& s, int rank, int world, torch::Device device = torch::kCPU);
 
+  /// The next `batch` samples (their positions in the shard in Batch::indices).
   Batch next(int batch);
+  /// The samples in this worker's shard (0 for synthetic data).
+  std::int64_t shard_size() const { return pixels_.defined() ? pixels_.size(0) : 0; }
 
   FeedPosition position() const;
   void restore(const FeedPosition& p);

@@ -176,6 +176,16 @@ DatasetInfo probe_dataset(const Scenario& s, bool train) {
   return load_dataset(s, train).info;  // reports the unsupported data set
 }
 
+std::size_t training_samples(const Scenario& s, std::size_t available) {
+  if (s.dataset == "synthetic" || !s.document.contains("data") || !s.document["data"].contains("train_samples"))
+    return available;
+  const auto wanted = static_cast<std::size_t>(s.train_samples);
+  if (wanted > available)
+    throw InputError(s.source, "/data/train_samples",
+                     fmt::format("expected at most the {} training samples of {}, found {}", available, s.dataset, wanted));
+  return wanted;
+}
+
 void check_model_fits(const Scenario& s, const DatasetInfo& d) {
   const auto& in = s.model.input;
   if (in[0] != d.channels || in[1] != d.height || in[2] != d.width)
@@ -187,6 +197,7 @@ void check_model_fits(const Scenario& s, const DatasetInfo& d) {
     throw InputError(s.source, "/model/classes",
                      fmt::format("dataset {} has {} classes; expected model.classes {}, found {}",
                                  s.dataset, d.classes, d.classes, s.model.classes));
+  (void)training_samples(s, d.size);
 }
 
 }  // namespace resist::exec

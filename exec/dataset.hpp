@@ -43,7 +43,12 @@ Dataset load_dataset(const Scenario& scenario, bool train);
 /// Reads only the headers (for checks before training). Synthetic data takes the model's shape.
 DatasetInfo probe_dataset(const Scenario& scenario, bool train);
 
-/// Throws InputError at /model/input or /model/classes when the model does not fit the data.
+/// Throws InputError at /model/input or /model/classes when the model does not fit the data, or
+/// at /data/train_samples when the scenario asks for more samples than the training set has.
 void check_model_fits(const Scenario& scenario, const DatasetInfo& data);
+
+/// How many of the training set's samples a run trains on: data.train_samples where the scenario
+/// gives it (the set's first ones; InputError when the set has fewer), else all `available`.
+std::size_t training_samples(const Scenario& scenario, std::size_t available);
 
 }  // namespace resist::exec

@@ -76,14 +76,50 @@ torch::Tensor LayerStage::train(const Round& round, DataFeed& feed, NetModel& mo
     if (last) {
       loss = torch::nn::functional::cross_entropy(x, batch_.labels);
     } else {  // beta/2 |output - target|^2 per element of the cut's tensor, averaged over the batch
-      loss = 0.5 * beta(round.index) * torch::nn::functional::mse_loss(x.to(torch::kFloat), target_);
+      const torch::Tensor out = x.to(torch::kFloat);
+      loss = 0.5 * beta(round.index) * torch::nn::functional::mse_loss(out, target_);
+      if (augmented()) loss = loss + (batch_multipliers(feed) * (out - target_)).mean();  // + <mu, out - target>
     }
   }
   loss.backward();
   multi_tensor_sgd_step(optimizer);  // the blocks of other stages have no gradient: left alone
   if (!first) input_grad_ = in.grad().detach();
   if (!last) output_ = x.detach().to(torch::kFloat);
+  if (!last && augmented()) update_multipliers(round);
   return loss.detach();
+}
+
+bool LayerStage::augmented() const { return plan_.method == "augmented_lagrangian"; }
+
+torch::Tensor LayerStage::batch_multipliers(const DataFeed& feed) {
+  if (!multipliers_.defined()) {
+    const AuxNet& next = *plan_.stages.at(self_ + 1).aux;
+    const std::int64_t samples = feed.shard_size();
+    if (samples == 0 || !batch_.indices.defined())
+      throw std::logic_error("augmented_lagrangian needs a data set with fixed samples; synthetic data has none");
+    try {
+      multipliers_ = torch::zeros({samples, next.out_channels, next.out_size.h, next.out_size.w},
+                                  torch::TensorOptions().device(device_).dtype(torch::kFloat));
+    } catch (const c10::Error& e) {
+      throw std::runtime_error(fmt::format(
+          "stage {}: cannot allocate the augmented-Lagrangian multipliers, {} samples x {} elements at the cut, "
+          "{:.1f} MiB fp32: {}", self_ + 1, samples, next.output_elements(),
+          static_cast<double>(samples) * static_cast<double>(next.output_elements()) * 4 / (1024.0 * 1024.0),
+          e.what_without_backtrace()));
+    }
+  }
+  return multipliers_.index_select(0, batch_.indices);
+}
+
+void LayerStage::update_multipliers(const Round& round) {
+  // What the next stage's AuxNet chases is z + mu/beta (with this iteration's mu): the minimiser
+  // of beta/(2D)|z - lambda|^2 + <mu, z - lambda>/D + loss(lambda) moves from there. Then
+  // mu += beta (z - lambda), z and lambda as this iteration used them.
+  const double b = beta(round.index);
+  const torch::Tensor mu = multipliers_.index_select(0, batch_.indices);
+  const torch::Tensor z = output_;
+  output_ = z + mu / b;
+  multipliers_.index_copy_(0, batch_.indices, mu + b * (z - target_));
 }
 
 void LayerStage::aux_update(const Round& round) {

@@ -24,8 +24,9 @@ class LayerStage {
   /// is the stage's input and the target the stage before trains towards).
   void aux_forward(const Round& round, DataFeed& feed);
   /// ComputePart::train: the stage's blocks on its input (the image for the first stage), the
-  /// task loss on the last stage, the penalty towards the next stage's AuxNet output on the others;
-  /// backward and a step of `optimizer` (the model's). Returns the loss.
+  /// task loss on the last stage, the penalty towards the next stage's AuxNet output on the others
+  /// (with the augmented-Lagrangian term where the method says); backward and a step of
+  /// `optimizer` (the model's). Returns the loss.
   torch::Tensor train(const Round& round, DataFeed& feed, NetModel& model, torch::optim::SGD& optimizer);
   /// ComputePart::aux_update: the AuxNet takes a step towards the auxiliary variable's new value,
   /// the stage before's output moved against this stage's input gradient (a step of 1/beta).
@@ -43,6 +44,12 @@ class LayerStage {
 
  private:
   void draw(const Round& round, DataFeed& feed);
+  /// method = augmented_lagrangian.
+  bool augmented() const;
+  /// The batch's multipliers (allocated, zero, on first use: one per sample of the feed).
+  torch::Tensor batch_multipliers(const DataFeed& feed);
+  /// After the step: the output sent on becomes z + mu/beta, and mu += beta (z - target).
+  void update_multipliers(const Round& round);
 
   const Scenario& s_;
   const Plan& plan_;
@@ -60,6 +67,7 @@ class LayerStage {
   torch::Tensor output_;     // the stage's output (detached)
   torch::Tensor target_;     // the next stage's AuxNet output, received
   torch::Tensor anchor_;     // the stage before's output, received
+  torch::Tensor multipliers_;  // augmented Lagrangian: [samples, cut's tensor] on the stage before a cut
 };
 
 }  // namespace resist::exec

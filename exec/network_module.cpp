@@ -265,7 +265,7 @@ void unflatten(const torch::Tensor& flat, const std::vector<torch::Tensor>& tens
 
 Batch on(torch::Device device, const Batch& b) {
   if (device.is_cpu()) return b;
-  return {b.images.to(device), b.labels.to(device)};
+  return {b.images.to(device), b.labels.to(device), b.indices.defined() ? b.indices.to(device) : torch::Tensor()};
 }
 
 Batch synthetic_batch(const ModelSpec& spec, int batch, std::uint64_t seed, int worker,
@@ -277,7 +277,7 @@ Batch synthetic_batch(const ModelSpec& spec, int batch, std::uint64_t seed, int 
   auto gen = at::make_generator<at::CPUGeneratorImpl>(seed * 1000003 + static_cast<std::uint64_t>(worker) * 7919 + step + 1);
   torch::Tensor labels = at::randint(spec.classes, {batch}, gen, torch::kLong);
   torch::Tensor images = patterns.index_select(0, labels) + 0.8 * at::randn({batch, c, h, w}, gen);
-  return {images, labels};
+  return {images, labels, torch::Tensor()};
 }
 
 }  // namespace resist::exec

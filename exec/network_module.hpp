@@ -70,6 +70,9 @@ void unflatten(const torch::Tensor& flat, const std::vector<torch::Tensor>& tens
 struct Batch {
   torch::Tensor images;
   torch::Tensor labels;
+  /// The samples' positions in the feed's training set (int64, beside the images); undefined for
+  /// synthetic data, whose samples are new every iteration.
+  torch::Tensor indices;
 };
 /// A batch on `device`.
 Batch on(torch::Device device, const Batch& b);

@@ -235,6 +235,10 @@ void check_layer_parallel(const Scenario& s, const Network& net) {
     throw InputError(s.source, "/strategy/layer_parallel/balance",
                      "\"cost_table\" balances the stages by the seconds of sim.cost_table, and the scenario has none: "
                      "measure one with resist profile and name it in sim.cost_table, or balance \"flops\"");
+  if (s.strategy.layer_parallel.method == "augmented_lagrangian" && s.dataset == "synthetic")
+    throw InputError(s.source, "/strategy/layer_parallel/method",
+                     "augmented_lagrangian keeps a multiplier for every training sample, and synthetic data draws new "
+                     "samples every iteration: use method \"penalty\", or a data set (data.dataset)");
   const double serial = s.strategy.layer_parallel.serial_epochs;
   if (serial > 0 && s.train_samples == 0)
     throw InputError(s.source, "/data/train_samples",

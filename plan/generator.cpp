@@ -64,6 +64,8 @@ Plan plan_header(const Scenario& s) {
     plan.aux_width = s.strategy.layer_parallel.aux_width;
     plan.aux_depth = s.strategy.layer_parallel.aux_depth;
     plan.aux_steps = s.strategy.layer_parallel.aux_steps;
+    plan.method = s.strategy.layer_parallel.method;
+    if (plan.method == "augmented_lagrangian") plan.multiplier_samples = s.train_samples;
     plan.parallel_rounds = plan.total_rounds - s.serial_rounds();
     plan.stages = make_stages(plan.network, stage_cuts(s, plan), plan.aux_width, plan.aux_depth);
   }

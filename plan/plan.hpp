@@ -133,6 +133,11 @@ struct Plan {
   int aux_width = 0;  ///< layer-parallel: the AuxNets' settings the stages were made with
   int aux_depth = 0;
   int aux_steps = 1;  ///< layer-parallel: AuxNet SGD steps per iteration
+  /// Layer-parallel: how stages are coupled, "penalty" or "augmented_lagrangian"; the latter keeps
+  /// a multiplier per element of the cut's tensor for each of `multiplier_samples` training samples
+  /// on the stage before each cut.
+  std::string method = "penalty";
+  std::uint64_t multiplier_samples = 0;
   /// Layer-parallel: rounds of the parallel phase; the serial correction's rounds follow them.
   std::uint64_t parallel_rounds = 0;
   std::vector<Round> rounds;

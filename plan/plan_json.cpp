@@ -177,8 +177,10 @@ json model_json(const ModelSpec& spec) {
 json layer_parallel_json(const Plan& plan) {
   json cuts = json::array();
   for (std::size_t k = 1; k < plan.stages.size(); ++k) cuts.push_back(plan.network.blocks[plan.stages[k].first].id);
-  return {{"cuts", std::move(cuts)}, {"aux_width", plan.aux_width}, {"aux_depth", plan.aux_depth},
-          {"aux_steps", plan.aux_steps}, {"parallel_rounds", plan.parallel_rounds}};
+  json lp = {{"cuts", std::move(cuts)}, {"aux_width", plan.aux_width}, {"aux_depth", plan.aux_depth},
+             {"aux_steps", plan.aux_steps}, {"parallel_rounds", plan.parallel_rounds}, {"method", plan.method}};
+  if (plan.method == "augmented_lagrangian") lp["multiplier_samples"] = plan.multiplier_samples;
+  return lp;
 }
 
 /// Layer-parallel: the stages from the plan's cuts, with the errors naming the plan's fields.
@@ -191,6 +193,15 @@ void read_stages(Plan& plan, const json& doc, const std::string& source) {
   plan.aux_depth = lp.at("aux_depth").get<int>();
   plan.aux_steps = lp.value("aux_steps", 1);
   plan.parallel_rounds = lp.value("parallel_rounds", plan.total_rounds);
+  plan.method = lp.value("method", "penalty");
+  if (plan.method == "augmented_lagrangian") {
+    if (!lp.contains("multiplier_samples"))
+      throw InputError(source, "/layer_parallel/multiplier_samples",
+                       "an augmented_lagrangian plan needs the number of training samples its multipliers are kept for");
+    plan.multiplier_samples = lp.at("multiplier_samples").get<std::uint64_t>();
+  } else if (lp.contains("multiplier_samples")) {
+    throw InputError(source, "/layer_parallel/multiplier_samples", "only an augmented_lagrangian plan keeps multipliers");
+  }
   if (plan.parallel_rounds > plan.total_rounds)
     throw InputError(source, "/layer_parallel/parallel_rounds",
                      fmt::format("expected at most the {} rounds of the training, found {}", plan.total_rounds, plan.parallel_rounds));

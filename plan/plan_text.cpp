@@ -36,6 +36,9 @@ std::string stages_text(const Plan& plan) {
   std::string out = fmt::format("; AuxNets of width {} and {} extra layer{}, {} step{} an iteration", plan.aux_width,
                                 plan.aux_depth, plan.aux_depth == 1 ? "" : "s", plan.aux_steps,
                                 plan.aux_steps == 1 ? "" : "s");
+  if (plan.method == "augmented_lagrangian")
+    out += fmt::format("; augmented Lagrangian: a multiplier per element of each cut's input for each of {} samples, "
+                       "on the stage before the cut", plan.multiplier_samples);
   if (plan.parallel_rounds < plan.total_rounds)
     out += fmt::format("; serial correction on worker 0 in the last {} rounds", plan.total_rounds - plan.parallel_rounds);
   for (std::size_t k = 0; k < plan.stages.size(); ++k) {
@@ -46,6 +49,10 @@ std::string stages_text(const Plan& plan) {
       out += fmt::format(", AuxNet {} layers, {} parameters, {:.3f} GFLOP/sample, input {}x{}x{}", s.aux->layers.size(),
                          s.aux->params, s.aux->train_flops() / 1e9, s.aux->out_channels, s.aux->out_size.h,
                          s.aux->out_size.w);
+    if (s.aux && plan.method == "augmented_lagrangian")
+      out += fmt::format(", multipliers on worker {}: {:.1f} MiB fp32", k - 1,
+                         static_cast<double>(plan.multiplier_samples) * static_cast<double>(s.aux->output_elements()) * 4 /
+                             (1024.0 * 1024.0));
   }
   return out;
 }

@@ -13,6 +13,8 @@
 #include <sstream>
 #include <string>
 
+#include "tests/helpers.hpp"
+
 namespace resist::test {
 
 namespace fs = std::filesystem;
@@ -29,22 +31,6 @@ inline std::string slurp(const fs::path& p) {
   std::stringstream s;
   s << in.rdbuf();
   return s.str();
-}
-
-/// The test program's own scratch folder (Meson runs suites in parallel, so each process needs
-/// its own: a shared one let one suite read another's captured output). Removed at exit.
-inline fs::path scratch() {
-  struct Folder {
-    fs::path path = fs::temp_directory_path() /
-                    ("resist-test-" + std::string(program_invocation_short_name) + "-" + std::to_string(::getpid()));
-    Folder() { fs::create_directories(path); }
-    ~Folder() {
-      std::error_code ignored;
-      fs::remove_all(path, ignored);
-    }
-  };
-  static const Folder folder;
-  return folder.path;
 }
 
 /// Runs a shell command in the scratch folder and captures its exit code and output.
@@ -71,12 +57,6 @@ inline const std::string kTinyRun =
     " --set data.dataset=synthetic --set training.batch_size=16 --set training.epochs=null";
 
 /// Whether Debian's dataset-fashion-mnist is installed (tests of real training on it skip without).
-inline bool have_fashion_mnist() {
-  if (fs::exists("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz")) return true;
-  MESSAGE("dataset-fashion-mnist is not installed; skipped");
-  return false;
-}
-
 inline void write(const fs::path& p, const std::string& text) {
   std::ofstream(p) << text;
 }

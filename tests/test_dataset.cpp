@@ -16,7 +16,7 @@ namespace fs = std::filesystem;
 namespace {
 
 fs::path dir() {
-  const fs::path d = fs::temp_directory_path() / "resist-test-dataset";
+  const fs::path d = test::scratch() / "dataset";
   fs::create_directories(d);
   return d;
 }
@@ -140,6 +140,14 @@ TEST_CASE("scenarios: where the files are, and whether the model fits") {
     CHECK(test::input_error([&] { check_model_fits(t, {1, 28, 28, 10, 60000}); }) ==
           "<built-in default>: /model/classes: dataset fashion_mnist has 10 classes; expected "
           "model.classes 10, found 100");
+  }
+  SUBCASE("data.train_samples: at most the set's, all of it when not given") {
+    const Scenario given = test::scenario({"data.dataset=fashion_mnist", "model.input=[1,28,28]", "model.classes=10",
+                                           "data.train_samples=100"});
+    CHECK(training_samples(given, 60000) == 100);
+    CHECK(training_samples(test::scenario({"data.dataset=fashion_mnist"}), 500) == 500);
+    CHECK(test::input_error([&] { check_model_fits(given, {1, 28, 28, 10, 60}); }) ==
+          "<built-in default>: /data/train_samples: expected at most the 60 training samples of fashion_mnist, found 100");
   }
   SUBCASE("CIFAR from a folder") {
     write(dir() / "test_batch.bin", cifar_records(2, false, 1), false);

@@ -1,6 +1,7 @@
 // Layer-parallel training with AuxNets: stages and their AuxNets from the model catalogue, the
 // scenario's settings and their errors, and the plan's per-iteration ops and bytes.
 #include <doctest/doctest.h>
+#include <fmt/format.h>
 
 #include <unistd.h>
 
@@ -12,6 +13,7 @@
 #include "plan/cost_table.hpp"
 #include "plan/generator.hpp"
 #include "plan/plan_json.hpp"
+#include "plan/plan_text.hpp"
 #include "plan/round_builder.hpp"
 #include "tests/cost_table_helpers.hpp"
 #include "tests/helpers.hpp"
@@ -206,6 +208,48 @@ TEST_CASE("a layer-parallel plan reads back as written, and a plan with bad cuts
   CHECK(test::input_error([&] { plan_from_json(bad, "p.json"); }).find("/layer_parallel") != std::string::npos);
 }
 
+TEST_CASE("augmented_lagrangian: a multiplier per sample on the stage before each cut, said by the plan") {
+  const std::vector<std::string> al = {"strategy.workers=3", "strategy.layer_parallel.method=augmented_lagrangian",
+                                       "data.dataset=fashion_mnist", "model.input=[1,28,28]", "model.classes=10"};
+  const Plan plan = make_plan(test::scenario(small(al)), 1);
+  CHECK(plan.method == "augmented_lagrangian");
+  CHECK(plan.multiplier_samples == 60000);
+  // the same ops and bytes as the penalty method: the stage before a cut sends z + mu/beta in z's place
+  std::vector<std::string> penalty = al;
+  penalty[1] = "strategy.layer_parallel.method=penalty";
+  const Plan plain = make_plan(test::scenario(small(penalty)), 1);
+  CHECK(plain.multiplier_samples == 0);
+  CHECK(plan.rounds[0].wire_bytes == plain.rounds[0].wire_bytes);
+  CHECK(plan.rounds[0].ops.size() == plain.rounds[0].ops.size());
+  const std::string text = plan_table(plan);
+  CHECK(text.find("augmented Lagrangian: a multiplier per element of each cut's input for each of 60000 samples") !=
+        std::string::npos);
+  const double mib = 60000.0 * static_cast<double>(plan.stages[1].aux->output_elements()) * 4 / (1024 * 1024);
+  CHECK(text.find(fmt::format("multipliers on worker 0: {:.1f} MiB fp32", mib)) != std::string::npos);
+  CHECK(plan_table(plain).find("multiplier") == std::string::npos);
+
+  const json once = plan_to_json(plan);
+  CHECK(once["layer_parallel"]["method"] == "augmented_lagrangian");
+  CHECK(plan_to_json(plan_from_json(json::parse(once.dump()), "p.json")) == once);
+  json bad = once;
+  bad["layer_parallel"].erase("multiplier_samples");
+  CHECK(test::input_error([&] { plan_from_json(bad, "p.json"); })
+            .find("/layer_parallel/multiplier_samples: an augmented_lagrangian plan needs the number of training samples") !=
+        std::string::npos);
+  bad = plan_to_json(plain);
+  bad["layer_parallel"]["multiplier_samples"] = 5;
+  CHECK(test::input_error([&] { plan_from_json(bad, "p.json"); })
+            .find("/layer_parallel/multiplier_samples: only an augmented_lagrangian plan keeps multipliers") != std::string::npos);
+  bad = once;
+  bad["layer_parallel"]["method"] = "admm";
+  CHECK(test::input_error([&] { plan_from_json(bad, "p.json"); }).find("/layer_parallel/method") != std::string::npos);
+
+  // synthetic data has no fixed samples to keep multipliers for
+  CHECK(error_of({"strategy.layer_parallel.method=augmented_lagrangian", "data.dataset=synthetic", "data.train_samples=320"})
+            .find("/strategy/layer_parallel/method: augmented_lagrangian keeps a multiplier for every training sample, "
+                  "and synthetic data draws new samples every iteration") != std::string::npos);
+}
+
 TEST_CASE("a cost table times a stage by its blocks and an AuxNet by its FLOPs at the blocks' rate") {
   const Plan plan = make_plan(test::scenario(small({"strategy.workers=2"})), 1);
   const CostTable table = test::made_up_table(plan);
@@ -254,8 +298,7 @@ TEST_CASE("balance = cost_table cuts where the measured seconds balance, not the
                   "and the scenario has none") != std::string::npos);
   const Plan by_flops = make_plan(test::scenario(small({"strategy.workers=3"})), 1);
   // Made up: block i takes 3(i + 1) ms, so the late blocks are costlier than their FLOPs say.
-  const std::filesystem::path file =
-      std::filesystem::temp_directory_path() / ("resist-test-lp-costs-" + std::to_string(::getpid()) + ".json");
+  const std::filesystem::path file = test::scratch() / "lp-costs.json";
   write_file_atomically(file, cost_table_to_json(test::made_up_table(by_flops)).dump());
   const Plan by_table = make_plan(test::scenario(small({"strategy.workers=3", "strategy.layer_parallel.balance=cost_table",
                                                         "sim.cost_table=" + file.string()})), 1);

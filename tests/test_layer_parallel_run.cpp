@@ -2,7 +2,10 @@
 // on loopback, the composed network evaluated on worker 0, its trace compared with a simulation.
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdlib>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -86,6 +89,38 @@ TEST_CASE("what layer-parallel runs do not do yet is refused before any worker s
   r = run_resist("run --workers 2 --checkpoint-dir lp-ckpt --resume --set training.rounds=2" + kLayerParallel);
   CHECK(r.code == 2);
   CHECK(r.err.find("--resume: a layer_parallel checkpoint has the stages' blocks but not their AuxNets") !=
+        std::string::npos);
+}
+
+TEST_CASE("augmented Lagrangian: the penalty run's first epoch exactly, then the multipliers change the training") {
+  if (!have_fashion_mnist()) return;
+  // 320 samples in batches of 32, 2 epochs: a sample's multiplier is 0 on its first visit, so the
+  // first 10 rounds are the penalty method's bit for bit; on the second visit it is not.
+  const std::string run = "run --workers 2 --format json --set strategy.name=layer_parallel --set data.dataset=fashion_mnist"
+                          " --set model.input=[1,28,28] --set model.classes=10 --set model.arch=preact_resnet18"
+                          " --set model.width=0.125 --set model.depths=[1,1,3,1] --set training.batch_size=32"
+                          " --set data.train_samples=320 --set training.epochs=2";
+  const Result penalty = run_resist(run);
+  REQUIRE_MESSAGE(penalty.code == 0, penalty.err);
+  const Result al = run_resist(run + " --set strategy.layer_parallel.method=augmented_lagrangian");
+  REQUIRE_MESSAGE(al.code == 0, al.err);
+  const json p = json::parse(penalty.out), a = json::parse(al.out);
+  CHECK(a["summary"]["rounds"].get<int>() == 20);
+  CHECK(a["summary"]["wire_bytes_per_round"] == p["summary"]["wire_bytes_per_round"]);
+  CHECK(a["workers"][0]["accuracy"].is_number());
+  // worker 0 holds stage 1, the one whose loss carries the multipliers
+  const std::vector<double> lp = p["workers"][0]["loss"], la = a["workers"][0]["loss"];
+  REQUIRE(lp.size() == 20);
+  REQUIRE(la.size() == 20);
+  for (std::size_t i = 0; i < 10; ++i) CHECK(la[i] == lp[i]);
+  double apart = 0;
+  for (std::size_t i = 10; i < 20; ++i) apart = std::max(apart, std::abs(la[i] - lp[i]) / std::abs(lp[i]));
+  CHECK(apart > 1e-3);
+
+  // more samples than the set has: refused before any worker starts
+  const Result over = run_resist(run + " --set data.train_samples=60001");
+  CHECK(over.code == 2);
+  CHECK(over.err.find("/data/train_samples: expected at most the 60000 training samples of fashion_mnist, found 60001") !=
         std::string::npos);
 }
 

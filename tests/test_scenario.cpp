@@ -226,7 +226,7 @@ TEST_CASE("bad scenarios: one clear message with file and JSON pointer") {
 }
 
 TEST_CASE("bad files") {
-  const auto dir = std::filesystem::temp_directory_path() / "resist-test-scenario";
+  const auto dir = test::scratch() / "scenario";
   std::filesystem::create_directories(dir);
   SUBCASE("malformed JSON names line and column") {
     write_file_atomically(dir / "bad.json", "{\n  \"model\": {\"arch\": \"x\",,}\n}\n");
@@ -311,7 +311,7 @@ TEST_CASE("an input too small for the network's downsampling is refused with the
 }
 
 TEST_CASE("a scenario written elsewhere keeps naming the same cluster, data and cost table files") {
-  const fs::path dir = fs::temp_directory_path() / ("resist-relocate-" + std::to_string(::getpid()));
+  const fs::path dir = test::scratch() / "relocate";
   fs::create_directories(dir / "a/b/clusters");
   fs::create_directories(dir / "c");
   json doc = minimal();

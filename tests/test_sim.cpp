@@ -163,8 +163,7 @@ namespace {
 
 /// A made-up cost table of the plan's network, in a file of its own; the settings naming it.
 SimSettings with_table(const Plan& plan, const std::string& name, SimSettings s = settings()) {
-  const std::filesystem::path file = std::filesystem::temp_directory_path() /
-                                     ("resist-test-" + std::to_string(::getpid()) + "-" + name + ".json");
+  const std::filesystem::path file = test::scratch() / (name + ".json");
   std::ofstream(file) << cost_table_to_json(test::made_up_table(plan)).dump();
   s.cost_table = file.string();
   return s;

@@ -2,15 +2,16 @@
 // layout, and the data feed's batches (gathered and augmented on the device).
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 
 #include <ATen/CPUGeneratorImpl.h>
-#include <fmt/format.h>
 
 #include "exec/checkpoint.hpp"
 #include "exec/checkpoint_io.hpp"
 #include "exec/data_feed.hpp"
+#include "exec/dataset.hpp"
 #include "exec/net.hpp"
 #include "exec/worker.hpp"
 #include "exec/network_module.hpp"
@@ -19,6 +20,7 @@
 #include "input/input_error.hpp"
 #include "model/catalogue.hpp"
 #include "plan/generator.hpp"
+#include "tests/helpers.hpp"
 #include "tests/worker_threads.hpp"
 
 // Last: c10's logging brings glog's CHECK macro, which doctest's must replace.
@@ -247,6 +249,31 @@ TEST_CASE("gathering samples of a data set keeps bytes and labels, and refuses i
   CHECK_THROWS_AS(exec::DataFeed::gather(d, {-1}), std::out_of_range);
 }
 
+TEST_CASE("data.train_samples trains on the set's first samples, and a batch says which it holds") {
+  if (!test::have_fashion_mnist()) return;
+  const Scenario s = test::scenario({"data.dataset=fashion_mnist", "model.input=[1,28,28]", "model.classes=10",
+                                     "data.train_samples=40"});
+  exec::DataFeed feed(s, 0, 1);
+  CHECK(feed.shard_size() == 40);
+  const exec::Dataset all = exec::load_dataset(s, true);
+  std::vector<std::int64_t> first_epoch;
+  for (int i = 0; i < 5; ++i) {  // 80 samples: two epochs of 40
+    const exec::Batch b = feed.next(16);
+    REQUIRE(b.indices.defined());
+    const std::vector<std::int64_t> idx(b.indices.data_ptr<std::int64_t>(), b.indices.data_ptr<std::int64_t>() + 16);
+    for (const std::int64_t i : idx) CHECK(i < 40);
+    CHECK(torch::equal(b.labels, exec::DataFeed::gather(all, idx).labels));  // the indices name the batch's samples
+    for (const std::int64_t i : idx)
+      if (first_epoch.size() < 40) first_epoch.push_back(i);
+  }
+  std::sort(first_epoch.begin(), first_epoch.end());
+  for (std::int64_t i = 0; i < 40; ++i) CHECK(first_epoch[static_cast<std::size_t>(i)] == i);  // each sample once an epoch
+  const Scenario synthetic = test::scenario({"data.dataset=synthetic", "data.train_samples=40"});
+  exec::DataFeed made_up(synthetic, 0, 1);
+  CHECK(made_up.shard_size() == 0);
+  CHECK_FALSE(made_up.next(4).indices.defined());
+}
+
 TEST_CASE("bf16 on the CPU trains end to end, and parameters travel in bf16 (the plan's bytes)") {
   // Two workers as threads of this process, over Gloo on loopback; local SGD averages the whole
   // model over both every round, so after the last round both hold the same bf16-exact values.
@@ -256,7 +283,7 @@ TEST_CASE("bf16 on the CPU trains end to end, and parameters travel in bf16 (the
                                        "training.batch_size=16", "training.epochs=null", "training.rounds=4",
                                        "training.dtype=bf16"});
   const Plan plan = make_plan(s);
-  const fs::path dir = fs::temp_directory_path() / fmt::format("resist-bf16-{}", ::getpid());
+  const fs::path dir = test::scratch() / "bf16";
   fs::remove_all(dir);
   const auto [reports, errors] = test::run_worker_threads(s, plan, 2, dir.string());
   CHECK(errors[0] == "");
