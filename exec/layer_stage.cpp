@@ -115,11 +115,11 @@ void LayerStage::update_multipliers(const Round& round) {
   // What the next stage's AuxNet chases is z + mu/beta (with this iteration's mu): the minimiser
   // of beta/(2D)|z - lambda|^2 + <mu, z - lambda>/D + loss(lambda) moves from there. Then
   // mu += beta (z - lambda), z and lambda as this iteration used them.
+  // index_add_: a batch that spans two epochs may hold a sample twice; each visit adds its term.
   const double b = beta(round.index);
-  const torch::Tensor mu = multipliers_.index_select(0, batch_.indices);
   const torch::Tensor z = output_;
-  output_ = z + mu / b;
-  multipliers_.index_copy_(0, batch_.indices, mu + b * (z - target_));
+  output_ = z + multipliers_.index_select(0, batch_.indices) / b;
+  multipliers_.index_add_(0, batch_.indices, b * (z - target_));
 }
 
 void LayerStage::aux_update(const Round& round) {

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Benchmark: serial training (one stage), layer-parallel with AuxNets (K = 2, 4), ResIST and local
+# Benchmark: serial training (one stage), layer-parallel with AuxNets (K = 2, 4; K = 2 also with the
+# augmented-Lagrangian method, which differs from the penalty from the second epoch on), ResIST and local
 # SGD (2 workers, l = 10) on the same small net and data: Fashion-MNIST (Debian's
 # dataset-fashion-mnist), preact ResNet-18 width 0.125 depths [1,1,3,1], batch 32 per worker,
 # one thread per worker. For each: test accuracy, training time and bytes moved, measured
@@ -19,12 +20,14 @@ model=(--set data.dataset=fashion_mnist --set model.input=[1,28,28] --set model.
        --set training.batch_size=32 --set training.epochs="$epochs" --set training.learning_rate=0.05
        --set strategy.local_iterations=10)
 "$resist" profile "${model[@]}" --threads 1 --table "$out/costs.json" > "$out/profile.txt"
-runs=("serial layer_parallel 1" "lp2 layer_parallel 2" "lp4 layer_parallel 4" "resist resist 2" "local_sgd local_sgd 2")
+runs=("serial layer_parallel 1" "lp2 layer_parallel 2" "lp2-al layer_parallel 2 augmented_lagrangian"
+      "lp4 layer_parallel 4" "resist resist 2" "local_sgd local_sgd 2")
 # Layer-parallel stages balanced by the measured seconds (on a CPU the first blocks are slow per FLOP).
 balance=(--set sim.cost_table="$out/costs.json" --set strategy.layer_parallel.balance=cost_table)
 for run in "${runs[@]}"; do
-  read -r name strategy workers <<< "$run"
-  sets=("${model[@]}" --set strategy.name="$strategy" --set strategy.workers="$workers" "${balance[@]}")
+  read -r name strategy workers method <<< "$run"
+  sets=("${model[@]}" --set strategy.name="$strategy" --set strategy.workers="$workers" "${balance[@]}"
+        --set strategy.layer_parallel.method="${method:-penalty}")
   "$resist" run "${sets[@]}" --workers "$workers" --quiet --format json --out "$out/$name.run.json"
   "$resist" sim "${sets[@]}" --set cluster=cpu-local --rounds 50 --format json --out "$out/$name.sim.json"
 done
@@ -35,7 +38,7 @@ print(f"Fashion-MNIST, preact_resnet18 width 0.125 depths [1,1,3,1], batch 32, {
       f"1 thread per worker; simulated on cpu-local with the cost table measured here")
 print(f"{'run':<10} {'strategy':<15} {'workers':>7} {'rounds':>7} {'accuracy':>9} {'measured':>10} "
       f"{'simulated':>10} {'error':>7} {'MB moved':>10}")
-for name, strategy, workers in runs:
+for name, strategy, workers, *method in runs:
     m = json.load(open(f"{out}/{name}.run.json"))["summary"]
     s = json.load(open(f"{out}/{name}.sim.json"))["strategies"][0]
     measured = m["round_s"] * m["rounds"]  # the rounds' time, without start-up and evaluation

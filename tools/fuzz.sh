@@ -14,6 +14,7 @@
 # something else (on a 2-core VM those stalls pushed 0.4 s inputs past 1 s). Inputs the runs add to the corpus go to
 # build-fuzz/corpus/TARGET; tests/fuzz/corpus/TARGET (the seeds from the shipped files, and what
 # earlier runs found) is only read.
+# FUZZ_ASAN_OPTIONS adds to ASAN_OPTIONS (e.g. quarantine_size_mb=16 for a long calibrate campaign).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 all=(fuzz_scenario fuzz_cluster fuzz_plan fuzz_cost_table fuzz_trace_compare fuzz_trace_calibrate fuzz_sweep_merge)
@@ -66,7 +67,7 @@ timeout_of() {
 run_one() {  # TARGET CPU; the target's log in build-fuzz/TARGET.log; one line of figures at the end
   local t=$1 log=build-fuzz/$1.log
   mkdir -p "build-fuzz/corpus/$t"
-  ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1${FUZZ_ASAN_OPTIONS:+:$FUZZ_ASAN_OPTIONS} UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     taskset -c "$2" build-fuzz/tests/fuzz/$t -max_total_time="$seconds" -runs="${FUZZ_RUNS:-10000000}" \
     -timeout="$(timeout_of "$t")" -rss_limit_mb=4096 -max_len=1048576 -print_final_stats=1 \
     -artifact_prefix="build-fuzz/findings/$t-" "build-fuzz/corpus/$t" "tests/fuzz/corpus/$t" >"$log" 2>&1
