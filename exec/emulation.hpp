@@ -58,12 +58,14 @@ struct Emulation {
 Emulation plan_emulation(const Cluster& cluster, int workers, const std::string& prefix);
 
 /// The commands (argv) that build the emulation, in order: namespaces, veth pairs, bridges,
-/// addresses, token-bucket shaping.
+/// addresses, token-bucket shaping, the MTU of links with a TCP transport.
 std::vector<std::vector<std::string>> setup_commands(const Emulation& e);
 
 /// The token-bucket arguments for a link of `bandwidth` bytes per second: rate, and a burst that
-/// holds a 64 KiB segment (TCP segmentation offload) and 4 ms of the rate.
-std::vector<std::string> tbf_arguments(double bandwidth);
+/// holds a 64 KiB segment (TCP segmentation offload) and 4 ms of the rate. With a TCP transport
+/// (`mtu` above 0) the rate is the bandwidth times (mtu + 14) / (mtu + 38): tbf counts a frame from
+/// its Ethernet header, the wire also spends FCS, preamble and gap on it.
+std::vector<std::string> tbf_arguments(double bandwidth, int mtu = 0);
 
 /// Bytes sent out of each end of a link while it was up: a to b, and b to a.
 struct LinkTraffic {

@@ -187,8 +187,10 @@ Cluster scenario_cluster(const Scenario& s) {
 }
 
 SimResult simulate(const Plan& plan, const Cluster& given, const SimSettings& settings) {
-  Cluster cluster = given;  // links as fast as the software gets them (calibrated scale)
-  for (ClusterLink& l : cluster.links) l.bandwidth *= settings.bandwidth_scale;
+  // Links as fast as they carry the plan's bytes: the transport's headers and framing (TCP over
+  // Ethernet), then what the software gets of the rest (the calibrated scale).
+  Cluster cluster = given;
+  for (ClusterLink& l : cluster.links) l.bandwidth *= l.payload_fraction * settings.bandwidth_scale;
   std::optional<CostTable> table;
   if (!settings.cost_table.empty()) {
     table = load_cost_table(settings.cost_table);

@@ -164,6 +164,23 @@ TEST_CASE("the commands: namespaces, veth pairs between them, bridges, addresses
   // The burst holds a 64 KiB segment at low rates and 4 ms of the rate at high ones.
   CHECK(tbf_arguments(10e9 / 8)[4] == "5000000");
   CHECK(tbf_arguments(1e6 / 8)[4] == "67050");
+  // A TCP transport: shaped so that a full frame takes its wire time, and the MTU set on both ends.
+  CHECK(tbf_arguments(100e6 / 8, 1500)[2] == "98439532bit");  // 100 Mbit/s x 1514 / 1538
+  CHECK(tbf_arguments(100e6 / 8, 9000)[2] == "99734455bit");  // x 9014 / 9038
+  Cluster tcp = star(2, "100Mbps");
+  for (ClusterLink& l : tcp.links) {
+    l.mtu = 9000;
+    l.payload_fraction = tcp_payload_fraction(9000);
+  }
+  const auto framed = setup_commands(plan_emulation(tcp, 2, "t-"));
+  const auto set = [&](const std::vector<std::string>& argv) {
+    return std::find(framed.begin(), framed.end(), argv) != framed.end();
+  };
+  CHECK(set({"ip", "-n", "t-1", "link", "set", "l0", "mtu", "9000"}));
+  CHECK(set({"ip", "-n", "t-0", "link", "set", "l0", "mtu", "9000"}));
+  CHECK_FALSE(std::any_of(commands.begin(), commands.end(), [](const std::vector<std::string>& argv) {
+    return std::find(argv.begin(), argv.end(), "mtu") != argv.end();
+  }));
 }
 
 TEST_CASE("workers sharing a GPU share its namespace; two GPUs joined directly need no switch") {

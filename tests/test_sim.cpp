@@ -135,6 +135,21 @@ TEST_CASE("two transfers sharing one link each get half of it") {
   CHECK(run(p, star(3)) == doctest::Approx(kPath + m / kBandwidth).epsilon(1e-9));
 }
 
+TEST_CASE("a TCP link carries the plan's bytes at its payload fraction, before the calibrated scale") {
+  const double m = 1e8;
+  Plan p = bare_plan(3);
+  add(p, comm(OpKind::send, {0, 2}, 0, Algorithm::direct, m));
+  Cluster tcp = star(3);
+  for (ClusterLink& l : tcp.links) {
+    l.mtu = 1500;
+    l.payload_fraction = tcp_payload_fraction(1500);
+  }
+  CHECK(run(p, tcp) == doctest::Approx(kPath + m / (kBandwidth * 1448 / (1538 + 45))).epsilon(1e-9));
+  SimSettings s = settings();
+  s.bandwidth_scale = 0.5;
+  CHECK(run(p, tcp, s) == doctest::Approx(kPath + m / (0.5 * kBandwidth * 1448 / (1538 + 45))).epsilon(1e-9));
+}
+
 TEST_CASE("compute time is FLOPs over peak times efficiency") {
   Plan p = bare_plan(2);
   add(p, compute_op(1e12));

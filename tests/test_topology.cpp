@@ -479,6 +479,37 @@ TEST_CASE("a 3-level fat-tree: pods of leaves, each pod's spines one switch link
   }
 }
 
+TEST_CASE("a link with a TCP transport carries data at the share its frames leave, by MTU") {
+  CHECK(tcp_payload_fraction(1500) == doctest::Approx(1448.0 / (1538 + 45)));
+  CHECK(tcp_payload_fraction(1500) == doctest::Approx(0.9147).epsilon(1e-4));
+  CHECK(tcp_payload_fraction(9000) == doctest::Approx(0.9851).epsilon(1e-4));
+  json doc = star(2);
+  doc["link"]["kind"] = "ethernet";
+  CHECK(parse_cluster(doc, "c.json").links[0].payload_fraction == 1);  // no transport named: as given
+  CHECK(parse_cluster(doc, "c.json").links[0].mtu == 0);
+  doc["link"]["transport"] = "tcp";
+  const Cluster c = parse_cluster(doc, "c.json");
+  for (const ClusterLink& l : c.links) {
+    CHECK(l.mtu == 1500);
+    CHECK(l.payload_fraction == doctest::Approx(tcp_payload_fraction(1500)));
+  }
+  doc["link"]["mtu"] = 9000;
+  CHECK(parse_cluster(doc, "c.json").links[1].payload_fraction == doctest::Approx(tcp_payload_fraction(9000)));
+  doc["link"]["mtu"] = 100;
+  CHECK(cluster_error(doc).find("c.json: /link/mtu") == 0);
+  doc["link"].erase("transport");
+  doc["link"]["mtu"] = 1500;
+  CHECK(cluster_error(doc) ==
+        "c.json: /link/mtu: only a link with \"transport\": \"tcp\" has frames to size: set transport, or remove mtu");
+  doc["link"]["transport"] = "tcp";
+  doc["link"]["kind"] = "infiniband";
+  CHECK(cluster_error(doc) ==
+        "c.json: /link/transport: TCP here is TCP over Ethernet frames; expected kind \"ethernet\", found \"infiniband\"");
+  doc["link"]["kind"] = "ethernet";
+  doc["link"]["transport"] = "udp";
+  CHECK(cluster_error(doc).find("c.json: /link/transport") == 0);
+}
+
 TEST_CASE("cluster references") {
   CHECK(input_error([] { load_cluster("dgx9", "."); }) ==
         "unknown cluster \"dgx9\"; expected a built-in cluster (v100x4-nvlink, v100x8-nvlink, v100x4-nodes-10g, v100x4-4nodes-10g, h100x8-node, "

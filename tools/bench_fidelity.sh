@@ -33,7 +33,7 @@ model=(--set model.arch=preact_resnet18 --set model.width=0.5 --set model.depths
 for rate in "${rates[@]}"; do
   cat > "cluster-$rate.json" <<EOF
 {"name": "$hosts single-core hosts on $rate", "shape": "star", "gpu": "CPU-core", "gpus": $hosts,
- "link": {"bandwidth": "$rate", "latency": "20us", "kind": "ethernet"}}
+ "link": {"bandwidth": "$rate", "latency": "20us", "kind": "ethernet", "transport": "tcp"}}
 EOF
 done
 

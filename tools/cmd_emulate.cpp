@@ -75,8 +75,9 @@ std::string layout_text(const exec::Emulation& e) {
   }
   for (const exec::EmulatedLink& l : e.links) {
     const ClusterLink& cl = e.cluster.links[l.link];
-    out += fmt::format("  link {}: {} - {}, {}{}\n", cl.name, e.cluster.elements[cl.a].name,
-                       e.cluster.elements[cl.b].name, rate_text(cl.bandwidth), l.shaped ? "" : " (unshaped)");
+    out += fmt::format("  link {}: {} - {}, {}{}{}\n", cl.name, e.cluster.elements[cl.a].name,
+                       e.cluster.elements[cl.b].name, rate_text(cl.bandwidth),
+                       cl.mtu > 0 ? fmt::format(", TCP in {}-byte frames", cl.mtu) : "", l.shaped ? "" : " (unshaped)");
   }
   for (const std::string& n : e.notes) out += "  note: " + n + "\n";
   return out;

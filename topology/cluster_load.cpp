@@ -126,14 +126,28 @@ class Builder {
   void link(const std::string& name, std::size_t a, std::size_t b, const json& spec,
             const std::string& at, double bandwidth_scale = 1.0) {
     const LinkSpec& l = link_spec(spec, at);
-    cluster_.links.push_back({name, l.kind, a, b, l.bandwidth * bandwidth_scale, l.latency});
+    cluster_.links.push_back({name, l.kind, a, b, l.bandwidth * bandwidth_scale, l.latency,
+                              l.mtu > 0 ? tcp_payload_fraction(l.mtu) : 1.0, l.mtu});
   }
 
   /// A link section's values, read once however many links a shape makes of it.
   struct LinkSpec {
     std::string kind;
     double bandwidth = 0, latency = 0;
+    int mtu = 0;
   };
+
+  /// TCP over Ethernet: the link's MTU (1,500 unless given); 0 where it names no transport.
+  int transport_mtu(const json& spec, const std::string& at) const {
+    if (!spec.contains("transport")) {
+      if (spec.contains("mtu")) fail(at + "/mtu", "only a link with \"transport\": \"tcp\" has frames to size: set transport, or remove mtu");
+      return 0;
+    }
+    if (spec.at("kind").get<std::string>() != "ethernet")
+      fail(at + "/transport", fmt::format("TCP here is TCP over Ethernet frames; expected kind \"ethernet\", found \"{}\"",
+                                          spec.at("kind").get<std::string>()));
+    return spec.value("mtu", 1500);
+  }
   const LinkSpec& link_spec(const json& spec, const std::string& at) {
     for (const auto& [section, parsed] : link_specs_)
       if (section == &spec) return parsed;
@@ -150,7 +164,7 @@ class Builder {
                                         "\"{}\"", lat));
     if (*latency > kMaxLatency) fail(at + "/latency", fmt::format("\"{}\" is above the limit of 3600s", lat));
     if (link_specs_.size() > 8) link_specs_.clear();  // shapes read a few sections; graphs one per link
-    link_specs_.emplace_back(&spec, LinkSpec{spec.at("kind").get<std::string>(), *bandwidth, *latency});
+    link_specs_.emplace_back(&spec, LinkSpec{spec.at("kind").get<std::string>(), *bandwidth, *latency, transport_mtu(spec, at)});
     return link_specs_.back().second;
   }
 
@@ -439,6 +453,11 @@ class Builder {
 };
 
 }  // namespace
+
+double tcp_payload_fraction(int mtu) {
+  const double segment = mtu - 52.0, wire = mtu + 38.0, ack = 90.0 / 2;
+  return segment / (wire + ack);
+}
 
 const GpuModel& Cluster::gpu_model(const Element& gpu) const {
   for (const GpuModel& m : gpu_models)
