@@ -7,7 +7,8 @@
 # (`resist run`) and simulated (`resist sim` on the cpu-local cluster, compute timed from a cost
 # table `resist profile` measures here first, which also balances the layer-parallel stages).
 # Prints a table; asserts nothing.
-#   tools/bench_layer_parallel.sh [epochs=1]       KEEP=DIR keeps the runs' outputs there
+#   tools/bench_layer_parallel.sh [epochs=1]       KEEP=DIR keeps the runs' outputs there;
+#   ONLY="lp2 lp2-al" runs those alone (serial lp2 lp2-al lp4 resist local_sgd)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 resist="${RESIST_BIN:-$root/build/tools/resist}"
@@ -22,6 +23,11 @@ model=(--set data.dataset=fashion_mnist --set model.input=[1,28,28] --set model.
 "$resist" profile "${model[@]}" --threads 1 --table "$out/costs.json" > "$out/profile.txt"
 runs=("serial layer_parallel 1" "lp2 layer_parallel 2" "lp2-al layer_parallel 2 augmented_lagrangian"
       "lp4 layer_parallel 4" "resist resist 2" "local_sgd local_sgd 2")
+if [ -n "${ONLY:-}" ]; then  # ONLY="lp2 lp2-al": those runs alone
+  kept=()
+  for run in "${runs[@]}"; do [[ " $ONLY " == *" ${run%% *} "* ]] && kept+=("$run"); done
+  runs=("${kept[@]}")
+fi
 # Layer-parallel stages balanced by the measured seconds (on a CPU the first blocks are slow per FLOP).
 balance=(--set sim.cost_table="$out/costs.json" --set strategy.layer_parallel.balance=cost_table)
 for run in "${runs[@]}"; do
