@@ -226,6 +226,7 @@ std::vector<std::vector<std::string>> setup_commands(const Emulation& e) {
   for (const EmulatedLink& l : e.links) {
     const EmulatedSpace& a = e.spaces[l.a];
     const EmulatedSpace& b = e.spaces[l.b];
+    const ClusterLink& cl = e.cluster.links[l.link];
     out.push_back({"ip", "link", "add", l.device, "netns", a.name, "type", "veth", "peer", "name", l.device,
                    "netns", b.name});
     for (const EmulatedSpace* s : {&a, &b}) {
@@ -233,12 +234,10 @@ std::vector<std::vector<std::string>> setup_commands(const Emulation& e) {
       else out.push_back({"ip", "-n", s->name, "addr", "add", s->address + "/16", "dev", l.device});
       if (l.shaped) {
         std::vector<std::string> tc{"tc", "-n", s->name, "qdisc", "add", "dev", l.device, "root"};
-        const ClusterLink& cl = e.cluster.links[l.link];
         for (const std::string& a : tbf_arguments(cl.bandwidth, cl.mtu)) tc.push_back(a);
         out.push_back(std::move(tc));
       }
-      if (e.cluster.links[l.link].mtu > 0)
-        out.push_back({"ip", "-n", s->name, "link", "set", l.device, "mtu", std::to_string(e.cluster.links[l.link].mtu)});
+      if (cl.mtu > 0) out.push_back({"ip", "-n", s->name, "link", "set", l.device, "mtu", std::to_string(cl.mtu)});
       out.push_back({"ip", "-n", s->name, "link", "set", l.device, "up"});
     }
   }

@@ -190,7 +190,7 @@ SimResult simulate(const Plan& plan, const Cluster& given, const SimSettings& se
   // Links as fast as they carry the plan's bytes: the transport's headers and framing (TCP over
   // Ethernet), then what the software gets of the rest (the calibrated scale).
   Cluster cluster = given;
-  for (ClusterLink& l : cluster.links) l.bandwidth *= l.payload_fraction * settings.bandwidth_scale;
+  for (ClusterLink& l : cluster.links) l.bandwidth *= l.payload_fraction() * settings.bandwidth_scale;
   std::optional<CostTable> table;
   if (!settings.cost_table.empty()) {
     table = load_cost_table(settings.cost_table);

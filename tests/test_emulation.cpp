@@ -168,10 +168,7 @@ TEST_CASE("the commands: namespaces, veth pairs between them, bridges, addresses
   CHECK(tbf_arguments(100e6 / 8, 1500)[2] == "98439532bit");  // 100 Mbit/s x 1514 / 1538
   CHECK(tbf_arguments(100e6 / 8, 9000)[2] == "99734455bit");  // x 9014 / 9038
   Cluster tcp = star(2, "100Mbps");
-  for (ClusterLink& l : tcp.links) {
-    l.mtu = 9000;
-    l.payload_fraction = tcp_payload_fraction(9000);
-  }
+  for (ClusterLink& l : tcp.links) l.mtu = 9000;
   const auto framed = setup_commands(plan_emulation(tcp, 2, "t-"));
   const auto set = [&](const std::vector<std::string>& argv) {
     return std::find(framed.begin(), framed.end(), argv) != framed.end();

@@ -140,10 +140,7 @@ TEST_CASE("a TCP link carries the plan's bytes at its payload fraction, before t
   Plan p = bare_plan(3);
   add(p, comm(OpKind::send, {0, 2}, 0, Algorithm::direct, m));
   Cluster tcp = star(3);
-  for (ClusterLink& l : tcp.links) {
-    l.mtu = 1500;
-    l.payload_fraction = tcp_payload_fraction(1500);
-  }
+  for (ClusterLink& l : tcp.links) l.mtu = 1500;
   CHECK(run(p, tcp) == doctest::Approx(kPath + m / (kBandwidth * 1448 / (1538 + 45))).epsilon(1e-9));
   SimSettings s = settings();
   s.bandwidth_scale = 0.5;

@@ -485,16 +485,16 @@ TEST_CASE("a link with a TCP transport carries data at the share its frames leav
   CHECK(tcp_payload_fraction(9000) == doctest::Approx(0.9851).epsilon(1e-4));
   json doc = star(2);
   doc["link"]["kind"] = "ethernet";
-  CHECK(parse_cluster(doc, "c.json").links[0].payload_fraction == 1);  // no transport named: as given
+  CHECK(parse_cluster(doc, "c.json").links[0].payload_fraction() == 1);  // no transport named: as given
   CHECK(parse_cluster(doc, "c.json").links[0].mtu == 0);
   doc["link"]["transport"] = "tcp";
   const Cluster c = parse_cluster(doc, "c.json");
   for (const ClusterLink& l : c.links) {
     CHECK(l.mtu == 1500);
-    CHECK(l.payload_fraction == doctest::Approx(tcp_payload_fraction(1500)));
+    CHECK(l.payload_fraction() == doctest::Approx(tcp_payload_fraction(1500)));
   }
   doc["link"]["mtu"] = 9000;
-  CHECK(parse_cluster(doc, "c.json").links[1].payload_fraction == doctest::Approx(tcp_payload_fraction(9000)));
+  CHECK(parse_cluster(doc, "c.json").links[1].payload_fraction() == doctest::Approx(tcp_payload_fraction(9000)));
   doc["link"]["mtu"] = 100;
   CHECK(cluster_error(doc).find("c.json: /link/mtu") == 0);
   doc["link"].erase("transport");

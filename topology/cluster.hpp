@@ -31,6 +31,14 @@ struct Element {
   std::string gpu_model;  ///< GPUs only
 };
 
+/// TCP/IPv4 over Ethernet with frames of `mtu` bytes: the share of the wire's bit rate that carries
+/// data when both directions carry data (as ring collectives and block exchanges do). A segment
+/// carries mtu - 52 bytes (IPv4 and TCP headers with timestamps) in mtu + 38 bytes of wire time
+/// (Ethernet header 14, FCS 4, preamble 8, inter-frame gap 12); every second segment is acknowledged
+/// by a 90-byte frame in the other direction, which there takes the place of data: 45 more bytes a
+/// segment. 1,500 bytes: 0.9147; 9,000: 0.9851.
+double tcp_payload_fraction(int mtu);
+
 /// A full-duplex link: the bandwidth holds in each direction.
 struct ClusterLink {
   std::string name;
@@ -39,19 +47,12 @@ struct ClusterLink {
   std::size_t b = 0;
   double bandwidth = 0;  ///< bytes per second, each direction
   double latency = 0;    ///< seconds
+  int mtu = 0;  ///< TCP over Ethernet: the frames' MTU in bytes (0: the link names no transport)
+
   /// Share of the bandwidth that carries the plan's bytes: 1, or for TCP over Ethernet
   /// tcp_payload_fraction(mtu).
-  double payload_fraction = 1;
-  int mtu = 0;  ///< TCP over Ethernet: the frames' MTU in bytes (0: the link names no transport)
+  double payload_fraction() const { return mtu > 0 ? tcp_payload_fraction(mtu) : 1.0; }
 };
-
-/// TCP/IPv4 over Ethernet with frames of `mtu` bytes: the share of the wire's bit rate that carries
-/// data when both directions carry data (as ring collectives and block exchanges do). A segment
-/// carries mtu - 52 bytes (IPv4 and TCP headers with timestamps) in mtu + 38 bytes of wire time
-/// (Ethernet header 14, FCS 4, preamble 8, inter-frame gap 12); every second segment is acknowledged
-/// by a 90-byte frame in the other direction, which there takes the place of data: 45 more bytes a
-/// segment. 1,500 bytes: 0.9147; 9,000: 0.9851.
-double tcp_payload_fraction(int mtu);
 
 /// What renting the cluster costs, as its file states (a list price, dated).
 struct ClusterPrice {

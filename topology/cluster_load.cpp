@@ -126,8 +126,7 @@ class Builder {
   void link(const std::string& name, std::size_t a, std::size_t b, const json& spec,
             const std::string& at, double bandwidth_scale = 1.0) {
     const LinkSpec& l = link_spec(spec, at);
-    cluster_.links.push_back({name, l.kind, a, b, l.bandwidth * bandwidth_scale, l.latency,
-                              l.mtu > 0 ? tcp_payload_fraction(l.mtu) : 1.0, l.mtu});
+    cluster_.links.push_back({name, l.kind, a, b, l.bandwidth * bandwidth_scale, l.latency, l.mtu});
   }
 
   /// A link section's values, read once however many links a shape makes of it.
