@@ -104,6 +104,7 @@ Scenario read_fields(const json& doc, const std::string& source) {
   s.sim.routing = sim.at("routing").get<std::string>();
   s.sim.iteration_overhead_s = sim.at("iteration_overhead_s").get<double>();
   s.sim.bandwidth_scale = sim.at("bandwidth_scale").get<double>();
+  s.sim.shared_link_efficiency = sim.at("shared_link_efficiency").get<double>();
   for (const auto& [kind, seconds] : sim.at("op_overhead_s").items())
     s.sim.op_overhead_s[kind] = seconds.get<double>();
   if (sim.contains("cost_table"))

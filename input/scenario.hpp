@@ -88,6 +88,10 @@ struct SimSettings {
   std::string routing = "auto";
   double iteration_overhead_s = 0;      ///< per local iteration, beyond the FLOPs
   double bandwidth_scale = 1;           ///< factor on every link's bandwidth
+  /// The share of a cluster link's rate that two or more flows crossing it in one direction get
+  /// together (TCP flows through a shallow queue lose some of it to each other's drops); 1: shared
+  /// without loss.
+  double shared_link_efficiency = 1;
   std::map<std::string, double, std::less<>> op_overhead_s;  ///< per communication op, by kind name
   /// A cost table (`resist profile`) timing compute per block, resolved against the scenario's
   /// folder; empty: compute is timed from FLOPs and `efficiency`.

@@ -202,9 +202,17 @@ std::vector<sg4::Host*> build_routed(const Cluster& cluster, PathZone::PathFn pa
   return hosts;
 }
 
-}  // namespace
+/// Flows crossing a cluster link in one direction at once get `efficiency` of its rate together
+/// (SimGrid's non-linear sharing: the link's capacity as a function of its flows); one alone gets
+/// all of it. Loopbacks (device memory) keep sharing without loss.
+void share_with_loss(const Cluster& cluster, double efficiency) {
+  if (efficiency >= 1) return;  // the solver calls the function on every change: none where it is 1
+  const auto capacity = [efficiency](double rate, int flows) { return flows >= 2 ? rate * efficiency : rate; };
+  for (const ClusterLink& l : cluster.links)
+    sg4::SplitDuplexLink::by_name(l.name)->set_sharing_policy(sg4::Link::SharingPolicy::NONLINEAR, capacity);
+}
 
-std::vector<sg4::Host*> build_platform(const Cluster& cluster, Dtype dtype, double efficiency, const std::string& routing) {
+std::vector<sg4::Host*> build_any(const Cluster& cluster, Dtype dtype, double efficiency, const std::string& routing) {
   if (routing != "flat")
     if (auto torus = cluster_torus(cluster))  // dimension-order routes: not always the flat zone's shortest paths
       return build_routed(cluster, [&cluster, t = std::move(*torus)](std::size_t a, std::size_t b, std::vector<PathStep>& out) {
@@ -218,6 +226,14 @@ std::vector<sg4::Host*> build_platform(const Cluster& cluster, Dtype dtype, doub
   if (routing != "flat")
     if (const auto d = star_decomposition(cluster)) return build_hierarchical(cluster, *d, dtype, efficiency);
   return build_flat(cluster, dtype, efficiency);
+}
+
+}  // namespace
+
+std::vector<sg4::Host*> build_platform(const Cluster& cluster, Dtype dtype, const SimSettings& settings) {
+  std::vector<sg4::Host*> hosts = build_any(cluster, dtype, settings.efficiency, settings.routing);
+  share_with_loss(cluster, settings.shared_link_efficiency);
+  return hosts;
 }
 
 }  // namespace resist::sim

@@ -7,6 +7,7 @@
 
 #include <simgrid/s4u.hpp>
 
+#include "input/scenario.hpp"
 #include "plan/backend.hpp"
 #include "topology/cluster.hpp"
 
@@ -92,7 +93,8 @@ double finish(OnePhase& phase);
 /// Builds the SimGrid platform of a cluster; returns each worker's host. `routing`: "auto" (one
 /// zone walking the tree of a tree-shaped cluster, else star zones under a Dijkstra zone of
 /// switches where the cluster allows), "stars" (star zones wherever they apply) or "flat" (one
-/// Dijkstra zone).
-std::vector<sg4::Host*> build_platform(const Cluster& cluster, Dtype dtype, double efficiency, const std::string& routing);
+/// Dijkstra zone), from `settings.routing`; hosts at peak x `settings.efficiency`, links shared
+/// with `settings.shared_link_efficiency`.
+std::vector<sg4::Host*> build_platform(const Cluster& cluster, Dtype dtype, const SimSettings& settings);
 
 }  // namespace resist::sim

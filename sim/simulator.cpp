@@ -61,7 +61,7 @@ sim::EngineResult run_engine(const Plan& plan, const Cluster& cluster, const Sim
   sim::sg4::Engine::set_config("network/model:" + settings.network_model);
   if (settings.network_model == "CM02") sim::sg4::Engine::set_config("network/crosstraffic:0");
   const bool coarse = uses_coarse_collectives(settings, plan.workers);
-  sim::World world(plan, sim::build_platform(cluster, plan.dtype, settings.efficiency, settings.routing), coarse,
+  sim::World world(plan, sim::build_platform(cluster, plan.dtype, settings), coarse,
                    worker_groups(cluster));
   sim::CompactRecorder recorder(plan);
   const MemberIndex members(plan);

@@ -281,6 +281,17 @@ TEST_CASE("numbers no training could use are refused with their limit") {
   CHECK(parse_error(doc) == "s.json: /training/rounds: 10000000000 is above the limit of 1000000000");
 }
 
+TEST_CASE("a shared-link efficiency is a share: above 0, at most 1, 1 when not given") {
+  CHECK(parse_scenario(minimal(), "s.json").sim.shared_link_efficiency == 1);
+  json doc = minimal();
+  doc["sim"] = {{"shared_link_efficiency", 0.72}};
+  CHECK(parse_scenario(doc, "s.json").sim.shared_link_efficiency == 0.72);
+  doc["sim"]["shared_link_efficiency"] = 1.5;
+  CHECK(parse_error(doc) == "s.json: /sim/shared_link_efficiency: 1.5 is above the limit of 1");
+  doc["sim"]["shared_link_efficiency"] = 0;
+  CHECK(parse_error(doc) == "s.json: /sim/shared_link_efficiency: expected a number > 0, found 0");
+}
+
 TEST_CASE("a training length whose rounds would overflow is refused, not planned as one round") {
   json doc = minimal();
   doc["training"].erase("rounds");

@@ -135,6 +135,30 @@ TEST_CASE("two transfers sharing one link each get half of it") {
   CHECK(run(p, star(3)) == doctest::Approx(kPath + m / kBandwidth).epsilon(1e-9));
 }
 
+TEST_CASE("flows crossing a link at once get its shared-link efficiency of it together; one alone gets all") {
+  const double m = 1e8;
+  Plan p = bare_plan(3);
+  add(p, comm(OpKind::send, {0, 2}, 0, Algorithm::direct, m));
+  SimSettings lossy = settings();
+  lossy.shared_link_efficiency = 0.6;
+  CHECK(run(p, star(3), lossy) == doctest::Approx(kPath + m / kBandwidth).epsilon(1e-9));
+  add(p, comm(OpKind::send, {1, 2}, 1, Algorithm::direct, m));  // both into worker 2
+  CHECK(run(p, star(3), lossy) == doctest::Approx(kPath + 2 * m / (0.6 * kBandwidth)).epsilon(1e-9));
+  CHECK(run(p, star(3)) == doctest::Approx(kPath + 2 * m / kBandwidth).epsilon(1e-9));  // 1: no loss
+  p.rounds[0].ops[1].bytes = static_cast<std::uint64_t>(m / 2);  // shared until the smaller ends, then alone
+  CHECK(run(p, star(3), lossy) ==
+        doctest::Approx(kPath + m / (0.6 * kBandwidth) + (m / 2) / kBandwidth).epsilon(1e-9));
+  for (const char* routing : {"flat", "stars"}) {  // every way the platform is built
+    CAPTURE(routing);
+    lossy.routing = routing;
+    CHECK(run(p, star(3), lossy) ==
+          doctest::Approx(kPath + m / (0.6 * kBandwidth) + (m / 2) / kBandwidth).epsilon(1e-9));
+  }
+  p.rounds[0].ops[1].group = {0, 1};  // now 1 -> 0 and 0 -> 2: no shared direction, no loss
+  lossy.routing = "auto";
+  CHECK(run(p, star(3), lossy) == doctest::Approx(kPath + m / kBandwidth).epsilon(1e-9));
+}
+
 TEST_CASE("a TCP link carries the plan's bytes at its payload fraction, before the calibrated scale") {
   const double m = 1e8;
   Plan p = bare_plan(3);
@@ -434,10 +458,76 @@ TEST_CASE("a network fit that predicts worse than the cluster's links is not tak
   CHECK(c.after.bandwidth_scale == 1);
   CHECK(c.after.op_overhead("allreduce") == 0);
   CHECK(c.after.efficiency != s.sim.efficiency);  // compute was fitted
-  // 8.3%, not less: Gloo's all-reduce reaches ~85% of the link, which neither fit expresses (a
-  // fixed cost per all-reduce is not it, and one bandwidth scale for all kinds is not either).
-  CHECK(c.after_comparison.median_round_error < 0.10);
-  CHECK(c.after_comparison.median_round_error < c.before_comparison.median_round_error);  // 26.6% before
+  // The block moves beside the all-reduce got 86% of what one flow gets of the link (TCP framing
+  // counted): the shared-link efficiency says so, and the run is predicted within 3.8% a round
+  // (32.1% before; 8.3% with the compute fitted alone, when links were shared without loss).
+  CHECK(c.after.shared_link_efficiency > 0.75);
+  CHECK(c.after.shared_link_efficiency < 0.95);
+  CHECK(c.after_comparison.median_round_error < 0.05);
+  CHECK(c.after_comparison.median_round_error < c.before_comparison.median_round_error);
+}
+
+TEST_CASE("calibration fits the shared-link efficiency where flows overlap, and says when none do") {
+  // ResIST's block moves run beside its all-reduce over the same links.
+  const Scenario resist = test::scenario({"cluster=cpu-4hosts-100m", "strategy.workers=2", "model.arch=preact_resnet18",
+                                          "model.width=0.5", "model.depths=[1,1,6,1]", "model.classes=10",
+                                          "model.input=[1,28,28]", "training.batch_size=32",
+                                          "strategy.local_iterations=1"});
+  SimSettings truth = resist.sim;
+  truth.shared_link_efficiency = 0.6;
+  SimResult made = simulate(make_plan(resist, 6), scenario_cluster(resist), truth);
+  made.trace.meta.source = "measured";
+  const Calibration c = calibrate(resist, made.trace, "made.json");
+  std::string notes;
+  for (const std::string& n : c.notes) notes += n + "\n";
+  INFO(notes);
+  CHECK(c.before.shared_link_efficiency == 1);
+  CHECK(c.after.shared_link_efficiency == doctest::Approx(0.6).epsilon(0.01));
+  CHECK(c.before_comparison.median_round_error > 0.05);
+  CHECK(c.after_comparison.median_round_error < 0.005);
+  CHECK(calibration_text(c).find("sim.shared_link_efficiency") != std::string::npos);
+  CHECK(calibration_to_json(c)["after"]["shared_link_efficiency"].get<double>() == c.after.shared_link_efficiency);
+  CHECK(parse_scenario(calibrated_document(resist, c.after), "c.json").sim.shared_link_efficiency ==
+        c.after.shared_link_efficiency);
+
+  SUBCASE("a trace as fast as sharing without loss gives 1") {
+    const Plan plan = make_plan(resist, 6);
+    SimResult lossless = simulate(plan, scenario_cluster(resist), resist.sim);
+    lossless.trace.meta.source = "measured";
+    SimSettings from = resist.sim;
+    from.shared_link_efficiency = 0.5;
+    const SharedFit back = fit_shared_link_efficiency(plan, scenario_cluster(resist), lossless.trace, "made.json", from);
+    CHECK(back.settings.shared_link_efficiency == 1);
+    CHECK(back.note == "transfers that share links took no longer than sharing without loss predicts (+0.0% "
+                       "predicted): sim.shared_link_efficiency 1");
+    CHECK(back.comparison.median_round_error < 1e-6);
+  }
+  SUBCASE("local SGD moves one flow each way: nothing to fit, the value kept") {
+    const Scenario local = test::scenario({"cluster=cpu-4hosts-100m", "strategy.name=local_sgd", "strategy.workers=2",
+                                           "model.arch=preact_resnet18", "model.width=0.5", "model.depths=[1,1,6,1]",
+                                           "model.classes=10", "model.input=[1,28,28]", "training.batch_size=32",
+                                           "strategy.local_iterations=1", "sim.shared_link_efficiency=0.8"});
+    SimResult one_flow = simulate(make_plan(local, 6), scenario_cluster(local), local.sim);
+    one_flow.trace.meta.source = "measured";
+    const Calibration kept = calibrate(local, one_flow.trace, "made.json");
+    CHECK(kept.after.shared_link_efficiency == 0.8);
+    CHECK(std::any_of(kept.notes.begin(), kept.notes.end(), [](const std::string& n) {
+      return n == "no link carries two flows at once for long in this trace: the shared-link efficiency cannot "
+                  "be told; sim.shared_link_efficiency kept (0.8)";
+    }));
+  }
+  SUBCASE("slower than the lowest efficiency explains: kept, and said") {
+    const Plan plan = make_plan(resist, 6);
+    SimSettings slow = resist.sim;
+    slow.shared_link_efficiency = 0.3;
+    slow.op_overhead_s = {{"allreduce", 2.0}};  // 2 s per all-reduce that sharing cannot explain
+    SimResult late = simulate(plan, scenario_cluster(resist), slow);
+    late.trace.meta.source = "measured";
+    const SharedFit k = fit_shared_link_efficiency(plan, scenario_cluster(resist), late.trace, "made.json", resist.sim);
+    CHECK(k.settings.shared_link_efficiency == 1);
+    CHECK(k.note.find("slower than even a shared-link efficiency of 0.3 predicts: the fault is not in sharing "
+                      "links; sim.shared_link_efficiency kept (1)") != std::string::npos);
+  }
 }
 
 TEST_CASE("a long simulation grows only by its trace: 20,000 data-parallel rounds, no actor kept per round") {
