@@ -73,7 +73,7 @@ else
   rest="${base#*-l}"  # the run's name: strategy-lL-rate
   "$resist" calibrate "$base.json" "${model[@]}" --set strategy.name="${base%%-l*}" \
     --set strategy.local_iterations="${rest%%-*}" --set cluster="$dir/cluster-${base##*-}.json" --out calibrated.json |
-    tail -n 4
+    grep -E '^(sim\.(efficiency|cost_scale|bandwidth_scale|shared_link_efficiency) |note|calibrated)'
 fi
 
 echo; echo 'median round time, measured and predicted (calibrated), and the median per-round error'
