@@ -379,6 +379,35 @@ TEST_CASE("calibration recovers the settings a trace was made with") {
   }
 }
 
+TEST_CASE("calibration leaves out the warm-up rounds: the first, and the next ones while their compute runs over 10% slow") {
+  const Scenario s = calibration_scenario();
+  SimSettings truth = s.sim;
+  truth.efficiency = 0.25;
+  const auto made_with = [&](double first, double second) {  // rounds 0 and 1's compute that much slower
+    SimResult made = simulate(make_plan(s, 6), scenario_cluster(s), truth);
+    made.trace.meta.source = "measured";
+    for (TraceEvent& e : made.trace.events)
+      if (e.kind == OpKind::compute && e.round < 2) e.end = e.start + (e.end - e.start) * (e.round == 0 ? first : second);
+    return made.trace;
+  };
+  const auto notes_of = [](const Calibration& c) {
+    std::string all;
+    for (const std::string& n : c.notes) all += n + "\n";
+    return all;
+  };
+  const Calibration two = calibrate(s, made_with(2.0, 1.3), "made.json");
+  INFO(notes_of(two));
+  CHECK(notes_of(two).find("rounds 0-1 (the first of the trace: warm-up; the later ones' compute ran over 10% slower "
+                           "than the rounds after them) are left out of the fit") != std::string::npos);
+  CHECK(two.after.efficiency == doctest::Approx(0.25).epsilon(0.005));  // the steady rounds' rate
+
+  const Calibration one = calibrate(s, made_with(2.0, 1.05), "made.json");
+  INFO(notes_of(one));
+  CHECK(notes_of(one).find("round 0 (the first of the trace: warm-up) is left out of the fit") != std::string::npos);
+  CHECK(one.after.efficiency < 0.25);  // round 1's 5% counts: slower than the truth
+  CHECK(one.after.efficiency > 0.24);
+}
+
 TEST_CASE("calibration never takes an implausible fit, and says when it made the prediction worse") {
   const Scenario s = calibration_scenario();
   SimSettings absurd = s.sim;  // a "machine" at 0.0002% of peak on a network 100,000 times slower
