@@ -278,8 +278,8 @@ double steady_communication_error(const Comparison& c) {
 /// once (ResIST's block moves beside its all-reduce) got 84% of an emulated 10 Mbit/s TCP link
 /// together where its all-reduce alone got 92.6%, and single operations' times cannot show that
 /// (each is slowed by what else ran). The rounds' communication time grows as the efficiency falls;
-/// a root search finds where it meets the measured one. A trace in which no link carries two flows at
-/// once for long does not change with it: then it is kept, with a note.
+/// a root search finds where it meets the measured one. A trace in which no link carries two flows
+/// at once for long does not change with it: then it is kept, with a note.
 SharedFit fit_shared_link_efficiency(const Plan& plan, const Cluster& cluster, const Trace& measured,
                                      const std::string& source, SimSettings settings) {
   const auto with = [&](double efficiency) {

@@ -1,6 +1,6 @@
 // Calibration: fits the simulator's free settings (compute efficiency, per-iteration overhead,
-// bandwidth scale, per-kind op overheads, shared-link efficiency) to a measured trace of a scenario's plan, then checks
-// the fit by simulating again.
+// bandwidth scale, per-kind op overheads, shared-link efficiency) to a measured trace of a
+// scenario's plan, then checks the fit by simulating again.
 #pragma once
 
 #include <string>
@@ -43,7 +43,7 @@ struct SharedFit {
 };
 
 /// Fits `settings.shared_link_efficiency` alone to the measured rounds' communication time (after
-/// the warm-up round), by simulating the plan; calibrate() calls it. Kept, with a note, where the
+/// the warm-up rounds), by simulating the plan; calibrate() calls it. Kept, with a note, where the
 /// trace cannot tell it (no two flows share a link for long) or sharing cannot explain the time.
 SharedFit fit_shared_link_efficiency(const Plan& plan, const Cluster& cluster, const Trace& measured,
                                      const std::string& measured_source, SimSettings settings);
