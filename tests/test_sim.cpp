@@ -90,6 +90,20 @@ double run(const Plan& p, const Cluster& c, const SimSettings& s = settings()) {
   return simulate(p, c, s).simulated_s;
 }
 
+/// A "measured" trace: the plan simulated with the settings a calibration should find.
+Trace measured_trace(const Plan& plan, const Cluster& cluster, const SimSettings& truth) {
+  SimResult made = simulate(plan, cluster, truth);
+  made.trace.meta.source = "measured";
+  return std::move(made.trace);
+}
+
+/// A calibration's notes, a line each.
+std::string notes_of(const Calibration& c) {
+  std::string all;
+  for (const std::string& n : c.notes) all += n + "\n";
+  return all;
+}
+
 }  // namespace
 
 TEST_CASE("ring all-reduce on a star: 2(N-1)(M/(N B) + L)") {
@@ -263,9 +277,7 @@ TEST_CASE("calibration with a cost table fits its scale alone (the table has the
   const Scenario s = parse_scenario(doc, base.source);
   SimSettings truth = s.sim;  // the machine runs the table's work 1.7 times slower
   truth.cost_scale = 1.7;
-  SimResult made = simulate(plan, scenario_cluster(s), truth);
-  made.trace.meta.source = "measured";
-  const Calibration c = calibrate(s, made.trace, "made.json");
+  const Calibration c = calibrate(s, measured_trace(plan, scenario_cluster(s), truth), "made.json");
   CHECK(c.before_comparison.median_round_error > 0.2);
   CHECK(c.after.cost_scale == doctest::Approx(1.7).epsilon(0.01));
   CHECK(c.after.iteration_overhead_s == 0.02);  // kept
@@ -357,9 +369,8 @@ TEST_CASE("calibration recovers the settings a trace was made with") {
   truth.bandwidth_scale = 0.3;
   truth.op_overhead_s = {{"allreduce", 0.002}, {"reduce", 0.001}, {"send", 0.0005}};
   const Plan plan = make_plan(s, 6);
-  SimResult made = simulate(plan, scenario_cluster(s), truth);
-  made.trace.meta.source = "measured";
-  const Calibration c = calibrate(s, made.trace, "made.json");
+  Trace made = measured_trace(plan, scenario_cluster(s), truth);
+  const Calibration c = calibrate(s, made, "made.json");
   CHECK(c.before_comparison.median_round_error > 0.3);
   CHECK(c.after.efficiency == doctest::Approx(0.25).epsilon(0.01));
   CHECK(c.after.bandwidth_scale == doctest::Approx(0.3).epsilon(0.05));
@@ -373,8 +384,8 @@ TEST_CASE("calibration recovers the settings a trace was made with") {
     CHECK(calibration_text(c).find("sim.bandwidth_scale") != std::string::npos);
   }
   SUBCASE("a trace of another plan is refused") {
-    made.trace.meta.workers = 2;
-    CHECK(test::input_error([&] { calibrate(s, made.trace, "made.json"); }).find(
+    made.meta.workers = 2;
+    CHECK(test::input_error([&] { calibrate(s, made, "made.json"); }).find(
               "made.json: /otherData/workers: not a trace of the same plan") == 0);
   }
 }
@@ -384,16 +395,10 @@ TEST_CASE("calibration leaves out the warm-up rounds: the first, and the next on
   SimSettings truth = s.sim;
   truth.efficiency = 0.25;
   const auto made_with = [&](double first, double second) {  // rounds 0 and 1's compute that much slower
-    SimResult made = simulate(make_plan(s, 6), scenario_cluster(s), truth);
-    made.trace.meta.source = "measured";
-    for (TraceEvent& e : made.trace.events)
+    Trace made = measured_trace(make_plan(s, 6), scenario_cluster(s), truth);
+    for (TraceEvent& e : made.events)
       if (e.kind == OpKind::compute && e.round < 2) e.end = e.start + (e.end - e.start) * (e.round == 0 ? first : second);
-    return made.trace;
-  };
-  const auto notes_of = [](const Calibration& c) {
-    std::string all;
-    for (const std::string& n : c.notes) all += n + "\n";
-    return all;
+    return made;
   };
   const Calibration two = calibrate(s, made_with(2.0, 1.3), "made.json");
   INFO(notes_of(two));
@@ -413,13 +418,10 @@ TEST_CASE("calibration never takes an implausible fit, and says when it made the
   SimSettings absurd = s.sim;  // a "machine" at 0.0002% of peak on a network 100,000 times slower
   absurd.efficiency = 2e-6;
   absurd.bandwidth_scale = 1e-5;
-  SimResult made = simulate(make_plan(s, 4), scenario_cluster(s), absurd);
-  made.trace.meta.source = "measured";
-  const Calibration c = calibrate(s, made.trace, "made.json");
+  const Calibration c = calibrate(s, measured_trace(make_plan(s, 4), scenario_cluster(s), absurd), "made.json");
   CHECK(c.after.efficiency == s.sim.efficiency);
   CHECK(c.after.bandwidth_scale == s.sim.bandwidth_scale);
-  std::string notes;
-  for (const std::string& n : c.notes) notes += n + "\n";
+  const std::string notes = notes_of(c);
   CHECK(notes.find("the fitted sim.efficiency 2e-06 is implausible (expected 0.0001 to 2.25): kept 0.4") != std::string::npos);
   CHECK(notes.find("the fitted sim.bandwidth_scale 1e-05 is implausible (expected 0.001 to 1000): kept 1") !=
         std::string::npos);
@@ -444,11 +446,8 @@ TEST_CASE("an efficiency above the cap is capped, and the per-iteration overhead
   SimSettings fast = s.sim;  // 3 times its cluster's peak (the cap is 2.25), 50 ms per iteration
   fast.efficiency = 3;
   fast.iteration_overhead_s = 0.05;
-  SimResult made = simulate(make_plan(s, 4), scenario_cluster(s), fast);
-  made.trace.meta.source = "measured";
-  const Calibration c = calibrate(s, made.trace, "made.json");
-  std::string notes;
-  for (const std::string& n : c.notes) notes += n + "\n";
+  const Calibration c = calibrate(s, measured_trace(make_plan(s, 4), scenario_cluster(s), fast), "made.json");
+  const std::string notes = notes_of(c);
   INFO(notes);
   CHECK(c.after.efficiency == kMaxEfficiency);
   CHECK(notes.find("exceeds 2.25: the cluster's peak FLOP/s is too low for this machine; capped at 2.25, the "
@@ -480,8 +479,7 @@ TEST_CASE("a network fit that predicts worse than the cluster's links is not tak
                                      "model.input=[1,28,28]", "data.dataset=fashion_mnist", "training.batch_size=32",
                                      "training.epochs=null", "training.rounds=6", "strategy.local_iterations=1"});
   const Calibration c = calibrate(s, measured, file);
-  std::string notes;
-  for (const std::string& n : c.notes) notes += n + "\n";
+  const std::string notes = notes_of(c);
   INFO(notes);
   CHECK(notes.find("network settings kept") != std::string::npos);
   CHECK(c.after.bandwidth_scale == 1);
@@ -504,12 +502,9 @@ TEST_CASE("calibration fits the shared-link efficiency where flows overlap, and 
                                           "strategy.local_iterations=1"});
   SimSettings truth = resist.sim;
   truth.shared_link_efficiency = 0.6;
-  SimResult made = simulate(make_plan(resist, 6), scenario_cluster(resist), truth);
-  made.trace.meta.source = "measured";
-  const Calibration c = calibrate(resist, made.trace, "made.json");
-  std::string notes;
-  for (const std::string& n : c.notes) notes += n + "\n";
-  INFO(notes);
+  const Calibration c =
+      calibrate(resist, measured_trace(make_plan(resist, 6), scenario_cluster(resist), truth), "made.json");
+  INFO(notes_of(c));
   CHECK(c.before.shared_link_efficiency == 1);
   CHECK(c.after.shared_link_efficiency == doctest::Approx(0.6).epsilon(0.01));
   CHECK(c.before_comparison.median_round_error > 0.05);
@@ -521,11 +516,10 @@ TEST_CASE("calibration fits the shared-link efficiency where flows overlap, and 
 
   SUBCASE("a trace as fast as sharing without loss gives 1") {
     const Plan plan = make_plan(resist, 6);
-    SimResult lossless = simulate(plan, scenario_cluster(resist), resist.sim);
-    lossless.trace.meta.source = "measured";
+    const Trace lossless = measured_trace(plan, scenario_cluster(resist), resist.sim);
     SimSettings from = resist.sim;
     from.shared_link_efficiency = 0.5;
-    const SharedFit back = fit_shared_link_efficiency(plan, scenario_cluster(resist), lossless.trace, "made.json", from);
+    const SharedFit back = fit_shared_link_efficiency(plan, scenario_cluster(resist), lossless, "made.json", from);
     CHECK(back.settings.shared_link_efficiency == 1);
     CHECK(back.note == "transfers that share links took no longer than sharing without loss predicts (+0.0% "
                        "predicted): sim.shared_link_efficiency 1");
@@ -536,9 +530,8 @@ TEST_CASE("calibration fits the shared-link efficiency where flows overlap, and 
                                            "model.arch=preact_resnet18", "model.width=0.5", "model.depths=[1,1,6,1]",
                                            "model.classes=10", "model.input=[1,28,28]", "training.batch_size=32",
                                            "strategy.local_iterations=1", "sim.shared_link_efficiency=0.8"});
-    SimResult one_flow = simulate(make_plan(local, 6), scenario_cluster(local), local.sim);
-    one_flow.trace.meta.source = "measured";
-    const Calibration kept = calibrate(local, one_flow.trace, "made.json");
+    const Calibration kept =
+        calibrate(local, measured_trace(make_plan(local, 6), scenario_cluster(local), local.sim), "made.json");
     CHECK(kept.after.shared_link_efficiency == 0.8);
     CHECK(std::any_of(kept.notes.begin(), kept.notes.end(), [](const std::string& n) {
       return n == "no link carries two flows at once for long in this trace: the shared-link efficiency cannot "
@@ -550,9 +543,8 @@ TEST_CASE("calibration fits the shared-link efficiency where flows overlap, and 
     SimSettings slow = resist.sim;
     slow.shared_link_efficiency = 0.3;
     slow.op_overhead_s = {{"allreduce", 2.0}};  // 2 s per all-reduce that sharing cannot explain
-    SimResult late = simulate(plan, scenario_cluster(resist), slow);
-    late.trace.meta.source = "measured";
-    const SharedFit k = fit_shared_link_efficiency(plan, scenario_cluster(resist), late.trace, "made.json", resist.sim);
+    const Trace late = measured_trace(plan, scenario_cluster(resist), slow);
+    const SharedFit k = fit_shared_link_efficiency(plan, scenario_cluster(resist), late, "made.json", resist.sim);
     CHECK(k.settings.shared_link_efficiency == 1);
     CHECK(k.note.find("slower than even a shared-link efficiency of 0.3 predicts: the fault is not in sharing "
                       "links; sim.shared_link_efficiency kept (1)") != std::string::npos);
@@ -642,12 +634,11 @@ TEST_CASE("calibration keeps the bandwidth scale when every transfer has the sam
   SimSettings truth = s.sim;
   truth.bandwidth_scale = 0.3;
   truth.op_overhead_s = {{"allreduce", 0.002}};
-  SimResult made = simulate(make_plan(s, 6), scenario_cluster(s), truth);
-  made.trace.meta.source = "measured";
+  Trace made = measured_trace(make_plan(s, 6), scenario_cluster(s), truth);
   int k = 0;
-  for (TraceEvent& e : made.trace.events)  // measurement noise on the transfers, up to 3%
+  for (TraceEvent& e : made.events)  // measurement noise on the transfers, up to 3%
     if (e.kind != OpKind::compute) e.end = e.start + (e.end - e.start) * (1 + 0.01 * (k++ % 4));
-  const Calibration c = calibrate(s, made.trace, "made.json");
+  const Calibration c = calibrate(s, made, "made.json");
   CHECK(c.after.bandwidth_scale == c.before.bandwidth_scale);
   CHECK(std::any_of(c.notes.begin(), c.notes.end(),
                     [](const std::string& n) { return n.find("same simulated time") != std::string::npos; }));
