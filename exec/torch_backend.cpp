@@ -131,6 +131,11 @@ TorchBackend::TorchBackend(const Scenario& s, const Plan& plan, NetModel& model,
       autocast_(autocast_type(s, device_)),
       scaler_(s.training.dtype == Dtype::fp16 ? std::make_unique<LossScaler>() : nullptr),
       optimizer_(model->parameters(), sgd_options(s, s.training.learning_rate)) {
+  if (s.training.cuda_graphs && device_.is_cuda() && !scaler_ && plan.strategy != StrategyKind::layer_parallel) {
+    const std::optional<std::string> unavailable = cuda_graphs_unavailable();
+    graphs_ = !unavailable;
+    if (unavailable && self_ == 0) fmt::print(stderr, "resist-worker 0: note: training.cuda_graphs: {}\n", *unavailable);
+  }
   if (plan.strategy == StrategyKind::layer_parallel) {
     if (scaler_)
       throw InputError(s.source, "/training/dtype", "layer_parallel trains in fp32 or bf16; fp16's loss scaling is not implemented for it");
@@ -182,14 +187,53 @@ Ticket TorchBackend::compute(const OpCall& call) {
   // inside them (a GPU runs ahead of the host).
   torch::Tensor loss_sum = torch::zeros({}, torch::TensorOptions().device(device_));
   const auto net = [&](const torch::Tensor& x) { return model_->forward(x, active, 1.0); };
-  for (std::uint32_t i = 0; i < call.op.iterations; ++i) {
+  const StepGraph::Iteration iteration = [&](const Batch& batch) {
     for (const torch::Tensor& p : parameters) p.mutable_grad() = torch::Tensor();
-    loss_sum.add_(forward_backward(feed_.next(plan_.batch_size), net));
+    torch::Tensor loss = forward_backward(batch, net);
     if (call.op.step_each_iteration) step(optimizer_, parameters);  // blocks without gradients are left alone
-    samples_ += static_cast<std::uint64_t>(plan_.batch_size);
-  }
+    return loss;
+  };
+  const std::uint32_t graphed = graphable(call) ? train_graphed(call, active, iteration, loss_sum) : 0;
+  for (std::uint32_t i = graphed; i < call.op.iterations; ++i) loss_sum.add_(iteration(feed_.next(plan_.batch_size)));
+  samples_ += static_cast<std::uint64_t>(call.op.iterations) * static_cast<std::uint64_t>(plan_.batch_size);
   round_loss_ = loss_sum.item<double>() / std::max<std::uint32_t>(1, call.op.iterations);
   return done();
+}
+
+bool TorchBackend::graphable(const OpCall& call) const {
+  // Not while a transfer is under way: LibTorch 1.x captures in global mode, where another
+  // thread's use of the GPU breaks the capture.
+  return graphs_ && call.op.step_each_iteration && in_flight_.empty() &&
+         call.op.iterations >= static_cast<std::uint32_t>(kGraphWarmUp) + 2;
+}
+
+/// The op's iterations as replays of a captured step: the graph of the op before when it trained
+/// the same blocks at the same rate on the same momentum buffers, else a new capture (after
+/// kGraphWarmUp eager iterations). Where capture fails, graphs are off for the rest of the run
+/// and the caller trains what is left eagerly. Returns the iterations trained.
+std::uint32_t TorchBackend::train_graphed(const OpCall& call, const std::vector<char>& active,
+                                          const StepGraph::Iteration& iteration, torch::Tensor& loss_sum) {
+  const GraphKey key{active, s_.learning_rate(call.round.index), momentum_generation_};
+  std::uint32_t trained = 0;
+  const auto next = [&] { return feed_.next(plan_.batch_size); };
+  if (graph_ && graph_key_ == key) {
+    graph_->reset_loss();
+  } else {
+    graph_.reset();
+    try {
+      graph_ = StepGraph::capture(iteration, next, kGraphWarmUp, loss_sum, trained);
+    } catch (const std::exception& e) {
+      graphs_ = false;
+      fmt::print(stderr, "resist-worker {}: warning: the training step could not be captured as a CUDA graph ({}); "
+                         "it trains without graphs from here\n", self_, error_text(e));
+      return trained;
+    }
+    graph_key_ = key;
+    ++captures_;
+  }
+  for (; trained < call.op.iterations; ++trained) graph_->run(next());
+  loss_sum.add_(graph_->loss_sum());
+  return trained;
 }
 
 /// A layer-parallel op: the stage's AuxNet forward or update, or its blocks' training iteration.
@@ -354,6 +398,7 @@ void TorchBackend::set_momentum(std::size_t index, const torch::Tensor& buffer) 
   auto state = std::make_unique<torch::optim::SGDParamState>();
   state->momentum_buffer(buffer.to(p.device(), /*non_blocking=*/false, /*copy=*/true));
   optimizer_.state()[optimizer_state_key(optimizer_, p)] = std::move(state);
+  ++momentum_generation_;  // a captured step holds the buffer it replaced
 }
 
 }  // namespace resist::exec

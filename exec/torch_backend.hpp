@@ -15,6 +15,7 @@
 #include "exec/data_feed.hpp"
 #include "exec/layer_stage.hpp"
 #include "exec/network_module.hpp"
+#include "exec/step_graph.hpp"
 #include "plan/backend.hpp"
 
 namespace resist::exec {
@@ -83,11 +84,28 @@ class TorchBackend final : public Backend {
   /// Samples trained on so far (by this backend object).
   std::uint64_t samples() const { return samples_; }
 
+  /// Training steps captured as CUDA graphs so far (training.cuda_graphs, on GPUs).
+  std::uint64_t captures() const { return captures_; }
+
   /// Momentum buffer of each of the model's parameters (undefined before its first step).
   std::vector<torch::Tensor> momentum();
   void set_momentum(std::size_t index, const torch::Tensor& buffer);
 
  private:
+  /// Eager iterations before a CUDA graph is captured.
+  static constexpr int kGraphWarmUp = 3;
+  /// What a captured step holds fixed: the blocks it trains, the learning rate, the momentum
+  /// buffers (replaced on resume).
+  struct GraphKey {
+    std::vector<char> active;
+    double learning_rate = 0;
+    std::uint64_t momentum_generation = 0;
+    bool operator==(const GraphKey&) const = default;
+  };
+  /// Whether a compute op's iterations run as a captured CUDA graph.
+  bool graphable(const OpCall& call) const;
+  std::uint32_t train_graphed(const OpCall& call, const std::vector<char>& active,
+                              const StepGraph::Iteration& iteration, torch::Tensor& loss_sum);
   Ticket compute_slice(const OpCall& call);
   Ticket compute_stage(const OpCall& call);
   /// Layer-parallel: whether an op's tensors are the stage's cut tensors, not blocks' state.
@@ -120,6 +138,10 @@ class TorchBackend final : public Backend {
   std::unique_ptr<LossScaler> scaler_;  // fp16 only
   torch::optim::SGD optimizer_;
   std::unique_ptr<LayerStage> stage_;  // layer-parallel plans only
+  bool graphs_ = false;                 // training.cuda_graphs, where this build and device allow
+  std::unique_ptr<StepGraph> graph_;    // the last captured step
+  GraphKey graph_key_;
+  std::uint64_t captures_ = 0, momentum_generation_ = 0;
   std::vector<double> finished_;
   struct InFlight {
     std::future<double> transferred;  // the clock when the transfer ended

@@ -86,6 +86,7 @@ Scenario read_fields(const json& doc, const std::string& source) {
   s.training.memory_format = layout == "channels_last" ? MemoryFormat::channels_last
                              : layout == "contiguous"  ? MemoryFormat::contiguous
                                                        : MemoryFormat::automatic;
+  s.training.cuda_graphs = tr.at("cuda_graphs").get<bool>();
   s.training.learning_rate = tr.at("learning_rate").get<double>();
   s.training.momentum = tr.at("momentum").get<double>();
   s.training.weight_decay = tr.at("weight_decay").get<double>();

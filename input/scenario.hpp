@@ -64,6 +64,7 @@ struct TrainingSettings {
   std::optional<std::uint64_t> rounds;
   Dtype dtype = Dtype::fp32;
   MemoryFormat memory_format = MemoryFormat::automatic;
+  bool cuda_graphs = true;  ///< on GPUs: local iterations replay a captured step
   double learning_rate = 0.05;   ///< SGD, at the start of training
   double momentum = 0.9;
   double weight_decay = 5e-4;

@@ -292,6 +292,15 @@ TEST_CASE("a shared-link efficiency is a share: above 0, at most 1, 1 when not g
   CHECK(parse_error(doc) == "s.json: /sim/shared_link_efficiency: expected a number > 0, found 0");
 }
 
+TEST_CASE("training.cuda_graphs is a switch, on when not given") {
+  CHECK(parse_scenario(minimal(), "s.json").training.cuda_graphs);
+  json doc = minimal();
+  doc["training"]["cuda_graphs"] = false;
+  CHECK_FALSE(parse_scenario(doc, "s.json").training.cuda_graphs);
+  doc["training"]["cuda_graphs"] = "auto";
+  CHECK(parse_error(doc) == "s.json: /training/cuda_graphs: expected a boolean, found a string (\"auto\")");
+}
+
 TEST_CASE("a training length whose rounds would overflow is refused, not planned as one round") {
   json doc = minimal();
   doc["training"].erase("rounds");

@@ -15,11 +15,14 @@
 #include "exec/net.hpp"
 #include "exec/worker.hpp"
 #include "exec/network_module.hpp"
+#include "exec/step_graph.hpp"
 #include "exec/torch_backend.hpp"
 #include "exec/torch_compat.hpp"
 #include "input/input_error.hpp"
 #include "model/catalogue.hpp"
 #include "plan/generator.hpp"
+#include "plan/interpreter.hpp"
+#include "tests/communicator_helpers.hpp"
 #include "tests/helpers.hpp"
 #include "tests/worker_threads.hpp"
 
@@ -215,6 +218,45 @@ TEST_CASE("a channels-last model computes what the contiguous one does, with the
     for (std::size_t i = 0; i < p.size(); ++i) p[i].copy_(q[i]);
   }
   CHECK(torch::equal(exec::flatten(plain->state(1)), exec::flatten(model->state(1))));
+}
+
+TEST_CASE("CUDA graphs: never on the CPU; a build without them refuses to capture and says why") {
+  const Scenario s = default_scenario({"model.arch=preact_resnet18", "model.width=0.125", "model.depths=[1,1,1,1]",
+                                       "model.input=[3,8,8]", "model.classes=4", "strategy.name=local_sgd",
+                                       "strategy.workers=1", "strategy.local_iterations=6", "data.dataset=synthetic",
+                                       "training.batch_size=8", "training.epochs=null", "training.rounds=1"});
+  REQUIRE(s.training.cuda_graphs);  // the default
+  const Plan plan = make_plan(s);
+  exec::NetModel model(plan.network);
+  std::uint64_t captures = 1;
+  double loss = 0;
+  const auto make = [](const c10::intrusive_ptr<c10d::Store>& store, int rank, int ranks) {
+    return exec::make_gloo_communicator(store, rank, ranks, "127.0.0.1", exec::kDefaultOpTimeout);
+  };
+  const auto failures = test::on_ranks(1, make, [&](exec::Communicator& comm) {
+    exec::DataFeed feed(s, 0, 1);
+    exec::TorchBackend backend(s, plan, model, comm, feed, 0, [] { return 0.0; });
+    Interpreter(plan, 0, backend).run_round(plan.rounds[0]);
+    captures = backend.captures();
+    loss = backend.round_loss();
+    CHECK(backend.samples() == 6 * 8);
+  });
+  REQUIRE(failures[0] == "");
+  CHECK(captures == 0);
+  CHECK(std::isfinite(loss));
+  CHECK(loss > 0);
+  torch::Tensor sum = torch::zeros({});
+  std::uint32_t trained = 0;
+  const exec::StepGraph::Iteration iteration = [](const exec::Batch&) { return torch::zeros({}); };
+  const auto cpu_batch = [&] { return exec::synthetic_batch(plan.network.spec, 8, 1, 0, 0); };
+  if (const auto why = exec::cuda_graphs_unavailable()) {
+    CHECK(why->find("built without CUDA graphs") != std::string::npos);
+    CHECK_THROWS_WITH_AS(exec::StepGraph::capture(iteration, cpu_batch, 3, sum, trained), why->c_str(), std::runtime_error);
+  } else {
+    CHECK_THROWS_WITH_AS(exec::StepGraph::capture(iteration, cpu_batch, 3, sum, trained),
+                         "a CUDA graph captures GPU work; the batch is on the cpu", std::runtime_error);
+  }
+  CHECK(trained == 0);
 }
 
 TEST_CASE("crops and flips, all samples at once, are the per-sample crops and flips") {
