@@ -122,13 +122,7 @@ void leave(c10d::Store& store, const WorkerOptions& o, WorkerReport& report) {
 torch::Device place_model(const Scenario& s, const WorkerOptions& o, NetModel& model) {
   model->to(pick_device(o));
   const torch::Device device = device_of(model);
-  if (use_channels_last(s, device)) {
-    model->to_channels_last();
-    if (device.is_cpu() && o.rank == 0)
-      fmt::print(stderr, "resist-worker 0: warning: training.memory_format channels_last on the CPU trained "
-                         "measurably worse with LibTorch 1.13 (Fashion-MNIST: up to 11 points); auto or "
-                         "contiguous is the safe choice there\n");
-  }
+  if (use_channels_last(s, device)) model->to_channels_last();
   // Fixed shapes all round: let cuDNN time its algorithms once per shape and keep the fastest.
   if (device.is_cuda()) at::globalContext().setBenchmarkCuDNN(true);
   return device;
