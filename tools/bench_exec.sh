@@ -3,11 +3,13 @@
 # plain Python PyTorch script of the same protocol (tools/bench_exec_reference.py, on Debian's
 # python3-torch: the same LibTorch), side by side: images/s per worker of training-step time (the
 # local iterations; communication excluded), ResIST and local SGD, 1 and 2 threads per worker.
-# With PYTHON_CL=1 the Python script also runs with channels_last (on the CPU 16% faster, but it
-# trained measurably worse with LibTorch 1.13, so resist does not use it there). REPEAT=N runs
-# each N times, alternating, and keeps the best (this machine's noise is +-10%). Prints a table;
-# asserts nothing.
-#   ninja -C build tools/bench_exec && [THREADS="1 2"] [REPEAT=1] [PYTHON_CL=0] tools/bench_exec.sh [rounds=5] [workers=2] [device=cpu]
+# With PYTHON_CL=1 the Python script also runs with channels_last (resist's layout on the CPU).
+# REPEAT=N runs each N times, alternating, and keeps the best (this machine's noise is +-10%). Prints a table;
+# asserts nothing. With SAME_ALLOC=1 the plain loop and Python run with the malloc settings resist's
+# workers give themselves (exec/worker.cpp keep_working_set, as GLIBC_TUNABLES): the executor's
+# own cost without the allocator's (by default they page-fault their activations back in on every
+# iteration, which costs them 25-40% on this machine with channels-last).
+#   ninja -C build tools/bench_exec && [THREADS="1 2"] [REPEAT=1] [PYTHON_CL=0] [SAME_ALLOC=0] [KEEP=DIR] tools/bench_exec.sh [rounds=5] [workers=2] [device=cpu]
 # Fashion-MNIST (Debian's dataset-fashion-mnist), preact ResNet width 0.25 depths [1,1,6,1],
 # l = 50, batch 64.
 set -euo pipefail
@@ -20,6 +22,10 @@ python="${PYTHON:-/usr/bin/python3}"
 threads_list="${THREADS:-1 2}"
 repeat="${REPEAT:-1}"
 python_cl="${PYTHON_CL:-0}"
+same_alloc="${SAME_ALLOC:-0}"
+if [ "$same_alloc" = 1 ]; then  # keep_working_set's mallopt values
+  export GLIBC_TUNABLES=glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=1073741824:glibc.malloc.top_pad=67108864
+fi
 for tool in "$build/tools/resist" "$build/tools/bench_exec"; do
   [[ -x "$tool" ]] || { echo "bench_exec.sh: $tool is missing: ninja -C $build tools/resist tools/bench_exec" >&2; exit 2; }
 done
@@ -28,8 +34,9 @@ sets=(--set data.dataset=fashion_mnist --set model.input=[1,28,28] --set model.c
       --set model.arch=preact_resnet18 --set model.width=0.25 --set model.depths=[1,1,6,1]
       --set strategy.local_iterations=50 --set training.batch_size=64 --set training.epochs=null
       --set training.rounds="$rounds" --set strategy.workers="$workers")
-out="$(mktemp -d)"
-trap 'rm -rf "$out"' EXIT
+out="${KEEP:-$(mktemp -d)}"  # KEEP=DIR keeps the runs' traces and summaries there
+mkdir -p "$out"
+[[ -n "${KEEP:-}" ]] || trap 'rm -rf "$out"' EXIT
 "$build/tools/resist" model preact_resnet18 --width 0.25 --depths 1,1,6,1 --input 1x28x28 --classes 10 \
   --format json --out "$out/network.json"
 port=$((29700 + RANDOM % 200))
@@ -53,9 +60,9 @@ for threads in $threads_list; do
   done
 done
 done
-"$python" - "$out" "$rounds" "$workers" "$device" "$threads_list" "$repeat" "$python_cl" <<'PY'
+"$python" - "$out" "$rounds" "$workers" "$device" "$threads_list" "$repeat" "$python_cl" "$same_alloc" <<'PY'
 import collections, json, sys
-out, rounds, workers, device, threads_list, repeat, python_cl = sys.argv[1:]
+out, rounds, workers, device, threads_list, repeat, python_cl, same_alloc = sys.argv[1:]
 reps = range(1, int(repeat) + 1)
 def resist_rate(tag, rep):
     # Per worker: the images it trained over the time of its compute operations (its local iterations).
@@ -73,7 +80,8 @@ def resist_rate(tag, rep):
 def best(kind, tag):
     return max(json.load(open(f"{out}/{kind}-{tag}-{r}.json"))["images_per_s"] for r in reps)
 print(f"Fashion-MNIST, preact_resnet18 width 0.25 depths [1,1,6,1], {workers} workers, l=50, batch 64, "
-      f"{rounds} rounds, {device}; images/s per worker of training-step time, best of {repeat}")
+      f"{rounds} rounds, {device}; images/s per worker of training-step time, best of {repeat}; "
+      + ("resist's malloc settings for all" if same_alloc == "1" else "plain and Python with glibc's default malloc"))
 cl = python_cl == "1"
 print(f"{'strategy':<10} {'threads':>7} {'resist':>8} {'plain':>8} {'python':>8} " + (f"{'python-cl':>9} " if cl else "") +
       f"{'/plain':>7} {'/python':>8} " + (f"{'/py-cl':>7} " if cl else "") + f"{'acc resist':>10} {'acc python':>10}")
