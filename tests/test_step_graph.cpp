@@ -63,12 +63,13 @@ TEST_CASE("replays of a captured step train as the same steps run eagerly, Batch
   exec::NetModel& eager = models.first;
   exec::NetModel& graphed = models.second;
   const std::vector<char> all(net.blocks.size(), 1);
-  const auto trainer = [&](exec::NetModel& model, torch::optim::SGD& sgd) {
-    return [&](const exec::Batch& b) {
+  // The model by holder (a shared pointer), the optimizer by pointer: the iteration outlives this call.
+  const auto trainer = [&all](exec::NetModel model, torch::optim::SGD* sgd) {
+    return [model, sgd, &all](const exec::Batch& b) mutable {
       for (const torch::Tensor& p : model->parameters()) p.mutable_grad() = torch::Tensor();
       torch::Tensor loss = torch::nn::functional::cross_entropy(model->forward(b.images, all, 1.0), b.labels);
       loss.backward();
-      exec::multi_tensor_sgd_step(sgd);
+      exec::multi_tensor_sgd_step(*sgd);
       return loss.detach();
     };
   };
@@ -79,12 +80,12 @@ TEST_CASE("replays of a captured step train as the same steps run eagerly, Batch
   std::uint64_t step = 0;
   const auto next = [&] { return exec::on(kGpu, exec::synthetic_batch(net.spec, 16, 1, 0, step++)); };
   torch::Tensor eager_loss = torch::zeros({}, torch::TensorOptions().device(kGpu));
-  const exec::StepGraph::Iteration run_a = trainer(eager, sgd_a);
+  const exec::StepGraph::Iteration run_a = trainer(eager, &sgd_a);
   for (int i = 0; i < 10; ++i) eager_loss.add_(run_a(next()));
   step = 0;  // the same batches
   torch::Tensor loss = torch::zeros({}, torch::TensorOptions().device(kGpu));
   std::uint32_t trained = 0;
-  auto graph = exec::StepGraph::capture(trainer(graphed, sgd_b), next, 3, loss, trained);
+  auto graph = exec::StepGraph::capture(trainer(graphed, &sgd_b), next, 3, loss, trained);
   CHECK(trained == 4);  // 3 eager, then the capture's own batch replayed
   while (trained < 10) {
     graph->run(next());
