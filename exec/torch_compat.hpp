@@ -96,9 +96,10 @@ class AutocastScope {
 
 /// Whether training.memory_format `auto` lays tensors out channels-last on the CPU. Verified with
 /// Debian 12's LibTorch 1.13 (as accurate, 10-16% faster: tools/bench_layout_accuracy.sh); with
-/// Debian 13's 2.6 a channels-last ResIST run on Fashion-MNIST crashed in a CI run (a worker's
-/// segmentation fault, "double free or corruption", under MALLOC_PERTURB_; 2026-12-04, not yet
-/// reproduced or understood), so 2.x stays contiguous there until it is.
+/// Debian 13's 2.6 channels-last CPU training crashed all over one CI run (2026-12-04: workers
+/// dying of "double free or corruption", segmentation faults and a bus error in exec_run,
+/// pytorch_checkpoint, emulated_cluster; layer_parallel_run timed out; under MALLOC_PERTURB_),
+/// not yet reproduced or understood, so 2.x stays contiguous there until it is.
 inline constexpr bool kCpuChannelsLastByDefault = TORCH_VERSION_MAJOR < 2;
 
 /// An error's message: LibTorch's without its backtrace, any other's what().
