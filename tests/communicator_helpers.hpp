@@ -42,3 +42,16 @@ inline std::vector<std::string> on_ranks(int ranks, const MakeCommunicator& make
 }
 
 }  // namespace resist::test
+
+namespace resist::test {
+
+/// Runs `body` as the only rank of a Gloo job on loopback (what a one-worker backend needs to
+/// talk to); returns its failure message ("" when it passed).
+inline std::string on_one_gloo_rank(const std::function<void(exec::Communicator&)>& body) {
+  const MakeCommunicator make = [](const c10::intrusive_ptr<c10d::Store>& store, int rank, int ranks) {
+    return exec::make_gloo_communicator(store, rank, ranks, "127.0.0.1", exec::kDefaultOpTimeout);
+  };
+  return on_ranks(1, make, body).front();
+}
+
+}  // namespace resist::test
