@@ -17,7 +17,8 @@ nn::Conv2d conv(int in, int out, int kernel, int stride) {
 /// Pre-activation residual block, basic or bottleneck; names follow PyTorch's (bn1, conv1, ...).
 class PreActBlockImpl : public nn::Module {
  public:
-  explicit PreActBlockImpl(const Block& b) : bottleneck_(b.kind == BlockKind::preact_bottleneck) {
+  explicit PreActBlockImpl(const Block& b)
+      : bottleneck_(b.kind == BlockKind::preact_bottleneck), stride_(b.stride) {
     const int planes = bottleneck_ ? b.out_channels / 4 : b.out_channels;
     bn1_ = register_module("bn1", nn::BatchNorm2d(b.in_channels));
     if (bottleneck_) {
@@ -39,7 +40,7 @@ class PreActBlockImpl : public nn::Module {
   // values, bit for bit, as relu(...) and skip + scale * y.
   torch::Tensor forward(torch::Tensor x, double scale) {
     torch::Tensor pre = bn1_(x).relu_();
-    torch::Tensor skip = shortcut_ ? shortcut_(pre) : x;
+    torch::Tensor skip = shortcut_ ? project(pre) : x;
     torch::Tensor y = conv1_(pre);
     y = conv2_(bn2_(y).relu_());
     if (bottleneck_) y = conv3_(bn3_(y).relu_());
@@ -47,8 +48,25 @@ class PreActBlockImpl : public nn::Module {
     return y.add_(skip);
   }
 
+  /// The projection shortcut: a 1x1 convolution at the block's stride. oneDNN 3.x (LibTorch 2.x's
+  /// CPU convolutions) writes past its scratch space in the weight gradient of a strided 1x1
+  /// convolution whose input is channels-last with fewer channels than its kernel's channel block
+  /// (16 with AVX-512, 8 with AVX2): heap corruption, then "double free or corruption" or a
+  /// segmentation fault (found with Debian 13's LibTorch 2.6 and oneDNN 3.7.2; reported upstream as
+  /// uxlfoundation/oneDNN#6035, open). Such an input is subsampled first and convolved at stride 1:
+  /// a 1x1 kernel without padding reads only every stride-th pixel, so the values and the weight's
+  /// gradient are the strided convolution's; the parameters are the same.
+  torch::Tensor project(const torch::Tensor& pre) {
+    if (!needs_unit_stride_shortcut(pre, stride_)) return shortcut_(pre);
+    using torch::indexing::None;
+    using torch::indexing::Slice;
+    return torch::conv2d(pre.index({Slice(), Slice(), Slice(None, None, stride_), Slice(None, None, stride_)}),
+                         shortcut_->weight);
+  }
+
  private:
   bool bottleneck_;
+  int stride_;
   nn::BatchNorm2d bn1_{nullptr}, bn2_{nullptr}, bn3_{nullptr};
   nn::Conv2d conv1_{nullptr}, conv2_{nullptr}, conv3_{nullptr}, shortcut_{nullptr};
 };
@@ -94,6 +112,14 @@ std::string module_name(const std::string& id) {
 }
 
 }  // namespace
+
+bool needs_unit_stride_shortcut(const torch::Tensor& input, int stride) {
+  constexpr std::int64_t kWidestChannelBlock = 16;  // AVX-512's, f32; AVX2's is 8
+  // LibTorch hands oneDNN an NHWC source when the input or the weight is channels-last; a 1x1
+  // weight's layout is ambiguous and never suggests channels-last, so the input decides.
+  return stride > 1 && input.device().is_cpu() && input.dim() == 4 && input.size(1) < kWidestChannelBlock &&
+         input.suggest_memory_format() == torch::MemoryFormat::ChannelsLast;
+}
 
 NetModelImpl::NetModelImpl(const Network& net) : net_(net) {
   for (const Block& b : net.blocks) {

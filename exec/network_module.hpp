@@ -54,6 +54,11 @@ class NetModelImpl : public torch::nn::Module {
 };
 TORCH_MODULE(NetModel);
 
+/// Whether a pre-activation block's strided 1x1 projection of `input` is computed at stride 1 on
+/// the subsampled input, around a oneDNN 3.x heap corruption (network_module.cpp,
+/// PreActBlockImpl::project): on the CPU, channels-last, fewer than 16 channels.
+bool needs_unit_stride_shortcut(const torch::Tensor& input, int stride);
+
 /// The trainable tensors of a neuron slice (all but the BatchNorm running statistics).
 std::vector<torch::Tensor> slice_parameters(const std::vector<torch::Tensor>& slice);
 

@@ -220,6 +220,66 @@ TEST_CASE("a channels-last model computes what the contiguous one does, with the
   CHECK(torch::equal(exec::flatten(plain->state(1)), exec::flatten(model->state(1))));
 }
 
+TEST_CASE("a strided 1x1 shortcut of few channels trains channels-last on the CPU as it does contiguous") {
+  // oneDNN 3.x corrupts the heap in this convolution's weight gradient (uxlfoundation/oneDNN#6035):
+  // with Debian 13's LibTorch 2.6 this loop died of "double free or corruption" before the block
+  // computed such shortcuts at stride 1 on the subsampled input.
+  ModelSpec spec;
+  spec.arch = "preact_resnet18";
+  spec.width = 0.125;  // stage widths 8, 16, 32, 64: the first projection reads 8 channels
+  spec.depths = {1, 1, 1, 1};
+  spec.input = {1, 28, 28};
+  const Network net = build_network(spec);
+  torch::manual_seed(7);
+  exec::NetModel plain(net), nhwc(net);
+  {
+    torch::NoGradGuard no_grad;
+    const auto p = plain->parameters(), q = nhwc->parameters();
+    for (std::size_t i = 0; i < p.size(); ++i) q[i].copy_(p[i]);
+  }
+  nhwc->to_channels_last();
+  const auto* block = &net.blocks.at(2);  // layer2_0: 8 channels in, 16 out, stride 2, projection
+  REQUIRE(block->projection);
+  REQUIRE(block->stride == 2);
+  REQUIRE(block->in_channels == 8);
+  const torch::Tensor x = torch::zeros({4, 8, 14, 14});
+  const auto cl = torch::MemoryFormat::ChannelsLast;
+  CHECK(exec::needs_unit_stride_shortcut(x.contiguous(cl), 2));
+  CHECK_FALSE(exec::needs_unit_stride_shortcut(x, 2));
+  CHECK_FALSE(exec::needs_unit_stride_shortcut(x.contiguous(cl), 1));
+  CHECK_FALSE(exec::needs_unit_stride_shortcut(torch::zeros({4, 16, 14, 14}).contiguous(cl), 2));
+
+  // The block alone: its output and the gradients of its input and parameters are the contiguous
+  // block's, to float noise (the layouts sum in other orders). A whole network's gradients are not
+  // compared: training-mode BatchNorm amplifies that noise layer by layer, in either layout.
+  const auto close = [](const torch::Tensor& a, const torch::Tensor& b) {
+    return (a - b).abs().max().item<double>() <= 1e-5 * b.abs().max().item<double>() + 1e-7;
+  };
+  const torch::Tensor input = torch::randn({32, 8, 28, 28});
+  const torch::Tensor in_plain = input.clone().requires_grad_(), in_nhwc = input.contiguous(cl).requires_grad_();
+  const torch::Tensor out_plain = plain->forward_block(2, in_plain), out_nhwc = nhwc->forward_block(2, in_nhwc);
+  CHECK(close(out_nhwc, out_plain));
+  const torch::Tensor direction = torch::randn_like(out_plain);
+  (out_plain * direction).sum().backward();
+  (out_nhwc * direction).sum().backward();
+  CHECK(close(in_nhwc.grad(), in_plain.grad()));
+  const auto gp = plain->parameters_of(2), gn = nhwc->parameters_of(2);
+  for (std::size_t i = 0; i < gp.size(); ++i) CHECK_MESSAGE(close(gn[i].grad(), gp[i].grad()), "parameter ", i);
+
+  // Training steps of the whole channels-last network (they corrupted the heap): finite losses.
+  const std::vector<char> all(net.blocks.size(), 1);
+  torch::optim::SGD sgd(nhwc->parameters(), torch::optim::SGDOptions(0.05).momentum(0.9));
+  for (int step = 0; step < 40; ++step) {
+    const torch::Tensor images = torch::rand({32, 1, 28, 28}), labels = torch::randint(10, {32});
+    sgd.zero_grad();
+    const torch::Tensor loss =
+        torch::nn::functional::cross_entropy(nhwc->forward(images.contiguous(cl), all, 1.0), labels);
+    loss.backward();
+    sgd.step();
+    REQUIRE(std::isfinite(loss.item<double>()));
+  }
+}
+
 TEST_CASE("CUDA graphs: never on the CPU; a build without them refuses to capture and says why") {
   const Scenario s = default_scenario({"model.arch=preact_resnet18", "model.width=0.125", "model.depths=[1,1,1,1]",
                                        "model.input=[3,8,8]", "model.classes=4", "strategy.name=local_sgd",

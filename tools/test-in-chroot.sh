@@ -9,6 +9,8 @@
 # between runs on one machine, under $RESIST_CHROOT_CACHE (default /var/cache/resist-ci): the
 # debootstrap result as a tarball, and the .deb files apt downloads. Each run unpacks a fresh root
 # and removes it at the end; all mounts live in a private mount namespace, so none outlives the run.
+# With RESIST_CHROOT_KEEP=DIR the root is DIR instead, made on the first run and kept: later runs
+# copy the checkout over /src again and keep what is not in it (build/), for debugging there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,7 +19,7 @@ die() { echo "test-in-chroot: $*" >&2; exit 1; }
 suite=$1
 shift
 (($# > 0)) || set -- bash tools/test.sh
-[ "$(id -u)" -eq 0 ] || exec sudo --preserve-env=CI,RESIST_CHROOT_CACHE "$0" "$suite" "$@"
+[ "$(id -u)" -eq 0 ] || exec sudo --preserve-env=CI,RESIST_CHROOT_CACHE,RESIST_CHROOT_KEEP "$0" "$suite" "$@"
 
 mirror=${RESIST_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 cache=${RESIST_CHROOT_CACHE:-/var/cache/resist-ci}
@@ -34,10 +36,17 @@ for tool in debootstrap unshare chroot tar git; do
   }
 done
 
-root=$(mktemp -d "/var/tmp/resist-$suite-XXXXXX")
-trap 'rm -rf --one-file-system "$root"' EXIT
+if [ -n "${RESIST_CHROOT_KEEP:-}" ]; then
+  root=$RESIST_CHROOT_KEEP
+  mkdir -p "$root"
+else
+  root=$(mktemp -d "/var/tmp/resist-$suite-XXXXXX")
+  trap 'rm -rf --one-file-system "$root"' EXIT
+fi
 
-if [ ! -s "$tarball" ]; then
+if [ -e "$root/src" ]; then
+  echo "test-in-chroot: reusing the kept root $root"
+elif [ ! -s "$tarball" ]; then
   echo "test-in-chroot: debootstrap $suite (cached afterwards as $tarball)"
   debootstrap --variant=minbase "$suite" "$root" "$mirror" >"$root.log" 2>&1 ||
     { tail -n 20 "$root.log" >&2; rm -f "$root.log"; die "debootstrap $suite failed (log above)"; }
@@ -61,7 +70,7 @@ fi
 # cannot write to: download as root (apt warns otherwise, on every package).
 echo 'APT::Sandbox::User "root";' >"$root/etc/apt/apt.conf.d/99resist-ci"
 
-mkdir "$root/src"
+mkdir -p "$root/src"
 git ls-files -z --cached --others --exclude-standard | tar --null -T - -cf - | tar -C "$root/src" -xf -
 
 # Inside: trust those CAs (ca-certificates is not in the base system), then run the command.
