@@ -45,9 +45,11 @@ bool use_channels_last(const Scenario& s, torch::Device device) {
     // with the rate cut at 1.5 (tools/bench_layout_accuracy.sh), local SGD seeds 1-3 at 92.35, 92.30,
     // 92.35% against 92.65, 92.15, 92.40% contiguous; ResIST 91.80, 92.15, 91.80% against 91.40,
     // 91.80, 91.50%. (It was off on the CPU until 2026-12-04 after runs at a constant rate, whose
-    // final accuracy swings by several points from round to round: 77-90% on one seed.) Only
-    // with the LibTorch versions that is verified for (kCpuChannelsLastByDefault).
-    default: return device.is_cpu() ? kCpuChannelsLastByDefault : s.training.dtype != Dtype::fp32;
+    // final accuracy swings by several points from round to round: 77-90% on one seed.) With
+    // Debian 13's LibTorch 2.6: 10-12% faster (tools/bench_exec.sh, 2026-12-04), once the block
+    // worked around oneDNN's heap corruption in small strided 1x1 convolutions
+    // (network_module.cpp, PreActBlockImpl::project).
+    default: return device.is_cpu() || s.training.dtype != Dtype::fp32;
   }
 }
 

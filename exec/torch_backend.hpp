@@ -27,7 +27,7 @@ torch::Device device_of(NetModel& model);
 torch::ScalarType scalar_type(Dtype dtype);
 
 /// Whether 4-D tensors are laid out channels-last (NHWC) for this scenario on `device`
-/// (training.memory_format; auto: on GPUs with bf16 or fp16, and on the CPU with LibTorch 1.x).
+/// (training.memory_format; auto: on GPUs with bf16 or fp16, and on the CPU).
 bool use_channels_last(const Scenario& s, torch::Device device);
 
 /// The autocast type of a scenario's training.dtype (none for fp32). Throws InputError at

@@ -94,14 +94,6 @@ class AutocastScope {
   at::ScalarType old_dtype_ = at::kFloat;
 };
 
-/// Whether training.memory_format `auto` lays tensors out channels-last on the CPU. Verified with
-/// Debian 12's LibTorch 1.13 (as accurate, 10-16% faster: tools/bench_layout_accuracy.sh); with
-/// Debian 13's 2.6 channels-last CPU training crashed all over one CI run (2026-12-04: workers
-/// dying of "double free or corruption", segmentation faults and a bus error in exec_run,
-/// pytorch_checkpoint, emulated_cluster; layer_parallel_run timed out; under MALLOC_PERTURB_),
-/// not yet reproduced or understood, so 2.x stays contiguous there until it is.
-inline constexpr bool kCpuChannelsLastByDefault = TORCH_VERSION_MAJOR < 2;
-
 /// An error's message: LibTorch's without its backtrace, any other's what().
 inline std::string error_text(const std::exception& e) {
   const auto* c10_error = dynamic_cast<const c10::Error*>(&e);

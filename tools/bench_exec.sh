@@ -3,13 +3,15 @@
 # plain Python PyTorch script of the same protocol (tools/bench_exec_reference.py, on Debian's
 # python3-torch: the same LibTorch), side by side: images/s per worker of training-step time (the
 # local iterations; communication excluded), ResIST and local SGD, 1 and 2 threads per worker.
-# With PYTHON_CL=1 the Python script also runs with channels_last (resist's layout on the CPU).
+# With PYTHON_CL=1 the Python script also runs with channels_last (resist's CPU default).
 # REPEAT=N runs each N times, alternating, and keeps the best (this machine's noise is +-10%). Prints a table;
 # asserts nothing. With SAME_ALLOC=1 the plain loop and Python run with the malloc settings resist's
 # workers give themselves (exec/worker.cpp keep_working_set, as GLIBC_TUNABLES): the executor's
 # own cost without the allocator's (by default they page-fault their activations back in on every
 # iteration, which costs them 25-40% on this machine with channels-last).
-#   ninja -C build tools/bench_exec && [THREADS="1 2"] [REPEAT=1] [PYTHON_CL=0] [SAME_ALLOC=0] [KEEP=DIR] tools/bench_exec.sh [rounds=5] [workers=2] [device=cpu]
+# SETS="--set K=V ..." adds settings to resist's run and the plain loop (e.g. --set
+# training.memory_format=channels_last; the Python script's layout follows PYTHON_CL only).
+#   ninja -C build tools/bench_exec && [THREADS="1 2"] [REPEAT=1] [PYTHON_CL=0] [SAME_ALLOC=0] [KEEP=DIR] [SETS=...] tools/bench_exec.sh [rounds=5] [workers=2] [device=cpu]
 # Fashion-MNIST (Debian's dataset-fashion-mnist), preact ResNet width 0.25 depths [1,1,6,1],
 # l = 50, batch 64.
 set -euo pipefail
@@ -34,6 +36,8 @@ sets=(--set data.dataset=fashion_mnist --set model.input=[1,28,28] --set model.c
       --set model.arch=preact_resnet18 --set model.width=0.25 --set model.depths=[1,1,6,1]
       --set strategy.local_iterations=50 --set training.batch_size=64 --set training.epochs=null
       --set training.rounds="$rounds" --set strategy.workers="$workers")
+read -r -a extra_sets <<<"${SETS:-}"
+sets+=("${extra_sets[@]}")
 out="${KEEP:-$(mktemp -d)}"  # KEEP=DIR keeps the runs' traces and summaries there
 mkdir -p "$out"
 [[ -n "${KEEP:-}" ]] || trap 'rm -rf "$out"' EXIT

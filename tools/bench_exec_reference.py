@@ -107,7 +107,11 @@ def worker(a, rank):
     batch = plan["batch_size"]
     world = a.workers
     if world > 1:
-        dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{a.port}", rank=rank, world_size=world)
+        # use_libuv=0: PyTorch >= 2.4 asks for a libuv TCPStore by default, which Debian 13's 2.6 is
+        # built without ("use_libuv was requested but PyTorch was build without libuv support");
+        # 1.13 ignores the parameter.
+        url = f"tcp://127.0.0.1:{a.port}?use_libuv=0"
+        dist.init_process_group("gloo", init_method=url, rank=rank, world_size=world)
     step_s, trained, loss = 0.0, 0, 0.0
     for r in plan["rounds"]:
         active = set(r["assignments"][rank]["blocks"])
