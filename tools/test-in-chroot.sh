@@ -79,7 +79,11 @@ setup_cas='if ls /usr/local/share/ca-certificates/*.crt >/dev/null 2>&1; then
   update-ca-certificates >/dev/null && export NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt
 fi'
 inside=$(printf '%q ' "$@")
-echo "test-in-chroot: running '$*' in a pristine Debian $suite root"
+if [ -n "${RESIST_CHROOT_KEEP:-}" ]; then
+  echo "test-in-chroot: running '$*' in the kept Debian $suite root $root"
+else
+  echo "test-in-chroot: running '$*' in a pristine Debian $suite root"
+fi
 set +e
 unshare --mount --propagation private bash -c '
   set -e
