@@ -10,7 +10,8 @@
 # debootstrap result as a tarball, and the .deb files apt downloads. Each run unpacks a fresh root
 # and removes it at the end; all mounts live in a private mount namespace, so none outlives the run.
 # With RESIST_CHROOT_KEEP=DIR the root is DIR instead, made on the first run and kept: later runs
-# copy the checkout over /src again and keep what is not in it (build/), for debugging there.
+# copy the checkout's changed files over /src and keep what is not in it (build/), for debugging
+# there. Do not edit this script while a run of it is under way (bash reads it as it goes).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -71,7 +72,15 @@ fi
 echo 'APT::Sandbox::User "root";' >"$root/etc/apt/apt.conf.d/99resist-ci"
 
 mkdir -p "$root/src"
-git ls-files -z --cached --others --exclude-standard | tar --null -T - -cf - | tar -C "$root/src" -xf -
+if [ -n "${RESIST_CHROOT_KEEP:-}" ]; then
+  # Only the files that differ, stamped now: tar would give them their old times, older than what
+  # the kept build made from an edited copy, and ninja would not rebuild them.
+  while IFS= read -r -d '' f; do
+    cmp -s "$f" "$root/src/$f" 2>/dev/null || { mkdir -p "$root/src/$(dirname "$f")" && cp "$f" "$root/src/$f"; }
+  done < <(git ls-files -z --cached --others --exclude-standard)
+else
+  git ls-files -z --cached --others --exclude-standard | tar --null -T - -cf - | tar -C "$root/src" -xf -
+fi
 
 # Inside: trust those CAs (ca-certificates is not in the base system), then run the command.
 setup_cas='if ls /usr/local/share/ca-certificates/*.crt >/dev/null 2>&1; then
