@@ -41,10 +41,6 @@ inline std::vector<std::string> on_ranks(int ranks, const MakeCommunicator& make
   return failures;
 }
 
-}  // namespace resist::test
-
-namespace resist::test {
-
 /// Runs `body` as the only rank of a Gloo job on loopback (what a one-worker backend needs to
 /// talk to); returns its failure message ("" when it passed).
 inline std::string on_one_gloo_rank(const std::function<void(exec::Communicator&)>& body) {

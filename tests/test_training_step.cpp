@@ -238,10 +238,10 @@ TEST_CASE("a strided 1x1 shortcut of few channels trains channels-last on the CP
     for (std::size_t i = 0; i < p.size(); ++i) q[i].copy_(p[i]);
   }
   nhwc->to_channels_last();
-  const auto* block = &net.blocks.at(2);  // layer2_0: 8 channels in, 16 out, stride 2, projection
-  REQUIRE(block->projection);
-  REQUIRE(block->stride == 2);
-  REQUIRE(block->in_channels == 8);
+  const Block& block = net.blocks.at(2);  // layer2_0: 8 channels in, 16 out, stride 2, projection
+  REQUIRE(block.projection);
+  REQUIRE(block.stride == 2);
+  REQUIRE(block.in_channels == 8);
   const torch::Tensor x = torch::zeros({4, 8, 14, 14});
   const auto cl = torch::MemoryFormat::ChannelsLast;
   CHECK(exec::needs_unit_stride_shortcut(x.contiguous(cl), 2));

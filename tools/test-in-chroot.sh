@@ -40,9 +40,11 @@ done
 if [ -n "${RESIST_CHROOT_KEEP:-}" ]; then
   root=$RESIST_CHROOT_KEEP
   mkdir -p "$root"
+  where="the kept Debian $suite root $root"
 else
   root=$(mktemp -d "/var/tmp/resist-$suite-XXXXXX")
   trap 'rm -rf --one-file-system "$root"' EXIT
+  where="a pristine Debian $suite root"
 fi
 
 if [ -e "$root/src" ]; then
@@ -88,11 +90,7 @@ setup_cas='if ls /usr/local/share/ca-certificates/*.crt >/dev/null 2>&1; then
   update-ca-certificates >/dev/null && export NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt
 fi'
 inside=$(printf '%q ' "$@")
-if [ -n "${RESIST_CHROOT_KEEP:-}" ]; then
-  echo "test-in-chroot: running '$*' in the kept Debian $suite root $root"
-else
-  echo "test-in-chroot: running '$*' in a pristine Debian $suite root"
-fi
+echo "test-in-chroot: running '$*' in $where"
 set +e
 unshare --mount --propagation private bash -c '
   set -e
