@@ -81,6 +81,10 @@ double CostTable::op_seconds(const Plan& plan, const Round& round, const Op& op)
   return (flops > 0 ? op.flops * seconds / flops : 0) + step;
 }
 
+double CostTable::op_fixed_seconds(const Op& op) const {
+  return op.part == ComputePart::train ? fixed_s * op.iterations : 0;
+}
+
 CostTable parse_cost_table(const json& doc, const std::string& source) {
   if (!doc.is_object()) throw InputError(source, "", fmt::format("expected a cost table object, found {}", describe_json(doc)));
   CostTable t;

@@ -42,6 +42,9 @@ struct CostTable {
   /// or a layer-parallel AuxNet's forward or update, timed from its FLOPs at the rate of the
   /// table's blocks (the table has no AuxNet).
   double op_seconds(const Plan& plan, const Round& round, const Op& op) const;
+  /// The part of op_seconds that is the iterations' fixed part (data, loss, gradient reset: the
+  /// process's own work, not the device's): fixed_s per iteration of a training op, 0 otherwise.
+  double op_fixed_seconds(const Op& op) const;
 };
 
 /// Validates a parsed table; InputError naming `source` and the JSON pointer at fault.

@@ -32,7 +32,7 @@ sg4::Link* add_cluster_link(sg4::NetZone* zone, const ClusterLink& l) {
   return compat::add_split_duplex_link(zone, l.name, l.bandwidth)->set_latency(l.latency)->seal();
 }
 
-/// Workers sharing a GPU talk through device memory: a fast loopback per shared GPU.
+/// Workers sharing a GPU talk through a loopback per shared GPU (Cluster::loopback_bandwidth).
 std::vector<int> workers_on(const Cluster& cluster) {
   std::vector<int> count(cluster.elements.size(), 0);
   for (std::size_t g : cluster.worker_gpus) ++count[g];
@@ -40,7 +40,7 @@ std::vector<int> workers_on(const Cluster& cluster) {
 }
 
 sg4::Link* add_loopback(sg4::NetZone* zone, const Cluster& cluster, std::size_t e) {
-  return compat::add_link(zone, cluster.elements[e].name + "-loopback", 1e12)->set_latency(0)->seal();
+  return compat::add_link(zone, cluster.elements[e].name + "-loopback", cluster.loopback_bandwidth)->set_latency(0)->seal();
 }
 
 std::vector<sg4::Host*> build_flat(const Cluster& cluster, Dtype dtype, double efficiency) {

@@ -17,12 +17,23 @@ Ticket SimBackend::keep(sg4::ActivityPtr activity) {
 
 Ticket SimBackend::compute(const OpCall& call) {
   start_deferred();
-  // Times become work at the host's speed, so that workers sharing a GPU share its time.
+  // The device's part becomes work at the host's speed, so that workers sharing a GPU share its
+  // time (time-slicing: its busy time is the sum). The process's own part (the calibrated
+  // per-iteration overhead, a cost table's fixed part: dispatch, data, loss, synchronisation) runs
+  // on each worker's own CPU, in parallel with the others: a delay that takes none of the device.
   const double speed = sg4::this_actor::get_host()->get_speed();
-  const double extra = settings_.iteration_overhead_s * call.op.iterations * speed;  // calibrated
-  if (!table_) return keep(sg4::this_actor::exec_async(call.op.flops + extra));
-  const double seconds = table_->op_seconds(call.plan, call.round, call.op) * settings_.cost_scale;
-  return keep(sg4::this_actor::exec_async(seconds * speed + extra));
+  double work = call.op.flops, own = settings_.iteration_overhead_s * static_cast<double>(call.op.iterations);
+  if (table_) {
+    const double fixed = table_->op_fixed_seconds(call.op) * settings_.cost_scale;
+    work = (table_->op_seconds(call.plan, call.round, call.op) * settings_.cost_scale - fixed) * speed;
+    own += fixed;
+  }
+  // Alone on its device the two add up either way: one execution, no actor needed.
+  if (own <= 0 || !world_.shares_device(self_)) return keep(sg4::this_actor::exec_async(work + own * speed));
+  return defer(call, [work, own] {
+    sg4::this_actor::sleep_for(own);
+    sg4::this_actor::execute(work);
+  });
 }
 
 Ticket SimBackend::send(const OpCall& call, WorkerId peer) {

@@ -30,7 +30,11 @@ class World {
  public:
   /// `groups`: each worker's star group (node), for hierarchical collectives.
   World(const Plan& plan, std::vector<sg4::Host*> hosts, bool coarse, std::vector<int> groups)
-      : plan_(plan), hosts_(std::move(hosts)), coarse_(coarse), groups_(std::move(groups)) {}
+      : plan_(plan), hosts_(std::move(hosts)), coarse_(coarse), groups_(std::move(groups)) {
+    std::unordered_map<const sg4::Host*, int> on;
+    for (const sg4::Host* h : hosts_) ++on[h];
+    for (const sg4::Host* h : hosts_) shared_.push_back(on[h] >= 2);
+  }
 
   /// Starts sending `bytes` of op `op` from worker `src` to worker `dst`; `channel` tells apart
   /// messages of one op between the same two workers that may be in flight together.
@@ -42,6 +46,8 @@ class World {
 
   sg4::Host* host(WorkerId w) const { return hosts_[static_cast<std::size_t>(w)]; }
   bool coarse() const { return coarse_; }
+  /// True when other workers run on worker `w`'s device too (they time-slice it).
+  bool shares_device(WorkerId w) const { return shared_[static_cast<std::size_t>(w)]; }
   int group(WorkerId w) const { return groups_[static_cast<std::size_t>(w)]; }
   const Plan& plan() const { return plan_; }
   const std::unordered_map<std::string, double>& link_bytes() const { return link_bytes_; }
@@ -62,6 +68,7 @@ class World {
   std::vector<sg4::Host*> hosts_;
   bool coarse_;
   std::vector<int> groups_;
+  std::vector<bool> shared_;
   std::unordered_map<std::uint64_t, Route> routes_;
   std::unordered_map<std::string, double> link_bytes_;
   std::unordered_map<const Op*, NodeLayout> layouts_;

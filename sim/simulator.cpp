@@ -191,6 +191,7 @@ SimResult simulate(const Plan& plan, const Cluster& given, const SimSettings& se
   // Ethernet), then what the software gets of the rest (the calibrated scale).
   Cluster cluster = given;
   for (ClusterLink& l : cluster.links) l.bandwidth *= l.payload_fraction() * settings.bandwidth_scale;
+  cluster.loopback_bandwidth *= settings.bandwidth_scale;
   std::optional<CostTable> table;
   if (!settings.cost_table.empty()) {
     table = load_cost_table(settings.cost_table);

@@ -294,6 +294,112 @@ TEST_CASE("calibration with a cost table fits its scale alone (the table has the
   CHECK(back.sim.cost_table == s.sim.cost_table);
 }
 
+namespace {
+
+/// Two H100s, workers 0 and 1 (and 3, when there are four) sharing the first.
+Cluster shared_gpus(int workers) {
+  nlohmann::json on = {"gpu0", "gpu0", "gpu1"};
+  if (workers == 4) on.push_back("gpu0");
+  return parse_cluster({{"shape", "star"}, {"gpu", "H100"}, {"gpus", 2},
+                        {"link", {{"bandwidth", "8Gbps"}, {"latency", "10us"}}}, {"workers", on}}, "shared.json");
+}
+
+}  // namespace
+
+TEST_CASE("workers sharing a GPU time-slice its work but pay their per-iteration overheads in parallel") {
+  // The overhead is each process's own (dispatch, data, synchronisation on its CPU); time-sliced
+  // with the GPU it made a calibration on the shared H100 trace predict that trace 59% off.
+  SimSettings s = settings();
+  s.iteration_overhead_s = 0.01;
+  Plan p = bare_plan(3);
+  for (WorkerId w : {0, 1, 2}) {
+    Op op = compute_op(1e12, 5);
+    op.group = {w};
+    op.root = w;
+    add(p, op);
+  }
+  const auto times = compute_times(simulate(p, shared_gpus(3), s));
+  const double alone = 1e12 / (67e12 * 0.5);
+  CHECK(times.at(2) == doctest::Approx(alone + 0.05).epsilon(1e-9));      // alone on gpu1
+  CHECK(times.at(0) == doctest::Approx(2 * alone + 0.05).epsilon(1e-9));  // the GPU's time twice, the overhead once
+  CHECK(times.at(1) == doctest::Approx(2 * alone + 0.05).epsilon(1e-9));
+
+  SUBCASE("a cost table's fixed part is the process's own too") {
+    const Plan plan = make_plan(calibration_scenario(), 1);
+    const CostTable table = test::made_up_table(plan);
+    REQUIRE(table.fixed_s > 0);
+    const SimSettings t = with_table(plan, "shared");
+    const auto together = compute_times(simulate(plan, shared_gpus(3), t));
+    const auto device = [&](std::size_t w) {
+      return 4 * (table.iteration_seconds(plan.network, plan.rounds[0].assignments[w]) - table.fixed_s);
+    };
+    // Both pay 4 iterations' fixed part side by side, then the GPU runs their two shares of work.
+    CHECK(std::max(together.at(0), together.at(1)) ==
+          doctest::Approx(4 * table.fixed_s + device(0) + device(1)).epsilon(1e-9));
+    CHECK(together.at(2) == doctest::Approx(4 * table.fixed_s + device(2)).epsilon(1e-9));
+  }
+}
+
+TEST_CASE("calibration on workers sharing a GPU recovers the rate and the per-iteration overhead") {
+  const std::filesystem::path file = test::scratch() / "shared-h100.json";
+  std::ofstream(file) << R"({"shape": "star", "gpu": "H100", "gpus": 2,
+    "link": {"bandwidth": "8Gbps", "latency": "10us"}, "workers": ["gpu0", "gpu0", "gpu1", "gpu0"]})";
+  const Scenario s = test::scenario({"cluster=" + file.string(), "strategy.workers=4", "strategy.min_depth=1",
+                                     "model.arch=preact_resnet34", "model.width=0.25", "model.classes=10",
+                                     "strategy.local_iterations=4", "training.batch_size=32"});
+  SimSettings truth = s.sim;
+  truth.efficiency = 0.8;
+  truth.iteration_overhead_s = 0.01;
+  const Calibration c = calibrate(s, measured_trace(make_plan(s, 4), scenario_cluster(s), truth), "made.json");
+  INFO(notes_of(c));
+  CHECK(c.before_comparison.median_round_error > 0.2);
+  CHECK(c.after.efficiency == doctest::Approx(0.8).epsilon(0.01));
+  CHECK(c.after.iteration_overhead_s == doctest::Approx(0.01).epsilon(0.01));
+  CHECK(c.after_comparison.median_round_error < 0.005);
+}
+
+TEST_CASE("the shared H100 traces: calibrated on one strategy, the other predicted (tests/traces/README.md)") {
+  // 4 processes of preact ResNet-101 on one H100 (the trace's cluster file), ResIST and local SGD.
+  const std::filesystem::path dir = test::source_root() / "tests/traces/h100-fashion-mnist";
+  const auto load = [&](const std::string& name) {
+    const std::string path = (dir / (name + "-measured.json")).string();
+    std::ifstream in(path);
+    REQUIRE(in);
+    return trace_from_json(nlohmann::json::parse(in), path);
+  };
+  const Scenario resist = load_scenario(dir / "resist.json"), local = load_scenario(dir / "local_sgd.json");
+  const Trace resist_trace = load("resist"), local_trace = load("local_sgd");
+  const auto predict = [](Scenario target, const SimSettings& calibrated, const Trace& measured) {
+    target.sim = calibrated;
+    const SimResult r = simulate(make_plan(target, 12), scenario_cluster(target), target.sim);
+    return compare_traces(r.trace, "the simulation", measured, "measured");
+  };
+
+  const Calibration on_resist = calibrate(resist, resist_trace, "resist-measured.json");
+  const std::string notes = notes_of(on_resist);
+  INFO(notes);
+  CHECK(on_resist.before_comparison.median_round_error > 0.8);  // the issue's 80.5%
+  // Per-round error on the trace it was fitted to: 59% while the overhead was time-sliced.
+  CHECK(on_resist.after_comparison.median_round_error < 0.06);
+  // The sub-networks' 6% difference in work is lost in how 4 processes share the GPU: no overhead.
+  CHECK(notes.find("the two-parameter compute fit was not physical") != std::string::npos);
+  CHECK(on_resist.after.iteration_overhead_s == 0);
+  // Sends of 4.7 MB took 3 ms, all-reduces of 62 MB 130 ms: bandwidth, not fixed cost. Gloo between
+  // processes on one GPU goes through the host at ~3 GB/s, where the loopback is device memory.
+  CHECK(notes.find("the bandwidth scale is fitted across kinds") != std::string::npos);
+  CHECK(on_resist.after.bandwidth_scale > 0.002);
+  CHECK(on_resist.after.bandwidth_scale < 0.004);
+  // Local SGD predicted from it: 11.9% a round (33.0% before this calibration's fixes; the issue's
+  // 45.9%). Its compute is 14.5% slow: the rate folded with a fixed cost per iteration that one
+  // network size cannot tell apart (see the README).
+  const Comparison held_out = predict(local, on_resist.after, local_trace);
+  CHECK(held_out.median_round_error < 0.13);
+
+  const Calibration on_local = calibrate(local, local_trace, "local_sgd-measured.json");
+  CHECK(on_local.after_comparison.median_round_error < 0.03);
+  CHECK(predict(resist, on_local.after, resist_trace).median_round_error < 0.11);  // 9.4%
+}
+
 TEST_CASE("the LV08 model is slower than CM02 on latency-bound transfers") {
   Plan p = bare_plan(2);
   add(p, comm(OpKind::send, {0, 1}, 0, Algorithm::direct, 1000));
@@ -309,6 +415,9 @@ TEST_CASE("workers sharing a GPU talk over its loopback") {
   Plan p = bare_plan(3);
   add(p, comm(OpKind::send, {0, 1}, 0, Algorithm::direct, 1e8));
   CHECK(run(p, c) == doctest::Approx(1e8 / 1e12).epsilon(1e-6));
+  SimSettings scaled = settings();  // the calibrated scale applies to it as to every link
+  scaled.bandwidth_scale = 0.003;
+  CHECK(run(p, c, scaled) == doctest::Approx(1e8 / 3e9).epsilon(1e-6));
 }
 
 TEST_CASE("a whole ResIST plan: one trace event per op and member, deterministic") {

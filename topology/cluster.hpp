@@ -76,6 +76,11 @@ struct Cluster {
   /// empty for other shapes.
   std::vector<int> torus_dimensions;
   std::optional<ClusterPrice> price;
+  /// Bytes per second between workers that share one device, each way: device memory by default.
+  /// Processes on one GPU talk through Gloo over the host instead (NCCL refuses two ranks on one
+  /// GPU): about 3 GB/s on the shared H100 trace's machine, which `resist calibrate` fits through
+  /// sim.bandwidth_scale, a factor on this link as on every other.
+  double loopback_bandwidth = 1e12;
 
   const GpuModel& gpu_model(const Element& gpu) const;
   std::size_t gpu_count() const;
