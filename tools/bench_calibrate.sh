@@ -7,9 +7,38 @@
 # ways. Asserts nothing.
 #   tools/bench_calibrate.sh [workers=2] [rounds=8]      KEEP=DIR keeps the runs there; REUSE=1
 #   with KEEP takes the runs and tables already in DIR
+#   H100=1 tools/bench_calibrate.sh     the shipped traces of 4 processes sharing one H100
+#   (tests/traces/h100-fashion-mnist): calibrated on each strategy, the other one predicted
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 resist="${RESIST_BIN:-$root/build/tools/resist}"
+median_error() {  # simulated trace, measured trace
+  "$resist" compare "$1" "$2" --format json |
+    python3 -c 'import json, sys; print("%.1f%%" % (100 * json.load(sys.stdin)["summary"]["median_round_error"]))'
+}
+if [ -n "${H100:-}" ]; then
+  traces="$root/tests/traces/h100-fashion-mnist"
+  dir="${KEEP:-$(mktemp -d)}"
+  [ -n "${KEEP:-}" ] || trap 'rm -rf "$dir"' EXIT
+  mkdir -p "$dir"
+  echo "4 processes sharing one H100 (preact ResNet-101, Fashion-MNIST, l=50, batch 128, 12 rounds): $traces"
+  printf '\n%-12s %-12s %14s %16s %16s\n' "calibrated" "predicted" uncalibrated "on itself" "held out"
+  for pair in "resist local_sgd" "local_sgd resist"; do
+    read -r on other <<<"$pair"
+    "$resist" calibrate "$traces/$on-measured.json" --scenario "$traces/$on.json" --out "$dir/$on-calibrated.json" \
+      > "$dir/calibrate-$on.txt"
+    "$resist" sim "$traces/$other.json" --rounds 12 --trace "$dir/raw-$other.json" >/dev/null
+    "$resist" sim "$dir/$on-calibrated.json" --rounds 12 --trace "$dir/self-$on.json" >/dev/null
+    "$resist" sim "$dir/$on-calibrated.json" --set strategy.name="$other" --rounds 12 --trace "$dir/held-$other.json" >/dev/null
+    printf '%-12s %-12s %14s %16s %16s\n' "$on" "$other" "$(median_error "$dir/raw-$other.json" "$traces/$other-measured.json")" \
+      "$(median_error "$dir/self-$on.json" "$traces/$on-measured.json")" \
+      "$(median_error "$dir/held-$other.json" "$traces/$other-measured.json")"
+  done
+  echo; for on in resist local_sgd; do
+    grep -E '^sim\.(efficiency|iteration_overhead_s|bandwidth_scale)' "$dir/calibrate-$on.txt" | sed "s/^/calibrated on $on: /"
+  done
+  exit 0
+fi
 workers="${1:-2}"
 rounds="${2:-8}"
 dir="${KEEP:-$(mktemp -d)}"
@@ -42,8 +71,7 @@ error() {  # held-out run, then the scenario and settings to simulate it with
   local r="$1"; shift
   # shellcheck disable=SC2086
   "$resist" sim "$@" "${scenario[@]}" ${runs[$r]} --rounds "$rounds" --trace "sim-$r.json" >/dev/null
-  "$resist" compare "sim-$r.json" "$r.json" --format json |
-    python3 -c 'import json, sys; print("%.1f%%" % (100 * json.load(sys.stdin)["summary"]["median_round_error"]))'
+  median_error "sim-$r.json" "$r.json"
 }
 echo; printf '%-28s %14s %16s %22s\n' "held-out run" uncalibrated "FLOPs, calibrated" "cost table, calibrated"
 for r in B C D; do
