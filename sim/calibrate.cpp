@@ -29,7 +29,8 @@ Comparison simulate_and_compare(const Plan& plan, const Cluster& cluster, const 
 /// workers share, that includes the slices the others took, which a fit on FLOPs alone would read
 /// as a slow device. The efficiency after is the one before over alpha (the cost scale, times
 /// alpha). The overhead is fitted only where work per iteration varies and the fit can tell it
-/// from the rate: its standard error under half of it (else overhead 0, the rate alone). With a
+/// from the rate: its standard error under half of it, or under a thousandth of an iteration's
+/// measured time (else overhead 0, the rate alone). With a
 /// cost table, the rate alone, the overhead kept (the table holds each iteration's fixed part).
 struct ComputeFit {
   double alpha = 0, overhead = 0, kk = 0, dk = 0, km = 0;
@@ -90,7 +91,8 @@ ComputeFit fit_work(const Plan& plan, const CostTable* table, const Comparison& 
   // overhead (the shared H100 trace: 13 ms an iteration from 6% differences in work).
   const double residual = std::max(0.0, mm - 2 * a * dm - 2 * b * f.km + a * a * dd + 2 * a * b * f.dk + b * b * f.kk);
   const double se = f.n > 2 ? std::sqrt(residual / static_cast<double>(f.n - 2) * dd / det) : INFINITY;
-  if (!(se < 0.5 * b)) {
+  // Told: to half of itself, or to a thousandth of an iteration where it is about none.
+  if (!(se < 0.5 * b || se < 1e-3 * sum_m / sum_k)) {
     out.notes.push_back(fmt::format("the per-iteration overhead cannot be told from the rate in this trace "
                                     "(fitted {:.4g} s, standard error {:.2g} s): folded into the efficiency",
                                     b, se));
@@ -142,36 +144,71 @@ void fit_overheads(const CommPoints& by_kind, double inverse, Calibration& out) 
   }
 }
 
-/// Least-squares slope of measured on simulated time over every transfer, all kinds pooled, where
-/// the kinds' mean simulated times differ by over a factor 2 (else 0: the kinds cannot tell it).
-double slope_across_kinds(const CommPoints& by_kind) {
-  double lo = 1e300, hi = 0, mt = 0, mm = 0, n = 0;
-  for (const auto& [kind, points] : by_kind) {
-    double kind_t = 0;
+/// A least-squares slope of measured on simulated time, with its standard error (infinite where
+/// the points cannot give one).
+struct Slope {
+  double value = 0, se = INFINITY;
+  /// Positive and known to better than half of itself: the fit can tell it.
+  bool told() const { return value > 0 && se < 0.5 * value; }
+};
+
+/// Within kinds (`per_kind`: each kind centred on its own means, as with an overhead per kind) or
+/// across them (all pooled, one intercept).
+Slope comm_slope(const CommPoints& by_kind, bool per_kind) {
+  double mt_all = 0, mm_all = 0, n = 0;
+  for (const auto& [kind, points] : by_kind)
     for (const auto& [t, m] : points) {
-      kind_t += t;
+      mt_all += t;
+      mm_all += m;
+      ++n;
+    }
+  mt_all /= n;
+  mm_all /= n;
+  const auto centre = [&](const std::vector<std::pair<double, double>>& points) {
+    if (!per_kind) return std::pair{mt_all, mm_all};
+    double mt = 0, mm = 0;
+    for (const auto& [t, m] : points) {
       mt += t;
       mm += m;
     }
-    n += static_cast<double>(points.size());
-    kind_t /= static_cast<double>(points.size());
-    lo = std::min(lo, kind_t);
-    hi = std::max(hi, kind_t);
-  }
-  if (!(lo > 0 && hi > 2 * lo)) return 0;
-  mt /= n;
-  mm /= n;
-  double sxy = 0, sxx = 0;
-  for (const auto& [kind, points] : by_kind)
+    return std::pair{mt / static_cast<double>(points.size()), mm / static_cast<double>(points.size())};
+  };
+  double sxy = 0, sxx = 0, syy = 0;
+  for (const auto& [kind, points] : by_kind) {
+    const auto [mt, mm] = centre(points);
     for (const auto& [t, m] : points) {
       sxy += (t - mt) * (m - mm);
       sxx += (t - mt) * (t - mt);
+      syy += (m - mm) * (m - mm);
     }
-  return sxx > 0 ? sxy / sxx : 0;
+  }
+  Slope out;
+  if (!(sxx > 0)) return out;
+  out.value = sxy / sxx;
+  const double dof = n - 1 - (per_kind ? static_cast<double>(by_kind.size()) : 1.0);
+  if (dof > 0) out.se = std::sqrt(std::max(0.0, syy - out.value * sxy) / dof / sxx);
+  return out;
+}
+
+/// The kinds' mean simulated times differ by over a factor 2: a slope across them can show.
+bool kinds_differ(const CommPoints& by_kind) {
+  double lo = 1e300, hi = 0;
+  for (const auto& [kind, points] : by_kind) {
+    double mean = 0;
+    for (const auto& [t, m] : points) mean += t / static_cast<double>(points.size());
+    lo = std::min(lo, mean);
+    hi = std::max(hi, mean);
+  }
+  return lo > 0 && hi > 2 * lo;
 }
 
 /// Communication: measured = predicted-at-scale-1 / scale + overhead(kind), least squares with
-/// one scale for all kinds and one overhead per kind.
+/// one scale for all kinds and one overhead per kind. The scale shows only where simulated
+/// transfer times differ within a kind, or failing that between kinds (ResIST's 4.7 MB sends and
+/// 62 MB all-reduces on a shared H100: 3 ms and 130 ms, which per-kind fixed costs alone explain
+/// for this trace and for no other size), and only where the slope stands out of the noise (local
+/// SGD's all-reduces all take one simulated time: a fit divided by almost zero wrote 1e-13).
+/// Otherwise the scale is kept and each kind's overhead fitted alone, with a note saying why.
 void fit_comm(const Comparison& c, Calibration& out) {
   CommPoints by_kind;
   for (const OpComparison& o : c.ops) {
@@ -184,9 +221,6 @@ void fit_comm(const Comparison& c, Calibration& out) {
     out.notes.push_back("no communication operations to fit: bandwidth scale and op overheads kept");
     return;
   }
-  // The scale shows only where simulated transfer times differ: with every transfer of a kind at
-  // about the same simulated time (local SGD's all-reduces), scale and overhead cannot be told
-  // apart, and the slope of noise divided by a near-zero spread is meaningless.
   bool spread = false;
   for (const auto& [kind, points] : by_kind) {
     double lo = 1e300, hi = 0;
@@ -196,47 +230,33 @@ void fit_comm(const Comparison& c, Calibration& out) {
     }
     spread = spread || (hi > 0 && (hi - lo) / hi > 0.05);
   }
-  if (!spread) {
-    // Each kind alone cannot tell its bandwidth from its fixed cost, but kinds of different sizes
-    // together can (ResIST's 4.7 MB sends and 62 MB all-reduces on a shared H100: 3 ms and 130 ms,
-    // which per-kind fixed costs alone explain for this trace and for no other size): one slope
-    // over all of them, then each kind's overhead is what is left.
-    if (const double inverse = slope_across_kinds(by_kind); inverse > 0) {
-      out.notes.push_back("every transfer of a kind has about the same simulated time, but the kinds differ: the "
-                          "bandwidth scale is fitted across kinds, each kind's overhead from what is left");
-      fit_overheads(by_kind, inverse, out);
-      return;
-    }
-    out.notes.push_back("every transfer of a kind has about the same simulated time: the bandwidth scale "
-                        "cannot be told from the fixed costs; scale kept, only the op overheads fitted");
-    fit_overheads(by_kind, 1 / out.before.bandwidth_scale, out);
+  const Slope within = spread ? comm_slope(by_kind, true) : Slope{};
+  if (within.told()) {
+    fit_overheads(by_kind, within.value, out);
     return;
   }
-  double sxy = 0, sxx = 0;
-  for (const auto& [kind, points] : by_kind) {
-    double mt = 0, mm = 0;
-    for (const auto& [t, m] : points) {
-      mt += t;
-      mm += m;
-    }
-    mt /= static_cast<double>(points.size());
-    mm /= static_cast<double>(points.size());
-    for (const auto& [t, m] : points) {
-      sxy += (t - mt) * (m - mm);
-      sxx += (t - mt) * (t - mt);
+  if (kinds_differ(by_kind)) {
+    if (const Slope across = comm_slope(by_kind, false); across.told()) {
+      out.notes.push_back(fmt::format("{}, but across kinds they do: the bandwidth scale is fitted across kinds, "
+                                      "each kind's overhead from what is left",
+                                      spread ? "within each kind communication times do not follow the simulated "
+                                               "transfer times"
+                                             : "every transfer of a kind has about the same simulated time"));
+      fit_overheads(by_kind, across.value, out);
+      return;
     }
   }
-  double inverse = sxx > 0 ? sxy / sxx : 0;
-  if (inverse <= 0 && (inverse = slope_across_kinds(by_kind)) > 0) {
-    out.notes.push_back("within each kind communication times do not grow with the simulated transfer times, "
-                        "but across kinds they do: the bandwidth scale is fitted across kinds, each kind's "
-                        "overhead from what is left");
-  } else if (inverse <= 0) {
+  if (!spread)
+    out.notes.push_back("every transfer of a kind has about the same simulated time: the bandwidth scale "
+                        "cannot be told from the fixed costs; scale kept, only the op overheads fitted");
+  else if (within.value <= 0)
     out.notes.push_back("communication times do not grow with the simulated transfer times here "
                         "(fixed costs dominate): bandwidth scale kept, only the op overheads fitted");
-    inverse = 1 / out.before.bandwidth_scale;
-  }
-  fit_overheads(by_kind, inverse, out);
+  else
+    out.notes.push_back(fmt::format("the bandwidth scale cannot be told from the noise in this trace (fitted {:.4g}, "
+                                    "standard error {:.2g} of its inverse): scale kept, only the op overheads fitted",
+                                    1 / within.value, within.se));
+  fit_overheads(by_kind, 1 / out.before.bandwidth_scale, out);
 }
 
 std::string percent(double e) { return fmt::format("{:+.1f}%", 100 * e); }
