@@ -6,7 +6,8 @@
 # table), and print each held-out run's median per-round error uncalibrated and calibrated both
 # ways. Asserts nothing.
 #   tools/bench_calibrate.sh [workers=2] [rounds=8]      KEEP=DIR keeps the runs there; REUSE=1
-#   with KEEP takes the runs and tables already in DIR
+#   with KEEP takes the runs and tables already in DIR; REPEAT=N measures each run N times and
+#   prints each error as the median [lowest-highest] over every calibration run and held-out run
 #   H100=1 tools/bench_calibrate.sh     the shipped traces of 4 processes sharing one H100
 #   (tests/traces/h100-fashion-mnist): calibrated on each strategy, the other one predicted
 set -euo pipefail
@@ -54,28 +55,44 @@ declare -A runs=([A]="--set strategy.local_iterations=4"
                  [C]="--set strategy.local_iterations=4 --set strategy.name=local_sgd"
                  [D]="--set strategy.local_iterations=4 --set model.input=[3,16,16]")
 declare -A what=([B]="ResIST l=8" [C]="local SGD l=4" [D]="ResIST l=4, 16x16 inputs")
-echo "calibrated on A (ResIST l=4, preact_resnet34 width 0.25, 32x32), $workers workers on this machine's CPU (Gloo), $rounds rounds"
+repeat="${REPEAT:-1}"
+name() { [ "$2" = 1 ] && echo "$1.json" || echo "$1-$2.json"; }  # run $1's repetition $2
+echo "calibrated on A (ResIST l=4, preact_resnet34 width 0.25, 32x32), $workers workers on this machine's CPU (Gloo), $rounds rounds, $repeat run(s) of each"
 for r in A B C D; do
-  [ -n "${REUSE:-}" ] && [ -f "$r.json" ] && [ -f "costs-$r.json" ] && continue
-  # shellcheck disable=SC2086  # the run's settings are words
-  "$resist" run "${scenario[@]}" ${runs[$r]} --quiet --trace "$r.json" >/dev/null
+  for i in $(seq "$repeat"); do
+    [ -n "${REUSE:-}" ] && [ -f "$(name "$r" "$i")" ] && continue
+    # shellcheck disable=SC2086  # the run's settings are words
+    "$resist" run "${scenario[@]}" ${runs[$r]} --quiet --trace "$(name "$r" "$i")" >/dev/null
+  done
+  [ -n "${REUSE:-}" ] && [ -f "costs-$r.json" ] && continue
   # shellcheck disable=SC2086
   "$resist" profile "${scenario[@]}" ${runs[$r]} --threads 1 --table "costs-$r.json" >/dev/null
 done
-# shellcheck disable=SC2086
-"$resist" calibrate A.json "${scenario[@]}" ${runs[A]} --out calibrated-flops.json >/dev/null
-# shellcheck disable=SC2086
-"$resist" calibrate A.json "${scenario[@]}" ${runs[A]} --set sim.cost_table="$dir/costs-A.json" \
-  --out calibrated-table.json > calibrate-table.txt
-error() {  # held-out run, then the scenario and settings to simulate it with
-  local r="$1"; shift
+for i in $(seq "$repeat"); do
   # shellcheck disable=SC2086
-  "$resist" sim "$@" "${scenario[@]}" ${runs[$r]} --rounds "$rounds" --trace "sim-$r.json" >/dev/null
-  median_error "sim-$r.json" "$r.json"
-}
-echo; printf '%-28s %14s %16s %22s\n' "held-out run" uncalibrated "FLOPs, calibrated" "cost table, calibrated"
-for r in B C D; do
-  printf '%-28s %14s %16s %22s\n' "${r}: ${what[$r]}" "$(error "$r")" "$(error "$r" calibrated-flops.json)" \
-    "$(error "$r" calibrated-table.json --set sim.cost_table="$dir/costs-$r.json")"
+  "$resist" calibrate "$(name A "$i")" "${scenario[@]}" ${runs[A]} --out "calibrated-flops-$i.json" >/dev/null
+  # shellcheck disable=SC2086
+  "$resist" calibrate "$(name A "$i")" "${scenario[@]}" ${runs[A]} --set sim.cost_table="$dir/costs-A.json" \
+    --out "calibrated-table-$i.json" > "calibrate-table-$i.txt"
 done
-echo; grep -E '^sim.cost_scale|^median per-round' calibrate-table.txt | sed 's/^/calibration with the table: /'
+errors() {  # held-out run, calibration (none, flops, table): its median per-round errors over every
+  local r="$1" how="$2" i j  # calibration run i and held-out run j, as "median [lowest-highest]"
+  for i in $(seq "$repeat"); do
+    [ "$how" = none ] && [ "$i" -gt 1 ] && break
+    local with=() table=()
+    [ "$how" = none ] || with=("calibrated-$how-$i.json")
+    [ "$how" = table ] && table=(--set sim.cost_table="$dir/costs-$r.json")
+    # shellcheck disable=SC2086
+    "$resist" sim "${with[@]}" "${scenario[@]}" ${runs[$r]} "${table[@]}" --rounds "$rounds" --trace "sim-$r.json" >/dev/null
+    for j in $(seq "$repeat"); do median_error "sim-$r.json" "$(name "$r" "$j")"; done
+  done | tr -d % | sort -g | awk '{v[NR] = $1} END {
+    m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+    if (NR == 1) printf "%.1f%%", m; else printf "%.1f%% [%.1f-%.1f]", m, v[1], v[NR] }'
+}
+echo; printf '%-28s %20s %20s %24s\n' "held-out run" uncalibrated "FLOPs, calibrated" "cost table, calibrated"
+for r in B C D; do
+  printf '%-28s %20s %20s %24s\n' "${r}: ${what[$r]}" "$(errors "$r" none)" "$(errors "$r" flops)" "$(errors "$r" table)"
+done
+echo; for i in $(seq "$repeat"); do
+  grep -E '^sim.cost_scale|^median per-round' "calibrate-table-$i.txt" | sed "s/^/calibration $i with the table: /"
+done
