@@ -356,6 +356,18 @@ TEST_CASE("calibration on workers sharing a GPU recovers the rate and the per-it
   CHECK(c.after.efficiency == doctest::Approx(0.8).epsilon(0.01));
   CHECK(c.after.iteration_overhead_s == doctest::Approx(0.01).epsilon(0.01));
   CHECK(c.after_comparison.median_round_error < 0.005);
+
+  SUBCASE("with a cost table: its scale, the fixed part each process's own") {
+    nlohmann::json doc = s.document;
+    doc["sim"]["cost_table"] = with_table(make_plan(s, 4), "shared-calibrate").cost_table;
+    const Scenario t = parse_scenario(doc, s.source);
+    SimSettings slow = t.sim;  // the GPU runs the table's work 1.7 times slower
+    slow.cost_scale = 1.7;
+    const Calibration ct = calibrate(t, measured_trace(make_plan(t, 4), scenario_cluster(t), slow), "made.json");
+    INFO(notes_of(ct));
+    CHECK(ct.after.cost_scale == doctest::Approx(1.7).epsilon(0.01));
+    CHECK(ct.after_comparison.median_round_error < 0.005);
+  }
 }
 
 TEST_CASE("the shared H100 traces: calibrated on one strategy, the other predicted (tests/traces/README.md)") {
