@@ -1,24 +1,30 @@
 #!/usr/bin/env bash
 # The checks for a session that is lent a GPU machine (device tool), as one prepared command: no
-# session so far was lent one, and its 15 minutes go fast. Two steps:
+# session so far was lent one, and its 15 minutes go fast. Three steps:
 #
 #   tools/gpu_checks.sh --fetch       here (Debian, with its package registry): downloads the -dev
 #                                     packages the device machine lacks into .device-debs/ and has
-#                                     .git/info/exclude ignore it
+#                                     .git/info/exclude ignore it (41 MB)
 #   run(command="bash tools/gpu_checks.sh", carry=[".device-debs"], timeout_s=590)
 #                                     there: builds resist against the PyTorch wheel's LibTorch
-#                                     (tools/build-libtorch.sh), then runs what only a GPU can tell
+#                                     (tools/build-libtorch.sh; no SimGrid there, so no simulator)
+#                                     and measures what only a GPU can tell, into $OUT
+#   tools/gpu_checks.sh --analyse DIR [--set K=V...]
+#                                     here, on the files that came back (DIR: the device tool's
+#                                     files_at): calibrates and predicts with ./build
 #
-# Each check is bounded in time; what it prints goes to $OUT/log.txt, its files to $OUT (traces, the
-# cost table: what comes back). In order, the most wanted first (issues 10 and 11):
+# On the device, each check is bounded in time; what it prints goes to $OUT/log.txt, its files to
+# $OUT (at most 8 come back: the log, the cost table, four traces). In order, the most wanted first
+# (issues 10 and 11):
 #   1. test_step_graph, test_training_step: the CUDA graph capture and the GPU step, never run;
 #   2. resist profile of tests/traces/h100-fashion-mnist's network on this GPU: the cost table
 #      scenarios/ should ship (with its date and LibTorch version, which it records);
 #   3. the shared traces' setup again (4 workers sharing the GPU, preact ResNet-101, Fashion-MNIST,
-#      l=50, batch 128) for ResIST and local SGD, plus ResIST on 2 workers and at l=25: traces;
-#   4. resist calibrate on the 4-worker ResIST run, with the table and without, each held-out run
-#      predicted: the median per-round errors issue 11 asks for.
-# DRY=1 runs steps 2-4 here on the CPU with a small network and ./build (checks the commands only).
+#      l=50, batch 128, 6 rounds) for ResIST and local SGD, plus ResIST on 2 workers and at l=25.
+# --analyse: resist calibrate on the 4-worker ResIST run, with the table and without, and each run
+# predicted: the held-out median per-round errors issue 11 asks for.
+# DRY=1 runs steps 2-3 and the analysis here on the CPU with a small network and ./build (checks
+# the commands only).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -31,10 +37,6 @@ if [ "${1-}" = --fetch ]; then
   du -sh . && exit 0
 fi
 
-out=${OUT:-$(mktemp -d)}
-mkdir -p "$out"
-log=$out/log.txt
-echo "gpu_checks: output in $out"
 say() { echo "== $(date +%T) $*" | tee -a "$log"; }
 step() {  # step SECONDS DESCRIPTION COMMAND...: runs it bounded, its output in the log
   local limit=$1 what=$2 started=$SECONDS
@@ -46,6 +48,44 @@ step() {  # step SECONDS DESCRIPTION COMMAND...: runs it bounded, its output in 
   return "$rc"
 }
 
+declare -A runs=([resist-4w]="" [local_sgd-4w]="--set strategy.name=local_sgd"
+                 [resist-2w]="--set strategy.workers=2" [resist-4w-l25]="--set strategy.local_iterations=25")
+scenario=$root/tests/traces/h100-fashion-mnist/resist.json
+analyse() {  # the files of a device run, then resist and the scenario's settings
+  local dir=$1 resist=$2 how r
+  shift 2
+  [ -f "$dir/resist-4w.json" ] || { say "no calibration run in $dir"; return 1; }
+  say "calibrated on resist-4w; median per-round error of each run (held out but resist-4w itself)"
+  for how in flops table; do
+    local extra=()
+    if [ "$how" = table ]; then
+      [ -f "$dir/costs.json" ] || continue
+      extra=(--set sim.cost_table="$dir/costs.json")
+    fi
+    "$resist" calibrate "$dir/resist-4w.json" --scenario "$scenario" "$@" "${extra[@]}" \
+      --out "$work/calibrated-$how.json" >> "$log" 2>&1 || { say "calibrate ($how) failed"; continue; }
+    for r in resist-4w local_sgd-4w resist-2w resist-4w-l25; do
+      [ -f "$dir/$r.json" ] || continue
+      # shellcheck disable=SC2086  # the run's settings are words
+      "$resist" sim "$work/calibrated-$how.json" ${runs[$r]} "${extra[@]}" --rounds 6 --trace "$work/sim.json" \
+        >/dev/null 2>> "$log" &&
+        say "$how: $r: $("$resist" compare "$work/sim.json" "$dir/$r.json" | tail -1)"
+    done
+  done
+}
+
+if [ "${1-}" = --analyse ]; then
+  dir=$(cd "${2:?usage: tools/gpu_checks.sh --analyse DIR}" && pwd) || exit 1
+  work=$(mktemp -d) log=$work/log.txt
+  trap 'rm -rf "$work"' EXIT
+  analyse "$dir" "${RESIST_BIN:-$root/build/tools/resist}" --set training.rounds=6 "${@:3}"
+  exit
+fi
+
+out=${OUT:-$(mktemp -d)}
+mkdir -p "$out"
+work=$out log=$out/log.txt
+echo "gpu_checks: output in $out"
 if [ -n "${DRY:-}" ]; then
   build=$root/build device=cpu
   net=(--set model.arch=preact_resnet18 --set model.width=0.125 --set model.depths=[1,1,3,1]
@@ -68,31 +108,17 @@ if [ -z "${DRY:-}" ]; then
 else
   data=/usr/share/datasets/fashion-mnist
 fi
-scenario=$root/tests/traces/h100-fashion-mnist/resist.json
 common=(--set data.path="$data" --set training.rounds=6 "${net[@]}")
 step 180 "profile the network on $device" "$resist" profile "$scenario" "${common[@]}" --device "$device" \
   --repetitions 20 --table "$out/costs.json"
-declare -A runs=([resist-4w]="" [local_sgd-4w]="--set strategy.name=local_sgd"
-                 [resist-2w]="--set strategy.workers=2" [resist-4w-l25]="--set strategy.local_iterations=25")
 for r in resist-4w local_sgd-4w resist-2w resist-4w-l25; do
   # shellcheck disable=SC2086  # the run's settings are words
   step 150 "run $r" "$resist" run "$scenario" "${common[@]}" ${runs[$r]} --device "$device" --backend gloo --quiet \
     --trace "$out/$r.json"
 done
-[ -f "$out/resist-4w.json" ] || { say "no calibration run: stopping"; exit 1; }
-say "calibrated on resist-4w; median per-round error of each run (held out but resist-4w itself)"
-for how in flops table; do
-  extra=()
-  [ "$how" = table ] && extra=(--set sim.cost_table="$out/costs.json")
-  [ "$how" = table ] && [ ! -f "$out/costs.json" ] && continue
-  "$resist" calibrate "$out/resist-4w.json" --scenario "$scenario" "${common[@]}" "${extra[@]}" \
-    --out "$out/calibrated-$how.json" >> "$log" 2>&1 || { say "calibrate ($how) failed"; continue; }
-  for r in resist-4w local_sgd-4w resist-2w resist-4w-l25; do
-    [ -f "$out/$r.json" ] || continue
-    # shellcheck disable=SC2086
-    "$resist" sim "$out/calibrated-$how.json" ${runs[$r]} "${extra[@]}" --rounds 6 --trace "$out/sim.json" \
-      >/dev/null 2>> "$log" &&
-      say "$how: $r: $("$resist" compare "$out/sim.json" "$out/$r.json" | tail -1)"
-  done
-done
-rm -f "$out/sim.json"
+if [ -n "${DRY:-}" ] || "$resist" calibrate --help >/dev/null 2>&1; then
+  analyse "$out" "$resist" "${common[@]}"
+  rm -f "$out/sim.json" "$out"/calibrated-*.json
+else
+  say "this build has no simulator: run tools/gpu_checks.sh --analyse on the files that came back"
+fi
