@@ -296,12 +296,11 @@ TEST_CASE("calibration with a cost table fits its scale alone (the table has the
 
 namespace {
 
-/// Two H100s, workers 0 and 1 (and 3, when there are four) sharing the first.
-Cluster shared_gpus(int workers) {
-  nlohmann::json on = {"gpu0", "gpu0", "gpu1"};
-  if (workers == 4) on.push_back("gpu0");
+/// Two H100s, workers 0 and 1 sharing the first, worker 2 alone on the second.
+Cluster shared_gpus() {
   return parse_cluster({{"shape", "star"}, {"gpu", "H100"}, {"gpus", 2},
-                        {"link", {{"bandwidth", "8Gbps"}, {"latency", "10us"}}}, {"workers", on}}, "shared.json");
+                        {"link", {{"bandwidth", "8Gbps"}, {"latency", "10us"}}},
+                        {"workers", {"gpu0", "gpu0", "gpu1"}}}, "shared.json");
 }
 
 }  // namespace
@@ -318,7 +317,7 @@ TEST_CASE("workers sharing a GPU time-slice its work but pay their per-iteration
     op.root = w;
     add(p, op);
   }
-  const auto times = compute_times(simulate(p, shared_gpus(3), s));
+  const auto times = compute_times(simulate(p, shared_gpus(), s));
   const double alone = 1e12 / (67e12 * 0.5);
   CHECK(times.at(2) == doctest::Approx(alone + 0.05).epsilon(1e-9));      // alone on gpu1
   CHECK(times.at(0) == doctest::Approx(2 * alone + 0.05).epsilon(1e-9));  // the GPU's time twice, the overhead once
@@ -329,7 +328,7 @@ TEST_CASE("workers sharing a GPU time-slice its work but pay their per-iteration
     const CostTable table = test::made_up_table(plan);
     REQUIRE(table.fixed_s > 0);
     const SimSettings t = with_table(plan, "shared");
-    const auto together = compute_times(simulate(plan, shared_gpus(3), t));
+    const auto together = compute_times(simulate(plan, shared_gpus(), t));
     const auto device = [&](std::size_t w) {
       return 4 * (table.iteration_seconds(plan.network, plan.rounds[0].assignments[w]) - table.fixed_s);
     };
