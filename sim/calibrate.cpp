@@ -30,8 +30,8 @@ Comparison simulate_and_compare(const Plan& plan, const Cluster& cluster, const 
 /// as a slow device. The efficiency after is the one before over alpha (the cost scale, times
 /// alpha). The overhead is fitted only where work per iteration varies and the fit can tell it
 /// from the rate: its standard error under half of it, or under a thousandth of an iteration's
-/// measured time (else overhead 0, the rate alone). With a
-/// cost table, the rate alone, the overhead kept (the table holds each iteration's fixed part).
+/// measured time (else overhead 0, the rate alone). With a cost table, the rate alone, the
+/// overhead kept (the table holds each iteration's fixed part).
 struct ComputeFit {
   double alpha = 0, overhead = 0, kk = 0, dk = 0, km = 0;
   std::size_t n = 0;
@@ -314,8 +314,8 @@ Comparison without_rounds(const Comparison& c, const std::set<std::uint64_t>& ro
   return steady;
 }
 
-Comparison without_warm_up(const Comparison& c, Calibration& out) {
-  const std::set<std::uint64_t> warm_up = warm_up_rounds(c);
+/// `c` without its warm-up rounds (warm_up_rounds), said in a note.
+Comparison without_warm_up(const Comparison& c, const std::set<std::uint64_t>& warm_up, Calibration& out) {
   if (warm_up.empty()) return c;
   Comparison steady = without_rounds(c, warm_up);
   if (warm_up.size() == 1)
@@ -412,13 +412,6 @@ SharedFit fit_shared_link_efficiency(const Plan& plan, const Cluster& cluster, c
 
 namespace {
 
-bool shares_a_device(const Cluster& cluster) {
-  std::set<std::size_t> seen;
-  for (std::size_t g : cluster.worker_gpus)
-    if (!seen.insert(g).second) return true;
-  return false;
-}
-
 /// Where workers share a device, the slice of it each gets depends on when the others compute,
 /// which moves with the rate being fitted (a synthetic trace at twice the efficiency was fitted
 /// 47% fast in one pass): the compute fit is repeated from where it landed, simulating each time,
@@ -427,10 +420,11 @@ void refit_compute_on_shared_devices(const Plan& plan, const Cluster& cluster, c
                                      const Trace& measured, const std::string& source,
                                      const std::set<std::uint64_t>& warm_up, std::size_t compute_notes,
                                      Calibration& c) {
-  if (!shares_a_device(cluster)) return;
+  const std::vector<int> on = cluster.workers_on();
+  if (std::none_of(on.begin(), on.end(), [](int n) { return n >= 2; })) return;
   for (int pass = 0; pass < 4; ++pass) {
-    Calibration again;
-    again.before = again.after = c.before;
+    Calibration again;  // from the settings before, with the compute fitted so far
+    again.before = c.before;
     again.before.efficiency = c.after.efficiency;
     again.before.iteration_overhead_s = c.after.iteration_overhead_s;
     again.before.cost_scale = c.after.cost_scale;
@@ -473,11 +467,12 @@ Calibration calibrate(const Scenario& s, const Trace& measured, const std::strin
   Calibration c;
   c.before = c.after = s.sim;
   c.before_comparison = simulate_and_compare(plan, cluster, c.before, measured, source);
-  const Comparison steady = without_warm_up(c.before_comparison, c);
+  const std::set<std::uint64_t> warm_up = warm_up_rounds(c.before_comparison);
+  const Comparison steady = without_warm_up(c.before_comparison, warm_up, c);
   const std::size_t compute_notes = c.notes.size();
   fit_compute(plan, table ? &*table : nullptr, steady, c);
   refit_compute_on_shared_devices(plan, cluster, table ? &*table : nullptr, measured, source,
-                                  warm_up_rounds(c.before_comparison), compute_notes, c);
+                                  warm_up, compute_notes, c);
   fit_comm(steady, c);
   keep_plausible(c);
   // The network fit regresses single operations' times; where operations overlap and share links

@@ -33,12 +33,6 @@ sg4::Link* add_cluster_link(sg4::NetZone* zone, const ClusterLink& l) {
 }
 
 /// Workers sharing a GPU talk through a loopback per shared GPU (Cluster::loopback_bandwidth).
-std::vector<int> workers_on(const Cluster& cluster) {
-  std::vector<int> count(cluster.elements.size(), 0);
-  for (std::size_t g : cluster.worker_gpus) ++count[g];
-  return count;
-}
-
 sg4::Link* add_loopback(sg4::NetZone* zone, const Cluster& cluster, std::size_t e) {
   return compat::add_link(zone, cluster.elements[e].name + "-loopback", cluster.loopback_bandwidth)->set_latency(0)->seal();
 }
@@ -60,7 +54,7 @@ std::vector<sg4::Host*> build_flat(const Cluster& cluster, Dtype dtype, double e
     compat::add_route(zone, points[l.a], points[l.b], {{link, Direction::UP}});
     compat::add_route(zone, points[l.b], points[l.a], {{link, Direction::DOWN}});
   }
-  const std::vector<int> sharing = workers_on(cluster);
+  const std::vector<int> sharing = cluster.workers_on();
   for (std::size_t i = 0; i < cluster.elements.size(); ++i)
     if (sharing[i] >= 2) compat::add_route(zone, points[i], points[i], {{add_loopback(zone, cluster, i), Direction::NONE}});
   zone->seal();
@@ -100,7 +94,7 @@ std::vector<sg4::Host*> build_hierarchical(const Cluster& cluster, const StarDec
   // against every zone (a walk of thousands of leaf zones per link at 65,536 GPUs).
   std::vector<sg4::Link*> links;
   for (const ClusterLink& l : cluster.links) links.push_back(add_cluster_link(top, l));
-  const std::vector<int> sharing = workers_on(cluster);
+  const std::vector<int> sharing = cluster.workers_on();
   std::vector<sg4::Link*> loopbacks(cluster.elements.size(), nullptr);
   for (std::size_t e = 0; e < cluster.elements.size(); ++e)
     if (sharing[e] >= 2) loopbacks[e] = add_loopback(top, cluster, e);
@@ -185,7 +179,7 @@ std::vector<sg4::Host*> build_routed(const Cluster& cluster, PathZone::PathFn pa
   links.reserve(cluster.links.size());
   for (const ClusterLink& l : cluster.links) links.push_back(compat::add_split_duplex_link(z, l.name, l.bandwidth));
   for (std::size_t i = 0; i < links.size(); ++i) links[i]->set_latency(cluster.links[i].latency)->seal();
-  const std::vector<int> sharing = workers_on(cluster);
+  const std::vector<int> sharing = cluster.workers_on();
   std::vector<sg4::Link*> loopbacks(cluster.elements.size(), nullptr);
   for (std::size_t e = 0; e < cluster.elements.size(); ++e)
     if (sharing[e] >= 2) loopbacks[e] = add_loopback(z, cluster, e);

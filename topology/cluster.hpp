@@ -84,6 +84,8 @@ struct Cluster {
 
   const GpuModel& gpu_model(const Element& gpu) const;
   std::size_t gpu_count() const;
+  /// Workers on each element (index as `elements`): two or more time-slice one GPU.
+  std::vector<int> workers_on() const;
 };
 
 /// GPU models resist knows by name (V100, A100, H100, H200, CPU); cluster files may add more.

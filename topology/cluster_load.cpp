@@ -464,6 +464,12 @@ const GpuModel& Cluster::gpu_model(const Element& gpu) const {
   return gpu_models.front();
 }
 
+std::vector<int> Cluster::workers_on() const {
+  std::vector<int> count(elements.size(), 0);
+  for (std::size_t g : worker_gpus) ++count[g];
+  return count;
+}
+
 std::size_t Cluster::gpu_count() const {
   return static_cast<std::size_t>(std::count_if(elements.begin(), elements.end(),
       [](const Element& e) { return e.kind == ElementKind::gpu; }));
