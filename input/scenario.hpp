@@ -80,7 +80,7 @@ struct CollectiveSettings {
 
 /// How the simulator models a scenario's cluster (read by sim/ only).
 struct SimSettings {
-  double efficiency = 0.4;              ///< share of peak FLOP/s reached
+  double efficiency = 0.4;              ///< share of the roofline reached (FLOPs and memory traffic)
   std::string network_model = "CM02";   ///< SimGrid network model
   std::string collectives = "auto";     ///< auto, step or coarse
   int coarse_above = 64;                ///< auto: coarse collectives above this many workers

@@ -49,6 +49,10 @@ struct Block {
   std::int64_t buffers = 0;      ///< floating-point buffers (BatchNorm running mean and variance)
   double forward_flops = 0;      ///< forward FLOPs per sample (multiply-add = 2 FLOPs)
   std::int64_t activations = 0;  ///< elements kept for the backward pass, per sample
+  /// Elements of device memory its layers read and write per sample in forward and backward
+  /// (feature maps and their gradients; CostCounter's conventions), for the memory-bound part of
+  /// its time: BatchNorm, ReLU and additions do a FLOP or two per element they move.
+  std::int64_t traffic = 0;
   bool partitionable = false;    ///< ResIST deals it to sub-ResNets (non-strided, third stage)
 
   /// Bytes of the block's averaged state (parameters and float buffers).

@@ -25,7 +25,7 @@ using Direction = sg4::LinkInRoute::Direction;
 
 sg4::Host* add_gpu(sg4::NetZone* zone, const Cluster& cluster, std::size_t e, Dtype dtype, double efficiency) {
   const Element& gpu = cluster.elements[e];
-  return compat::add_host(zone, gpu.name, cluster.gpu_model(gpu).peak_flops.at(dtype) * efficiency);
+  return compat::add_host(zone, gpu.name, cluster.gpu_model(gpu).training_flops(dtype) * efficiency);
 }
 
 sg4::Link* add_cluster_link(sg4::NetZone* zone, const ClusterLink& l) {

@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "plan/memory_traffic.hpp"
 #include "sim/sim_backend.hpp"
 #include "sim/simgrid_compat.hpp"
 
@@ -22,7 +23,11 @@ Ticket SimBackend::compute(const OpCall& call) {
   // per-iteration overhead, a cost table's fixed part: dispatch, data, loss, synchronisation) runs
   // on each worker's own CPU, in parallel with the others: a delay that takes none of the device.
   const double speed = sg4::this_actor::get_host()->get_speed();
-  double work = call.op.flops, own = settings_.iteration_overhead_s * static_cast<double>(call.op.iterations);
+  // A roofline as a sum: the op's FLOPs at the device's rate, and the bytes its layers move in
+  // device memory at the memory's bandwidth (BatchNorm, ReLU, additions), as FLOPs that take as long.
+  const double per_byte = world_.flops_per_byte(self_);
+  double work = call.op.flops + (per_byte > 0 ? op_memory_bytes(call.plan, call.round, call.op) * per_byte : 0);
+  double own = settings_.iteration_overhead_s * static_cast<double>(call.op.iterations);
   if (table_) {
     const double fixed = table_->op_fixed_seconds(call.op) * settings_.cost_scale;
     work = (table_->op_seconds(call.plan, call.round, call.op) * settings_.cost_scale - fixed) * speed;

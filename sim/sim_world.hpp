@@ -48,6 +48,12 @@ class World {
   bool coarse() const { return coarse_; }
   /// True when other workers run on worker `w`'s device too (they time-slice it).
   bool shares_device(WorkerId w) const { return shared_[static_cast<std::size_t>(w)]; }
+  /// Work (FLOPs at the host's rate) that moving one byte of device memory costs on worker `w`'s
+  /// device: its arithmetic rate over its memory bandwidth (0: bandwidth not known, FLOPs alone).
+  double flops_per_byte(WorkerId w) const {
+    return flops_per_byte_.empty() ? 0 : flops_per_byte_[static_cast<std::size_t>(w)];
+  }
+  void set_flops_per_byte(std::vector<double> by_worker) { flops_per_byte_ = std::move(by_worker); }
   int group(WorkerId w) const { return groups_[static_cast<std::size_t>(w)]; }
   const Plan& plan() const { return plan_; }
   const std::unordered_map<std::string, double>& link_bytes() const { return link_bytes_; }
@@ -69,6 +75,7 @@ class World {
   bool coarse_;
   std::vector<int> groups_;
   std::vector<bool> shared_;
+  std::vector<double> flops_per_byte_;
   std::unordered_map<std::uint64_t, Route> routes_;
   std::unordered_map<std::string, double> link_bytes_;
   std::unordered_map<const Op*, NodeLayout> layouts_;
@@ -100,7 +107,8 @@ double finish(OnePhase& phase);
 /// Builds the SimGrid platform of a cluster; returns each worker's host. `routing`: "auto" (one
 /// zone walking the tree of a tree-shaped cluster, else star zones under a Dijkstra zone of
 /// switches where the cluster allows), "stars" (star zones wherever they apply) or "flat" (one
-/// Dijkstra zone), from `settings.routing`; hosts at peak x `settings.efficiency`, links shared
+/// Dijkstra zone), from `settings.routing`; hosts at their training rate (GpuModel::training_flops) x
+/// `settings.efficiency`, links shared
 /// with `settings.shared_link_efficiency`.
 std::vector<sg4::Host*> build_platform(const Cluster& cluster, Dtype dtype, const SimSettings& settings);
 

@@ -33,6 +33,16 @@ using nlohmann::json;
 /// Workers above which actor stacks come from the heap (see run_engine).
 constexpr int kHeapStacksAbove = 8192;
 
+/// Each worker's device's arithmetic rate over its memory bandwidth (World::flops_per_byte).
+std::vector<double> flops_per_byte(const Plan& plan, const Cluster& cluster) {
+  std::vector<double> out;
+  for (std::size_t w = 0; w < static_cast<std::size_t>(plan.workers); ++w) {
+    const GpuModel& m = cluster.gpu_model(cluster.elements[cluster.worker_gpus[w]]);
+    out.push_back(m.memory_bandwidth > 0 ? m.training_flops(plan.dtype) / m.memory_bandwidth : 0);
+  }
+  return out;
+}
+
 /// Runs the simulation in this process (a fresh child: SimGrid allows one engine per process).
 sim::EngineResult run_engine(const Plan& plan, const Cluster& cluster, const SimSettings& settings, const CostTable* table) {
   char name[] = "resist-sim";
@@ -63,6 +73,7 @@ sim::EngineResult run_engine(const Plan& plan, const Cluster& cluster, const Sim
   const bool coarse = uses_coarse_collectives(settings, plan.workers);
   sim::World world(plan, sim::build_platform(cluster, plan.dtype, settings), coarse,
                    worker_groups(cluster));
+  world.set_flops_per_byte(flops_per_byte(plan, cluster));
   sim::CompactRecorder recorder(plan);
   const MemberIndex members(plan);
   for (WorkerId w = 0; w < plan.workers; ++w)

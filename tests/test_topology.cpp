@@ -222,6 +222,37 @@ TEST_CASE("custom GPU models") {
   const GpuModel& m = c.gpu_model(c.elements[c.worker_gpus[0]]);
   CHECK(m.peak_flops.at(Dtype::fp16) == doctest::Approx(1307e12));
   CHECK_FALSE(m.peak_flops.count(Dtype::fp32));
+  CHECK(m.memory_bandwidth == 0);  // not given: compute from FLOPs alone
+  CHECK(m.tf32_flops == 0);
+  doc["gpu_models"][0]["memory_bandwidth"] = "5.3TBps";
+  doc["gpu_models"][0]["peak_tflops"]["fp32"] = 163.4;
+  doc["gpu_models"][0]["peak_tflops"]["tf32"] = 653.7;
+  const Cluster with = parse_cluster(doc, "c.json");
+  const GpuModel& w = with.gpu_model(with.elements[with.worker_gpus[0]]);
+  CHECK(w.memory_bandwidth == doctest::Approx(5.3e12));
+  CHECK(w.training_flops(Dtype::fp32) == doctest::Approx(653.7e12));  // fp32 convolutions on TF32
+  CHECK(w.training_flops(Dtype::fp16) == doctest::Approx(1307e12));
+}
+
+TEST_CASE("built-in GPU models: data-sheet rates, TF32 where there is one, and the memory's bandwidth") {
+  const Cluster c = parse_cluster(star(2), "c.json");
+  const auto model = [&](const char* name) {
+    for (const GpuModel& m : c.gpu_models)
+      if (m.name == name) return m;
+    FAIL("no model " << name);
+    return GpuModel{};
+  };
+  CHECK(model("H100").training_flops(Dtype::fp32) == doctest::Approx(494.7e12));
+  CHECK(model("H100").memory_bandwidth == doctest::Approx(3.35e12));
+  CHECK(model("H200").memory_bandwidth == doctest::Approx(4.8e12));
+  CHECK(model("A100").training_flops(Dtype::fp32) == doctest::Approx(156e12));
+  CHECK(model("V100").training_flops(Dtype::fp32) == doctest::Approx(15.7e12));  // no TF32 on Volta
+  CHECK(model("V100").memory_bandwidth == doctest::Approx(900e9));
+  CHECK(model("CPU-core").training_flops(Dtype::fp32) == doctest::Approx(80e9));
+  for (const GpuModel& m : c.gpu_models) {
+    CAPTURE(m.name);
+    CHECK(m.memory_bandwidth > 0);
+  }
 }
 
 TEST_CASE("bad clusters: one clear message with file, pointer and element") {
@@ -237,6 +268,15 @@ TEST_CASE("bad clusters: one clear message with file, pointer and element") {
     doc["gpus_per_node"] = 4;
     doc.erase("intra");
     CHECK(cluster_error(doc) == "c.json: missing field \"intra\", required by shape \"fat_tree\"");
+  }
+  SUBCASE("a GPU model's memory bandwidth must be one") {
+    json doc = star(2);
+    doc["gpu"] = "X";
+    doc["gpu_models"] = {{{"name", "X"}, {"peak_tflops", {{"fp32", 1}}}, {"memory_bandwidth", "fast"}}};
+    CHECK(cluster_error(doc) ==
+          "c.json: /gpu_models/0/memory_bandwidth: expected a bandwidth from 1Bps to 100TBps such as \"3.35TBps\", found \"fast\"");
+    doc["gpu_models"][0]["memory_bandwidth"] = "200TBps";
+    CHECK(cluster_error(doc).find("/gpu_models/0/memory_bandwidth: expected a bandwidth") != std::string::npos);
   }
   SUBCASE("unknown GPU model") {
     json doc = star(2);

@@ -15,11 +15,22 @@
 
 namespace resist {
 
-/// A GPU model with its peak arithmetic rates.
+/// A GPU model with its peak arithmetic rates and its memory's bandwidth.
 struct GpuModel {
   std::string name;
   std::map<Dtype, double> peak_flops;  ///< FLOP/s by element type (absent: not supported)
   double memory_bytes = 0;
+  /// fp32 convolutions on TF32 tensor cores, FLOP/s (0: none). LibTorch lets cuDNN do so by default
+  /// (torch.backends.cudnn.allow_tf32), so fp32 training runs its convolutions at this rate.
+  double tf32_flops = 0;
+  /// Bytes per second of device memory (0: not known; compute is then timed from FLOPs alone).
+  double memory_bandwidth = 0;
+
+  /// The arithmetic rate training in `dtype` reaches at peak: TF32's for fp32 where there is one.
+  /// `dtype` must be one the model supports.
+  double training_flops(Dtype dtype) const {
+    return dtype == Dtype::fp32 && tf32_flops > 0 ? tf32_flops : peak_flops.at(dtype);
+  }
 };
 
 enum class ElementKind { gpu, switch_ };

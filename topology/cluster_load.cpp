@@ -99,6 +99,15 @@ class Builder {
           m.peak_flops[d] = peaks.at(std::string(to_string(d))).get<double>() * 1e12;
       if (m.peak_flops.empty())
         fail(fmt::format("/gpu_models/{}/peak_tflops", i), "expected at least one of fp32, fp16, bf16");
+      m.tf32_flops = peaks.value("tf32", 0.0) * 1e12;
+      if (list[i].contains("memory_bandwidth")) {
+        const std::string bw = list[i].at("memory_bandwidth").get<std::string>();
+        const auto bandwidth = parse_bandwidth(bw);
+        if (!bandwidth || *bandwidth > kMaxBandwidth)
+          fail(fmt::format("/gpu_models/{}/memory_bandwidth", i),
+               fmt::format("expected a bandwidth from 1Bps to 100TBps such as \"3.35TBps\", found \"{}\"", bw));
+        m.memory_bandwidth = *bandwidth;
+      }
       auto& models = cluster_.gpu_models;
       models.erase(std::remove_if(models.begin(), models.end(),
                                   [&](const GpuModel& g) { return g.name == m.name; }),
