@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Benchmark: does calibration predict runs it was not fitted on? On this machine (CPU, Gloo):
 # measure run A (ResIST, l=4, 32x32 inputs) and held-out runs that change one thing each: B (l=8),
-# C (local SGD), D (16x16 inputs); calibrate the simulator on A twice, with compute from FLOPs and
+# C (local SGD), D (16x16 inputs); calibrate the simulator on A twice, with compute as a roofline (FLOPs
+# and memory traffic, from the cluster's rates) and
 # from cost tables that `resist profile` measures for each network (D's inputs make another
 # table), and print each held-out run's median per-round error uncalibrated and calibrated both
 # ways. Asserts nothing.
@@ -89,7 +90,7 @@ errors() {  # held-out run, calibration (none, flops, table): its median per-rou
     m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
     if (NR == 1) printf "%.1f%%", m; else printf "%.1f%% [%.1f-%.1f]", m, v[1], v[NR] }'
 }
-echo; printf '%-28s %20s %20s %24s\n' "held-out run" uncalibrated "FLOPs, calibrated" "cost table, calibrated"
+echo; printf '%-28s %20s %20s %24s\n' "held-out run" uncalibrated "roofline, calibrated" "cost table, calibrated"
 for r in B C D; do
   printf '%-28s %20s %20s %24s\n' "${r}: ${what[$r]}" "$(errors "$r" none)" "$(errors "$r" flops)" "$(errors "$r" table)"
 done
