@@ -56,7 +56,7 @@ analyse() {  # the files of a device run, then resist and the scenario's setting
   shift 2
   [ -f "$dir/resist-4w.json" ] || { say "no calibration run in $dir"; return 1; }
   say "calibrated on resist-4w; median per-round error of each run (held out but resist-4w itself)"
-  for how in flops table; do
+  for how in roofline table; do  # compute from the GPU model's rates, then from the measured table
     local extra=()
     if [ "$how" = table ]; then
       [ -f "$dir/costs.json" ] || continue
