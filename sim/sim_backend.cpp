@@ -23,15 +23,17 @@ Ticket SimBackend::compute(const OpCall& call) {
   // per-iteration overhead, a cost table's fixed part: dispatch, data, loss, synchronisation) runs
   // on each worker's own CPU, in parallel with the others: a delay that takes none of the device.
   const double speed = sg4::this_actor::get_host()->get_speed();
-  // A roofline as a sum: the op's FLOPs at the device's rate, and the bytes its layers move in
-  // device memory at the memory's bandwidth (BatchNorm, ReLU, additions), as FLOPs that take as long.
-  const double per_byte = world_.flops_per_byte(self_);
-  double work = call.op.flops + (per_byte > 0 ? op_memory_bytes(call.plan, call.round, call.op) * per_byte : 0);
-  double own = settings_.iteration_overhead_s * static_cast<double>(call.op.iterations);
+  double work = 0, own = settings_.iteration_overhead_s * static_cast<double>(call.op.iterations);
   if (table_) {
     const double fixed = table_->op_fixed_seconds(call.op) * settings_.cost_scale;
     work = (table_->op_seconds(call.plan, call.round, call.op) * settings_.cost_scale - fixed) * speed;
     own += fixed;
+  } else {
+    // A roofline as a sum: the op's FLOPs at the device's rate, and the bytes its layers move in
+    // device memory (BatchNorm, ReLU, additions above all) at the memory's bandwidth, as the FLOPs
+    // that take as long.
+    const double per_byte = world_.flops_per_byte(self_);
+    work = call.op.flops + (per_byte > 0 ? op_memory_bytes(call.plan, call.round, call.op) * per_byte : 0);
   }
   // Alone on its device the two add up either way: one execution, no actor needed.
   if (own <= 0 || !world_.shares_device(self_)) return keep(sg4::this_actor::exec_async(work + own * speed));

@@ -107,9 +107,8 @@ double finish(OnePhase& phase);
 /// Builds the SimGrid platform of a cluster; returns each worker's host. `routing`: "auto" (one
 /// zone walking the tree of a tree-shaped cluster, else star zones under a Dijkstra zone of
 /// switches where the cluster allows), "stars" (star zones wherever they apply) or "flat" (one
-/// Dijkstra zone), from `settings.routing`; hosts at their training rate (GpuModel::training_flops) x
-/// `settings.efficiency`, links shared
-/// with `settings.shared_link_efficiency`.
+/// Dijkstra zone), from `settings.routing`; hosts at their training rate (GpuModel::training_flops)
+/// x `settings.efficiency`, links shared with `settings.shared_link_efficiency`.
 std::vector<sg4::Host*> build_platform(const Cluster& cluster, Dtype dtype, const SimSettings& settings);
 
 }  // namespace resist::sim

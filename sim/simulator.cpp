@@ -34,7 +34,7 @@ using nlohmann::json;
 constexpr int kHeapStacksAbove = 8192;
 
 /// Each worker's device's arithmetic rate over its memory bandwidth (World::flops_per_byte).
-std::vector<double> flops_per_byte(const Plan& plan, const Cluster& cluster) {
+std::vector<double> device_flops_per_byte(const Plan& plan, const Cluster& cluster) {
   std::vector<double> out;
   for (std::size_t w = 0; w < static_cast<std::size_t>(plan.workers); ++w) {
     const GpuModel& m = cluster.gpu_model(cluster.elements[cluster.worker_gpus[w]]);
@@ -73,7 +73,7 @@ sim::EngineResult run_engine(const Plan& plan, const Cluster& cluster, const Sim
   const bool coarse = uses_coarse_collectives(settings, plan.workers);
   sim::World world(plan, sim::build_platform(cluster, plan.dtype, settings), coarse,
                    worker_groups(cluster));
-  world.set_flops_per_byte(flops_per_byte(plan, cluster));
+  world.set_flops_per_byte(device_flops_per_byte(plan, cluster));
   sim::CompactRecorder recorder(plan);
   const MemberIndex members(plan);
   for (WorkerId w = 0; w < plan.workers; ++w)
