@@ -21,24 +21,26 @@ std::string network_table(const Network& net, Dtype dtype) {
   std::string out = fmt::format("{} ({} classes, input {}x{}x{}, width x{})\n", net.spec.arch,
                                 net.spec.classes, net.spec.input[0], net.spec.input[1],
                                 net.spec.input[2], net.spec.width);
-  out += fmt::format("{:<12} {:<18} {:>11} {:>9} {:>12} {:>11} {:>13} {:>11}  {}\n", "block", "kind",
+  out += fmt::format("{:<12} {:<18} {:>11} {:>9} {:>12} {:>11} {:>13} {:>11} {:>12}  {}\n", "block", "kind",
                      "channels", "output", "params", fmt::format("{} MB", to_string(dtype)),
-                     "fwd FLOP/smp", "act/sample", "ResIST");
+                     "fwd FLOP/smp", "act/sample", "traffic/smp", "ResIST");
   for (const Block& b : net.blocks) {
-    out += fmt::format("{:<12} {:<18} {:>11} {:>9} {:>12} {:>11.3f} {:>13} {:>11}  {}\n", b.id,
+    out += fmt::format("{:<12} {:<18} {:>11} {:>9} {:>12} {:>11.3f} {:>13} {:>11} {:>12}  {}\n", b.id,
                        to_string(b.kind), fmt::format("{}->{}", b.in_channels, b.out_channels),
                        fmt::format("{}x{}", b.out_size.h, b.out_size.w), b.params,
                        static_cast<double>(b.state_bytes(dtype)) / 1e6, si(b.forward_flops),
-                       si(static_cast<double>(b.activations)),
+                       si(static_cast<double>(b.activations)), si(static_cast<double>(b.traffic)),
                        b.partitionable ? "partitioned" : "shared");
   }
   const double state_mb = static_cast<double>((net.total_params() + net.total_buffers()) *
                                               dtype_bytes(dtype)) / 1e6;
   out += fmt::format("total: {} blocks, {} parameters, {} buffer elements, {:.3f} MB state ({}), "
-                     "{}FLOP forward per sample, {}FLOP train per sample, {} partitionable\n",
+                     "{}FLOP forward per sample, {}FLOP train per sample, {}B of memory traffic per sample "
+                     "({}), {} partitionable\n",
                      net.blocks.size(), net.total_params(), net.total_buffers(), state_mb,
                      to_string(dtype), si(net.total_forward_flops()),
-                     si(3.0 * net.total_forward_flops()), net.partitionable_blocks().size());
+                     si(3.0 * net.total_forward_flops()), si(static_cast<double>(net.total_traffic() * dtype_bytes(dtype))), to_string(dtype),
+                     net.partitionable_blocks().size());
   return out;
 }
 
@@ -62,6 +64,7 @@ nlohmann::json network_json(const Network& net) {
                                  {"bf16", b.state_bytes(Dtype::bf16)}}},
                       {"forward_flops", b.forward_flops},
                       {"activations", b.activations},
+                      {"traffic", b.traffic},
                       {"partitionable", b.partitionable}});
   }
   return {{"arch", net.spec.arch},
@@ -74,6 +77,7 @@ nlohmann::json network_json(const Network& net) {
           {"total_flops", net.total_forward_flops()},
           {"total_train_flops", 3.0 * net.total_forward_flops()},
           {"total_activations", net.total_activations()},
+          {"total_traffic", net.total_traffic()},
           {"partitionable_blocks", net.partitionable_blocks().size()}};
 }
 

@@ -29,6 +29,10 @@ std::int64_t Network::total_activations() const {
   return sum_over<std::int64_t>(blocks, [](const Block& b) { return b.activations; });
 }
 
+std::int64_t Network::total_traffic() const {
+  return sum_over<std::int64_t>(blocks, [](const Block& b) { return b.traffic; });
+}
+
 std::vector<std::size_t> Network::partitionable_blocks() const {
   std::vector<std::size_t> out;
   for (std::size_t i = 0; i < blocks.size(); ++i)

@@ -44,6 +44,7 @@ struct Network {
   std::int64_t total_buffers() const;
   double total_forward_flops() const;
   std::int64_t total_activations() const;
+  std::int64_t total_traffic() const;  ///< memory traffic per sample (Block::traffic)
   /// Indices of the blocks ResIST deals to sub-ResNets, in forward order.
   std::vector<std::size_t> partitionable_blocks() const;
   /// Indices of the hidden layers IST splits by neuron, in forward order.

@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "model/catalogue.hpp"
+#include "model/model_text.hpp"
 #include "plan/memory_traffic.hpp"
 #include "tests/helpers.hpp"
 
@@ -101,4 +102,19 @@ TEST_CASE("an IST slice moves its share of the hidden layers' traffic, by FLOPs"
   CHECK(share < 0.5);
   const double expected = (element_sum(plan, a.blocks) * share * 16 + 9.0 * static_cast<double>(a.params) * 2) * 4;
   CHECK(op_memory_bytes(plan, round, op) == doctest::Approx(expected).epsilon(1e-12));
+}
+
+TEST_CASE("resist model shows each block's traffic and the total") {
+  const Network net = resnet101_28();
+  const nlohmann::json doc = network_json(net);
+  std::int64_t sum = 0;
+  for (std::size_t i = 0; i < net.blocks.size(); ++i) {
+    CHECK(doc["blocks"][i]["traffic"].get<std::int64_t>() == net.blocks[i].traffic);
+    sum += net.blocks[i].traffic;
+  }
+  CHECK(doc["total_traffic"].get<std::int64_t>() == sum);
+  const std::string text = network_table(net, Dtype::fp32);
+  CHECK(text.find("traffic/smp") != std::string::npos);
+  CHECK(text.find("2.06 M") != std::string::npos);  // layer1.0: 41 x 64 x 28 x 28 = 2,057,216
+  CHECK(text.find("97.9 MB of memory traffic per sample (fp32)") != std::string::npos);  // 24.5 M elements
 }
