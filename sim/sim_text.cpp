@@ -43,8 +43,8 @@ std::string human_seconds(double s) {
 std::string prediction_table(const Prediction& p, const std::string& cluster_name) {
   const SimResult& r = p.result;
   std::string out = fmt::format(
-      "simulated: {} on {} workers of cluster \"{}\" ({} collectives), {} of {} rounds\n\n",
-      r.strategy, r.workers, cluster_name, r.collective_model, r.rounds.size(), r.total_rounds);
+      "simulated: {} on {} workers of cluster \"{}\" ({} collectives), {} of {} rounds\ncompute: {}\n\n",
+      r.strategy, r.workers, cluster_name, r.collective_model, r.rounds.size(), r.total_rounds, r.compute_model);
   out += fmt::format("{:>6} {:>11} {:>11} {:>11} {:>11} {:>11} {:>10}\n", "round", "time",
                      "compute", "comm", "exposed", "payload GB", "wire GB");
   for (const RoundTiming& t : r.rounds) {
@@ -108,7 +108,8 @@ nlohmann::json predictions_json(const std::vector<Prediction>& ps, const std::st
       links.push_back({{"name", l.name}, {"kind", l.kind}, {"bytes", l.bytes},
                        {"bandwidth", l.bandwidth}});
     nlohmann::json s = {{"name", r.strategy}, {"workers", r.workers},
-                        {"collectives", r.collective_model}, {"total_rounds", r.total_rounds},
+                        {"collectives", r.collective_model}, {"compute", r.compute_model},
+                        {"total_rounds", r.total_rounds},
                         {"simulated_rounds", r.rounds.size()}, {"extrapolated", r.extrapolated},
                         {"total_time_s", r.total_time_s}, {"rounds", std::move(rounds)},
                         {"links", std::move(links)}, {"transfers", r.transfers},

@@ -15,6 +15,7 @@
 #include <fmt/format.h>
 
 #include "input/input_error.hpp"
+#include "model/model_text.hpp"
 #include "plan/cost_table.hpp"
 #include "plan/interpreter.hpp"
 #include "plan/member_index.hpp"
@@ -40,6 +41,30 @@ std::vector<double> device_flops_per_byte(const Plan& plan, const Cluster& clust
     const GpuModel& m = cluster.gpu_model(cluster.elements[cluster.worker_gpus[w]]);
     out.push_back(m.memory_bandwidth > 0 ? m.training_flops(plan.dtype) / m.memory_bandwidth : 0);
   }
+  return out;
+}
+
+/// SimResult::compute_model: "H100 roofline, 494.7 TFLOP/s (TF32) and 3.35 TB/s memory, x efficiency
+/// 0.4", one entry per device model the workers use; or the cost table.
+std::string describe_compute(const Plan& plan, const Cluster& cluster, const SimSettings& s) {
+  std::string out;
+  if (!s.cost_table.empty()) {
+    out = fmt::format("cost table {} x {:.4g}", s.cost_table, s.cost_scale);
+  } else {
+    std::vector<std::string> seen;
+    for (std::size_t w = 0; w < static_cast<std::size_t>(plan.workers); ++w) {
+      const GpuModel& m = cluster.gpu_model(cluster.elements[cluster.worker_gpus[w]]);
+      if (std::find(seen.begin(), seen.end(), m.name) != seen.end()) continue;
+      seen.push_back(m.name);
+      const bool tf32 = plan.dtype == Dtype::fp32 && m.tf32_flops > 0;
+      const std::string rate = fmt::format("{}FLOP/s{}", si(m.training_flops(plan.dtype), 4), tf32 ? " (TF32)" : "");
+      out += (out.empty() ? "" : "; ") +
+             (m.memory_bandwidth > 0 ? fmt::format("{} roofline, {} and {}B/s memory", m.name, rate, si(m.memory_bandwidth))
+                                     : fmt::format("{} FLOPs alone, {}", m.name, rate));
+    }
+    out += fmt::format(", x efficiency {:.4g}", s.efficiency);
+  }
+  if (s.iteration_overhead_s > 0) out += fmt::format(", + {:.4g} s per iteration", s.iteration_overhead_s);
   return out;
 }
 
@@ -213,6 +238,7 @@ SimResult simulate(const Plan& plan, const Cluster& given, const SimSettings& se
   r.strategy = std::string(to_string(plan.strategy));
   r.workers = plan.workers;
   r.collective_model = uses_coarse_collectives(settings, plan.workers) ? "coarse" : "step";
+  r.compute_model = describe_compute(plan, given, settings);
   r.total_rounds = plan.total_rounds;
   TraceRecorder recorder;  // the records as trace events, by the plan the child ran
   for (const sim::Record& o : out.ops) {

@@ -25,6 +25,9 @@ struct SimResult {
   std::string strategy;
   int workers = 0;
   std::string collective_model;  ///< "step" or "coarse"
+  /// How compute was timed, for people: each device model's roofline (rate, memory bandwidth) or
+  /// FLOP rate, and the efficiency; or the cost table and its scale; and any per-iteration overhead.
+  std::string compute_model;
   std::uint64_t total_rounds = 0;
   std::vector<RoundTiming> rounds;  ///< the simulated rounds
   double simulated_s = 0;           ///< end of the last simulated round

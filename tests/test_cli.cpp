@@ -150,6 +150,7 @@ TEST_CASE("resist sim on the built-in default, against other strategies, with a 
   const Result r = run_resist("sim --rounds 2 --compare local_sgd --trace trace.json");
   CHECK(r.code == 0);
   CHECK(r.out.find("simulated: resist on 4 workers") != std::string::npos);
+  CHECK(r.out.find("\ncompute: V100 roofline, 15.7 TFLOP/s and 900 GB/s memory, x efficiency 0.4\n") != std::string::npos);
   CHECK(r.out.find("x faster") != std::string::npos);
   const auto t = nlohmann::json::parse(slurp(trace));
   CHECK(t["otherData"]["format"] == "resist-trace");
@@ -164,6 +165,7 @@ TEST_CASE("resist sim JSON has the fields tools rely on") {
   REQUIRE(j["strategies"].size() == 3);
   for (const auto& s : j["strategies"]) {
     CHECK(s["total_time_s"].get<double>() > 0);
+    CHECK(s["compute"].get<std::string>().rfind("V100 roofline", 0) == 0);
     CHECK(s["rounds"][0].contains("time_s"));
     CHECK(s["rounds"][0].contains("compute_s"));
     CHECK(s["rounds"][0].contains("comm_s"));

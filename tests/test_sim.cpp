@@ -1210,3 +1210,21 @@ TEST_CASE("coarse collectives against the step model on 64 and 256 workers of 8-
     }
   }
 }
+
+TEST_CASE("a simulation says how it timed compute") {
+  Plan p = bare_plan(2);
+  add(p, compute_op(1e12));
+  SimSettings s = settings();
+  CHECK(simulate(p, star(2, "H100"), s).compute_model ==
+        "H100 roofline, 494.7 TFLOP/s (TF32) and 3.35 TB/s memory, x efficiency 0.5");
+  Plan half = p;
+  half.dtype = Dtype::fp16;
+  CHECK(simulate(half, star(2, "H100"), s).compute_model ==
+        "H100 roofline, 989 TFLOP/s and 3.35 TB/s memory, x efficiency 0.5");
+  s.iteration_overhead_s = 0.002;
+  CHECK(simulate(p, star(2), s).compute_model == "G67 FLOPs alone, 67 TFLOP/s, x efficiency 0.5, + 0.002 s per iteration");
+  const Scenario table_scenario = calibration_scenario();
+  const Plan plan = make_plan(table_scenario, 1);
+  const SimSettings t = with_table(plan, "described");
+  CHECK(simulate(plan, scenario_cluster(table_scenario), t).compute_model.rfind("cost table ", 0) == 0);
+}
