@@ -61,6 +61,7 @@ nlohmann::json report_data(const ReportInputs& in) {
                         {"workers", s.strategy.workers}, {"local_iterations", s.strategy.local_iterations},
                         {"batch_size", s.training.batch_size}}},
           {"cluster", in.cluster_name},
+          {"compute", in.predictions.front().result.compute_model},
           {"strategies", strategies},
           {"timelines", timelines},
           {"comparison", in.comparison ? comparison_to_json(*in.comparison) : nlohmann::json()}};

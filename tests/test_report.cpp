@@ -56,6 +56,7 @@ TEST_CASE("the built-in scenario's report: strategies, per-round split, simulate
   CHECK_FALSE(std::regex_search(html, std::regex(R"re((src|href)\s*=\s*["']?(https?:|//))re")));
   CHECK(html.find("<script src") == std::string::npos);
   CHECK(html.find("Chart.js v4.6.1") != std::string::npos);
+  CHECK(html.find("\"compute\":\"V100 roofline, 15.7 TFLOP/s and 900 GB/s memory, x efficiency 0.4\"") != std::string::npos);
   const PageState s = open_in_chromium(scratch() / "report.html", artifacts() / "report-simulated.png");
   CHECK(s.expected == 5);
   CHECK(s.rendered == s.expected);
