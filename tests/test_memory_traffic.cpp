@@ -118,3 +118,40 @@ TEST_CASE("resist model shows each block's traffic and the total") {
   CHECK(text.find("2.06 M") != std::string::npos);  // layer1.0: 41 x 64 x 28 x 28 = 2,057,216
   CHECK(text.find("97.9 MB of memory traffic per sample (fp32)") != std::string::npos);  // 24.5 M elements
 }
+
+TEST_CASE("layer-parallel ops: a stage's training leaves its AuxNet's parameters to the AuxNet's own op") {
+  const Plan plan = make_plan(test::scenario({"strategy.name=layer_parallel", "strategy.workers=2", "model.arch=preact_resnet18",
+                                              "model.width=0.25", "model.depths=[1,1,3,1]", "training.batch_size=8",
+                                              "training.epochs=null", "training.rounds=1",
+                                              "strategy.layer_parallel.aux_width=8", "strategy.layer_parallel.aux_depth=0"}));
+  double traffic = 0, flops = 0;
+  for (const Block& b : plan.network.blocks) {
+    traffic += static_cast<double>(b.traffic);
+    flops += b.train_flops();
+  }
+  const Round& round = plan.rounds.at(0);
+  int train = 0, forward = 0, update = 0;
+  for (const Op& op : round.ops) {
+    if (op.kind != OpKind::compute) continue;
+    const auto w = static_cast<std::size_t>(op.group.front());
+    const double aux_params = plan.stages[w].aux ? static_cast<double>(plan.stages[w].aux->params) : 0;
+    CAPTURE(w);
+    CAPTURE(to_string(op.part));
+    double expected = 0;
+    if (op.part == ComputePart::train) {
+      const Assignment& a = round.assignments.at(w);
+      expected = (element_sum(plan, a.blocks) * static_cast<double>(op.samples) +
+                  9.0 * (static_cast<double>(a.params) - aux_params) * op.iterations) * 4;
+      ++train;
+    } else {
+      // An AuxNet's layers at the network's bytes per FLOP; its update also steps its parameters.
+      const double params = op.part == ComputePart::aux_update ? aux_params : 0;
+      expected = (op.flops * traffic / flops + 9.0 * params) * 4;
+      ++(op.part == ComputePart::aux_forward ? forward : update);
+    }
+    CHECK(op_memory_bytes(plan, round, op) == doctest::Approx(expected).epsilon(1e-12));
+  }
+  CHECK(train == 2);
+  CHECK(forward > 0);
+  CHECK(update > 0);
+}
