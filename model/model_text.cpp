@@ -39,7 +39,8 @@ std::string network_table(const Network& net, Dtype dtype) {
                      "({}), {} partitionable\n",
                      net.blocks.size(), net.total_params(), net.total_buffers(), state_mb,
                      to_string(dtype), si(net.total_forward_flops()),
-                     si(3.0 * net.total_forward_flops()), si(static_cast<double>(net.total_traffic() * dtype_bytes(dtype))), to_string(dtype),
+                     si(3.0 * net.total_forward_flops()),
+                     si(static_cast<double>(net.total_traffic() * dtype_bytes(dtype))), to_string(dtype),
                      net.partitionable_blocks().size());
   return out;
 }

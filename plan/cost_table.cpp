@@ -52,14 +52,9 @@ std::vector<BlockCost> parse_blocks(const json& doc, const std::string& source) 
 }  // namespace
 
 double CostTable::iteration_seconds(const Network& net, const Assignment& a) const {
-  double train = 0, flops = 0;
-  for (BlockIndex b : a.blocks) {
-    train += blocks.at(b).forward_s + blocks.at(b).backward_s;
-    flops += net.blocks.at(b).train_flops();
-  }
-  // An IST slice keeps some neurons of each hidden layer: its share of the blocks' time is taken
-  // as its share of their FLOPs (the matrix products dominate fully connected layers).
-  if (!a.neurons.empty() && flops > 0) train *= std::min(1.0, a.flops_per_sample / flops);
+  double train = 0;
+  for (BlockIndex b : a.blocks) train += blocks.at(b).forward_s + blocks.at(b).backward_s;
+  train *= slice_share(net, a);
   return train + step_s_per_param * static_cast<double>(a.params) + fixed_s;
 }
 
@@ -67,7 +62,7 @@ double CostTable::op_seconds(const Plan& plan, const Round& round, const Op& op)
   const auto w = static_cast<std::size_t>(op.group.front());
   if (op.part == ComputePart::train) {
     Assignment a = round.assignments.at(w);
-    if (w < plan.stages.size() && plan.stages[w].aux) a.params -= plan.stages[w].aux->params;  // its own op steps it
+    a.params -= plan.aux_params(w);  // its own op steps it
     return iteration_seconds(plan.network, a) * op.iterations;
   }
   // An AuxNet is not in the table: its FLOPs at the rate the table's blocks reach.
@@ -76,8 +71,7 @@ double CostTable::op_seconds(const Plan& plan, const Round& round, const Op& op)
     seconds += blocks[b].forward_s + blocks[b].backward_s;
     flops += plan.network.blocks[b].train_flops() * batch_size;
   }
-  const double aux_params = w < plan.stages.size() && plan.stages[w].aux ? plan.stages[w].aux->params : 0;
-  const double step = op.part == ComputePart::aux_update ? step_s_per_param * aux_params : 0;
+  const double step = op.part == ComputePart::aux_update ? step_s_per_param * static_cast<double>(plan.aux_params(w)) : 0;
   return (flops > 0 ? op.flops * seconds / flops : 0) + step;
 }
 

@@ -66,6 +66,13 @@ std::vector<BlockIndex> Round::replicated_blocks(int workers) const {
   return out;
 }
 
+double slice_share(const Network& net, const Assignment& a) {
+  if (a.neurons.empty()) return 1;
+  double flops = 0;
+  for (BlockIndex b : a.blocks) flops += net.blocks.at(b).train_flops();
+  return flops > 0 ? std::min(1.0, a.flops_per_sample / flops) : 1;
+}
+
 std::uint64_t Plan::payload_bytes() const {
   return std::accumulate(rounds.begin(), rounds.end(), std::uint64_t{0},
                          [](std::uint64_t acc, const Round& r) { return acc + r.payload_bytes; });

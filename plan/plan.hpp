@@ -145,6 +145,16 @@ struct Plan {
 
   std::uint64_t payload_bytes() const;
   std::uint64_t wire_bytes() const;
+  /// Parameters of worker `w`'s AuxNet (layer-parallel stages after the first; 0 otherwise): its
+  /// own ops train and step them, not the stage's training op, whose assignment counts them.
+  std::int64_t aux_params(std::size_t w) const {
+    return w < stages.size() && stages[w].aux ? stages[w].aux->params : 0;
+  }
 };
+
+/// The share of its blocks' FLOPs an assignment trains: an IST slice keeps some neurons of each
+/// hidden layer (the matrix products dominate fully connected layers, so its share of the blocks'
+/// time and traffic is taken as this); 1 for whole blocks.
+double slice_share(const Network& net, const Assignment& a);
 
 }  // namespace resist

@@ -28,9 +28,12 @@ struct NodeLayout {
 /// time in one thread, so no locking is needed.
 class World {
  public:
-  /// `groups`: each worker's star group (node), for hierarchical collectives.
-  World(const Plan& plan, std::vector<sg4::Host*> hosts, bool coarse, std::vector<int> groups)
-      : plan_(plan), hosts_(std::move(hosts)), coarse_(coarse), groups_(std::move(groups)) {
+  /// `groups`: each worker's star group (node), for hierarchical collectives; `flops_per_byte`:
+  /// each worker's device's rate over its memory bandwidth (see flops_per_byte()).
+  World(const Plan& plan, std::vector<sg4::Host*> hosts, bool coarse, std::vector<int> groups,
+        std::vector<double> flops_per_byte)
+      : plan_(plan), hosts_(std::move(hosts)), coarse_(coarse), groups_(std::move(groups)),
+        flops_per_byte_(std::move(flops_per_byte)) {
     std::unordered_map<const sg4::Host*, int> on;
     for (const sg4::Host* h : hosts_) ++on[h];
     for (const sg4::Host* h : hosts_) shared_.push_back(on[h] >= 2);
@@ -50,10 +53,7 @@ class World {
   bool shares_device(WorkerId w) const { return shared_[static_cast<std::size_t>(w)]; }
   /// Work (FLOPs at the host's rate) that moving one byte of device memory costs on worker `w`'s
   /// device: its arithmetic rate over its memory bandwidth (0: bandwidth not known, FLOPs alone).
-  double flops_per_byte(WorkerId w) const {
-    return flops_per_byte_.empty() ? 0 : flops_per_byte_[static_cast<std::size_t>(w)];
-  }
-  void set_flops_per_byte(std::vector<double> by_worker) { flops_per_byte_ = std::move(by_worker); }
+  double flops_per_byte(WorkerId w) const { return flops_per_byte_[static_cast<std::size_t>(w)]; }
   int group(WorkerId w) const { return groups_[static_cast<std::size_t>(w)]; }
   const Plan& plan() const { return plan_; }
   const std::unordered_map<std::string, double>& link_bytes() const { return link_bytes_; }
@@ -74,8 +74,8 @@ class World {
   std::vector<sg4::Host*> hosts_;
   bool coarse_;
   std::vector<int> groups_;
-  std::vector<bool> shared_;
   std::vector<double> flops_per_byte_;
+  std::vector<bool> shared_;
   std::unordered_map<std::uint64_t, Route> routes_;
   std::unordered_map<std::string, double> link_bytes_;
   std::unordered_map<const Op*, NodeLayout> layouts_;

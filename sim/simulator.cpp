@@ -97,8 +97,7 @@ sim::EngineResult run_engine(const Plan& plan, const Cluster& cluster, const Sim
   if (settings.network_model == "CM02") sim::sg4::Engine::set_config("network/crosstraffic:0");
   const bool coarse = uses_coarse_collectives(settings, plan.workers);
   sim::World world(plan, sim::build_platform(cluster, plan.dtype, settings), coarse,
-                   worker_groups(cluster));
-  world.set_flops_per_byte(device_flops_per_byte(plan, cluster));
+                   worker_groups(cluster), device_flops_per_byte(plan, cluster));
   sim::CompactRecorder recorder(plan);
   const MemberIndex members(plan);
   for (WorkerId w = 0; w < plan.workers; ++w)
