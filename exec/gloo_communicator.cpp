@@ -19,7 +19,9 @@ class GlooCommunicator final : public Communicator {
  public:
   GlooCommunicator(const c10::intrusive_ptr<c10d::Store>& store, int rank, int size,
                    const std::string& host, std::chrono::milliseconds timeout)
-      : rank_(rank), size_(size), timeout_(timeout), group_(make_group(store, rank, size, host, timeout)) {}
+      : rank_(rank), size_(size), timeout_(timeout),
+        group_(make_group(store, "resist", 1, rank, size, host, timeout)),
+        p2p_(make_group(store, "resist-p2p", 2, rank, size, host, timeout)) {}
 
   int rank() const override { return rank_; }
   int size() const override { return size_; }
@@ -123,20 +125,20 @@ class GlooCommunicator final : public Communicator {
     return [tensor, host]() mutable { tensor.copy_(host); };
   }
 
-  /// The Gloo tag of a transfer: c10d picks the context (so the TCP connection) by the tag's
-  /// parity, so each direction between two ranks has a connection of its own. Over one connection
-  /// Gloo sometimes moved the two directions of an exchange in turn (measured over an emulated
-  /// 20 Mbit/s link, 1 MB each way: up to 0.78 s, the sum; over two connections at most 0.59 s,
-  /// as raw TCP, and 0.40-0.48 s with resist emulate's shallower queues).
+  /// The Gloo tag of a transfer: c10d picks the point-to-point group's context (so the TCP
+  /// connection) by the tag's parity, so each direction between two ranks has a connection of its
+  /// own. Over one connection Gloo sometimes moved the two directions of an exchange in turn
+  /// (measured over an emulated 20 Mbit/s link, 1 MB each way: up to 0.78 s, the sum; over two
+  /// connections at most 0.59 s, as raw TCP, and 0.40-0.48 s with resist emulate's shallower queues).
   static int direction_tag(int tag, int from, int to) { return tag * 2 + (from < to ? 0 : 1); }
 
   Work post_send(at::Tensor host, int peer, int tag) {
     std::vector<at::Tensor> t{std::move(host)};
-    return group_->send(t, peer, direction_tag(tag, rank_, peer));
+    return p2p_->send(t, peer, direction_tag(tag, rank_, peer));
   }
   Work post_recv(at::Tensor host, int peer, int tag) {
     std::vector<at::Tensor> t{std::move(host)};
-    return group_->recv(t, peer, direction_tag(tag, peer, rank_));
+    return p2p_->recv(t, peer, direction_tag(tag, peer, rank_));
   }
 
   /// The root's sends of `host` to every other member, posted now; the call waits for them.
@@ -171,15 +173,23 @@ class GlooCommunicator final : public Communicator {
     };
   }
 
+  /// A process group of its own TCP connections (`contexts` per pair of ranks). The world's
+  /// all-reduce and the point-to-point transfers each have a group: a TCP connection is one byte
+  /// stream, and Gloo's rendezvous (a receiver tells the sender it is ready; the payload follows)
+  /// sends its notices on the connection of the data. Sharing one, a ring all-reduce's notices
+  /// waited behind a block's whole payload to the same peer, and the ring, which moves at its
+  /// slowest hop, stalled everywhere meanwhile (tests/test_emulated_cluster.cpp shows it). On 4
+  /// emulated hosts at 10 Mbit/s ResIST's rounds (l = 1) took 9.7 s (median) on shared
+  /// connections, 8.7-9.2 s on their own; a round without a block to a ring neighbour, 8.6-8.7 s
+  /// either way.
   static c10::intrusive_ptr<c10d::ProcessGroupGloo> make_group(
-      const c10::intrusive_ptr<c10d::Store>& store, int rank, int size, const std::string& host,
-      std::chrono::milliseconds timeout) {
+      const c10::intrusive_ptr<c10d::Store>& store, const std::string& prefix, int contexts, int rank, int size,
+      const std::string& host, std::chrono::milliseconds timeout) {
     auto options = c10d::ProcessGroupGloo::Options::create();
     options->timeout = timeout;
-    // Two contexts: one connection per direction between two ranks (direction_tag).
-    for (int i = 0; i < 2; ++i) options->devices.push_back(c10d::ProcessGroupGloo::createDeviceForHostname(host));
-    return c10::make_intrusive<c10d::ProcessGroupGloo>(
-        c10::make_intrusive<c10d::PrefixStore>("resist", store), rank, size, options);
+    for (int i = 0; i < contexts; ++i) options->devices.push_back(c10d::ProcessGroupGloo::createDeviceForHostname(host));
+    return c10::make_intrusive<c10d::ProcessGroupGloo>(c10::make_intrusive<c10d::PrefixStore>(prefix, store), rank,
+                                                      size, options);
   }
 
   /// Waits for one operation; its failure says what it was, and whether it ran out of time.
@@ -206,7 +216,8 @@ class GlooCommunicator final : public Communicator {
   int rank_;
   int size_;
   std::chrono::milliseconds timeout_;
-  c10::intrusive_ptr<c10d::ProcessGroupGloo> group_;
+  c10::intrusive_ptr<c10d::ProcessGroupGloo> group_;  ///< the world's all-reduce
+  c10::intrusive_ptr<c10d::ProcessGroupGloo> p2p_;    ///< point-to-point transfers, two contexts (direction_tag)
 };
 
 }  // namespace

@@ -111,6 +111,56 @@ TEST_CASE("two transfers on a shaped link take about as long as the larger, not 
   CHECK(in_turn > 0.6);  // the link was shaped: 2 MB at 2.5 MB/s
 }
 
+TEST_CASE("an all-reduce does not wait behind a block sent to a neighbour meanwhile") {
+  // 4 MB from rank 0 to rank 1 at 20 Mbit/s (~1.7 s) and, started just after it, an all-reduce of
+  // 0.2 MB over both. Sharing rank 0's link, the all-reduce takes 0.2-0.4 s (TCP's shares on a
+  // shaped link vary). On one TCP connection with the block, its rendezvous notices queue behind
+  // the block's payload and it ends after the block: the head-of-line blocking that stalled
+  // ResIST's rings.
+  exec::EmulatedCluster cluster(exec::plan_emulation(load_cluster(scratch() / cluster_file(2, "20Mbps"), "."), 2,
+                                                     exec::namespace_prefix() + "h"));
+  const exec::Emulation& e = cluster.layout();
+  auto store = c10::make_intrusive<c10d::HashStore>();
+  std::barrier phase(2);
+  double block_s = 0, allreduce_s = 0;
+  std::vector<std::string> failures(2);
+  std::vector<std::thread> ranks;
+  for (int r = 0; r < 2; ++r) {
+    const exec::EmulatedSpace& space = e.spaces[e.worker_space[static_cast<std::size_t>(r)]];
+    ranks.push_back(in_namespace(space.name, [&, r, host = space.address] {
+      try {
+        auto comm = exec::make_gloo_communicator(store, r, 2, host, std::chrono::seconds(30));
+        at::Tensor block = r == 0 ? at::full({1000000}, 3.0f) : at::zeros({1000000});
+        at::Tensor mean = at::full({50000}, static_cast<float>(r));
+        phase.arrive_and_wait();
+        const auto start = std::chrono::steady_clock::now();
+        exec::Pending moving = r == 0 ? comm->start_send(block, 1, 1) : comm->start_recv(block, 0, 1);
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));  // the block's payload is under way
+        const auto reduce_start = std::chrono::steady_clock::now();
+        exec::Pending reducing = comm->start_allreduce_mean(mean, {0, 1}, 2);
+        reducing.complete();
+        const double reduce_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - reduce_start).count();
+        moving.complete();
+        const double moved_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        CHECK(at::allclose(mean, at::full({50000}, 0.5f)));
+        CHECK(at::equal(block, at::full({1000000}, 3.0f)));
+        phase.arrive_and_wait();
+        if (r == 1) {  // the receiver: the block has arrived when its receive ends
+          block_s = moved_s;
+          allreduce_s = reduce_s;
+        }
+      } catch (const std::exception& x) {
+        failures[static_cast<std::size_t>(r)] = x.what();
+      }
+    }));
+  }
+  for (auto& t : ranks) t.join();
+  for (const std::string& f : failures) REQUIRE_MESSAGE(f.empty(), f);
+  MESSAGE("4 MB block at 20 Mbit/s: " << block_s << " s; the 0.2 MB all-reduce started meanwhile: " << allreduce_s << " s");
+  CHECK(block_s > 1.2);  // the link was shaped: 4 MB at 2.5 MB/s
+  CHECK(allreduce_s < 0.5 * (block_s - 0.1));
+}
+
 TEST_CASE("resist emulate: a job across two emulated hosts trains, and the namespaces go") {
   const std::string cluster = cluster_file(2, "100Mbps");
   const Result r = run_resist(fmt::format("emulate {} -- '{}' run{} --set training.rounds=3 --threads 1 --quiet "
