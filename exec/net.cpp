@@ -253,6 +253,25 @@ std::vector<PeerState> probe_peers(const std::vector<std::string>& addresses, st
   return states;
 }
 
+PeerState await_listener(const std::string& host, int port, std::chrono::milliseconds timeout) {
+  addrinfo hints{};
+  hints.ai_family = AF_INET;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* found = nullptr;
+  if (::getaddrinfo(host.c_str(), nullptr, &hints, &found) != 0) return PeerState::unreachable;
+  const std::string address =
+      fmt::format("{}:{}", text_of(reinterpret_cast<const sockaddr_in*>(found->ai_addr)->sin_addr), port);
+  ::freeaddrinfo(found);
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return PeerState::not_running;
+    const PeerState state = probe_peers({address}, std::min(left, std::chrono::milliseconds(1000))).front();
+    if (state != PeerState::not_running) return state;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+}
+
 std::string describe_peers(const std::vector<std::string>& addresses, const std::vector<PeerState>& states, int self) {
   std::string out;
   for (std::size_t r = 0; r < states.size() && r < addresses.size(); ++r) {

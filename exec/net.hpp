@@ -85,6 +85,14 @@ enum class PeerState {
 /// `timeout` in all. An empty address is reported unreachable.
 std::vector<PeerState> probe_peers(const std::vector<std::string>& addresses, std::chrono::milliseconds timeout);
 
+/// Waits until something listens at `host:port` (worker 0's store), trying every 10 ms for at most
+/// `timeout`: `answers` once a connection was accepted, `not_running` where it refused until then,
+/// `unreachable` where `host` does not resolve to an IPv4 address or does not answer within a
+/// second (the caller's own connection attempt then says why). c10d's store client, refused,
+/// sleeps a whole second before it tries again, and workers started together come before worker 0
+/// listens: with 4 workers on 2 cores that second was a third of each one's start-up.
+PeerState await_listener(const std::string& host, int port, std::chrono::milliseconds timeout);
+
 /// What the probes say, for an error message: "rank 1 (10.0.0.2) cannot be reached from rank 0's
 /// host; rank 2 (10.0.0.3) is not running", or that every peer answers. `self` is left out.
 std::string describe_peers(const std::vector<std::string>& addresses, const std::vector<PeerState>& states, int self);

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 
+#include "exec/net.hpp"
 #include "exec/torch_compat.hpp"
 #include "exec/worker.hpp"
 
@@ -19,6 +20,12 @@ c10::intrusive_ptr<c10d::Store> connect_store(const WorkerOptions& o) {
   options.isServer = o.rank == 0;
   options.numWorkers = static_cast<std::size_t>(o.world);
   options.timeout = std::chrono::seconds(o.timeout_s);
+  // The store's client connects at its first try (await_listener); a store that refused for the
+  // whole time-out is not waited for again.
+  if (o.rank != 0 && await_listener(o.master_addr, o.master_port, options.timeout) == PeerState::not_running)
+    throw std::runtime_error(fmt::format("rendezvous at {}:{} (worker 0's store): refused for the whole time-out, {} s: "
+                                         "worker 0 did not start there, or has stopped",
+                                         o.master_addr, o.master_port, o.timeout_s));
   try {
     return c10::make_intrusive<c10d::TCPStore>(o.master_addr, options);
   } catch (const std::exception& e) {

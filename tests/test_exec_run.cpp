@@ -2,6 +2,7 @@
 // pre-activation ResNet on synthetic 8x8 images.
 #include <doctest/doctest.h>
 
+#include <chrono>
 #include <map>
 #include <set>
 #include <tuple>
@@ -127,6 +128,20 @@ TEST_CASE("under an external launcher each process is one worker; worker 0 repor
   CHECK(bad.code == 2);
   CHECK(bad.err == "resist: error: environment: OMPI_COMM_WORLD_RANK: expected an integer from 0 to 1, "
                    "found \"first\"\n");
+}
+
+TEST_CASE("under a launcher, a worker whose worker 0 never listens gives up after the time-out, saying so") {
+  const int port = resist::exec::free_loopback_port();  // nobody listens there
+  const std::string bin = std::getenv("RESIST_BIN");
+  const auto start = std::chrono::steady_clock::now();
+  const Result r = run_command(fmt::format("RANK=1 WORLD_SIZE=2 MASTER_PORT={} '{}' run{} --timeout 2 --quiet", port, bin, kTiny));
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  CHECK(r.code == 1);
+  CHECK(r.err.find(fmt::format("rendezvous at 127.0.0.1:{} (worker 0's store): refused for the whole time-out, 2 s: "
+                               "worker 0 did not start there, or has stopped", port)) != std::string::npos);
+  CHECK(r.err.find("resist: failed: worker 1 failed") != std::string::npos);
+  CHECK(seconds >= 2);
+  CHECK(seconds < 2 + 20);  // once, not the time-out again in c10d's client
 }
 
 TEST_CASE("a worker that dies stops the others, with a clear message") {

@@ -6,6 +6,8 @@
 #include <arpa/inet.h>
 #include <ifaddrs.h>
 #include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstdlib>
@@ -185,6 +187,39 @@ TEST_CASE("a failed job says which peer is gone: probe ports answer while their 
   CHECK(resist::exec::describe_peers({peers[0]}, {PeerState::answers}, 1) ==
         "every other rank's host and process answer (one hangs, or waits on another)");
   CHECK_THROWS_WITH(resist::exec::ProbePort("node7"), "probe port: \"node7\" is not an IPv4 address");
+}
+
+TEST_CASE("a worker waits for worker 0's store to listen, trying often, and gives up where it cannot") {
+  using resist::exec::PeerState;
+  const int port = resist::exec::free_loopback_port();
+  // Worker 0's store begins to listen 300 ms from now.
+  const int listener = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  REQUIRE(listener >= 0);
+  const int on = 1;
+  ::setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<std::uint16_t>(port));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  std::thread later([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    REQUIRE(::bind(listener, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+    REQUIRE(::listen(listener, 8) == 0);
+  });
+  auto start = std::chrono::steady_clock::now();
+  const PeerState state = resist::exec::await_listener("localhost", port, std::chrono::seconds(20));
+  const double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  later.join();
+  CHECK(state == PeerState::answers);
+  CHECK(waited >= 0.25);  // it waited for the listener...
+  CHECK(waited < 10);     // ...not for the time-out (c10d's client tries again after a whole second)
+  ::close(listener);
+  // Refused all along: the time-out, then not_running.
+  start = std::chrono::steady_clock::now();
+  CHECK(resist::exec::await_listener("127.0.0.1", port, std::chrono::milliseconds(200)) == PeerState::not_running);
+  CHECK(std::chrono::steady_clock::now() - start >= std::chrono::milliseconds(200));
+  // A name that does not resolve: at once, for the store's client to say why.
+  CHECK(resist::exec::await_listener("no-such-host.invalid", port, std::chrono::seconds(20)) == PeerState::unreachable);
 }
 
 TEST_CASE("a process's age counts from its start") {
