@@ -205,11 +205,16 @@ Emulation plan_emulation(const Cluster& cluster, int workers, const std::string&
   return e;
 }
 
+int emulated_segment_bytes(double bandwidth, int mtu) {
+  const int frame = mtu > 0 ? mtu : 1500;
+  return static_cast<int>(std::clamp(std::floor(bandwidth * 0.001), static_cast<double>(frame), 65536.0));
+}
+
 std::vector<std::string> tbf_arguments(double bandwidth, int mtu) {
   // A full frame takes its wire time. ACK frames then cost 66 bytes where the wire spends 90: the
   // emulated link carries 0.7% more data than tcp_payload_fraction says at 1,500 bytes.
   const double rate = mtu > 0 ? bandwidth * (mtu + 14.0) / (mtu + 38.0) : bandwidth;
-  const double burst = std::max(65536.0 + 1514.0, std::ceil(rate * 0.004));
+  const double burst = std::max(2.0 * (emulated_segment_bytes(bandwidth, mtu) + 14.0), std::ceil(rate * 0.004));
   return {"tbf", "rate", fmt::format("{:.0f}bit", rate * 8), "burst", fmt::format("{:.0f}", burst), "latency", "10ms"};
 }
 
@@ -233,6 +238,8 @@ std::vector<std::vector<std::string>> setup_commands(const Emulation& e) {
       if (s->bridge) out.push_back({"ip", "-n", s->name, "link", "set", l.device, "master", "br0"});
       else out.push_back({"ip", "-n", s->name, "addr", "add", s->address + "/16", "dev", l.device});
       if (l.shaped) {
+        out.push_back({"ip", "-n", s->name, "link", "set", l.device, "gso_max_size",
+                       std::to_string(emulated_segment_bytes(cl.bandwidth, cl.mtu))});
         std::vector<std::string> tc{"tc", "-n", s->name, "qdisc", "add", "dev", l.device, "root"};
         for (const std::string& a : tbf_arguments(cl.bandwidth, cl.mtu)) tc.push_back(a);
         out.push_back(std::move(tc));

@@ -58,11 +58,22 @@ struct Emulation {
 Emulation plan_emulation(const Cluster& cluster, int workers, const std::string& prefix);
 
 /// The commands (argv) that build the emulation, in order: namespaces, veth pairs, bridges,
-/// addresses, token-bucket shaping, the MTU of links with a TCP transport.
+/// addresses, on shaped links the largest segment the stack may hand the veth
+/// (emulated_segment_bytes, as gso_max_size) and token-bucket shaping, the MTU of links with a TCP
+/// transport.
 std::vector<std::vector<std::string>> setup_commands(const Emulation& e);
 
-/// The token-bucket arguments for a link of `bandwidth` bytes per second: rate, and a burst that
-/// holds a 64 KiB segment (TCP segmentation offload) and 4 ms of the rate. With a TCP transport
+/// The largest segment the network stack may hand a shaped link's veth (its gso_max_size): a
+/// millisecond of the link's rate, at least a frame (the MTU, 1,500 without a transport), at most
+/// 64 KiB. The token bucket's burst must hold a segment: with 64 KiB segments a 10 Mbit/s link
+/// sent 51 ms of traffic at once and queued 64 ms, a ring all-reduce's rendezvous notices waited
+/// that long behind other flows' data, and 0.2 MB took 0.56 s beside a transfer instead of 0.13 s;
+/// frames alone at 1 Gbit/s cost this 2-core machine so many packets that communication took
+/// twice as long.
+int emulated_segment_bytes(double bandwidth, int mtu = 0);
+
+/// The token-bucket arguments for a link of `bandwidth` bytes per second: rate, and a burst of two
+/// segments (emulated_segment_bytes) or 4 ms of the rate, the larger. With a TCP transport
 /// (`mtu` above 0) the rate is the bandwidth times (mtu + 14) / (mtu + 38): tbf counts a frame from
 /// its Ethernet header, the wire also spends FCS, preamble and gap on it.
 std::vector<std::string> tbf_arguments(double bandwidth, int mtu = 0);

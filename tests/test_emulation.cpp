@@ -154,16 +154,25 @@ TEST_CASE("the commands: namespaces, veth pairs between them, bridges, addresses
   CHECK(has({"ip", "link", "add", "l0", "netns", "q-1", "type", "veth", "peer", "name", "l0", "netns", "q-0"}));
   CHECK(has({"ip", "-n", "q-1", "addr", "add", "10.213.0.1/16", "dev", "l0"}));
   CHECK(has({"ip", "-n", "q-0", "link", "set", "l0", "master", "br0"}));
-  CHECK(has({"tc", "-n", "q-1", "qdisc", "add", "dev", "l0", "root", "tbf", "rate", "100000000bit", "burst", "67050",
+  CHECK(has({"tc", "-n", "q-1", "qdisc", "add", "dev", "l0", "root", "tbf", "rate", "100000000bit", "burst", "50000",
              "latency", "10ms"}));
-  CHECK(has({"tc", "-n", "q-0", "qdisc", "add", "dev", "l1", "root", "tbf", "rate", "100000000bit", "burst", "67050",
+  CHECK(has({"tc", "-n", "q-0", "qdisc", "add", "dev", "l1", "root", "tbf", "rate", "100000000bit", "burst", "50000",
              "latency", "10ms"}));
+  // Segments of a millisecond of the rate (not TSO's 64 KiB), on both ends of a shaped link.
+  CHECK(has({"ip", "-n", "q-1", "link", "set", "l0", "gso_max_size", "12500"}));
+  CHECK(has({"ip", "-n", "q-0", "link", "set", "l0", "gso_max_size", "12500"}));
   // A namespace exists before anything is put in it.
   const auto at = [&](const std::vector<std::string>& argv) { return std::find(commands.begin(), commands.end(), argv) - commands.begin(); };
   CHECK(at({"ip", "netns", "add", "q-2"}) < at({"ip", "link", "add", "l1", "netns", "q-2", "type", "veth", "peer", "name", "l1", "netns", "q-0"}));
-  // The burst holds a 64 KiB segment at low rates and 4 ms of the rate at high ones.
+  // Segments of a millisecond, at least a frame, at most 64 KiB; the burst holds two of them at low
+  // rates and 4 ms of the rate at high ones.
+  CHECK(emulated_segment_bytes(10e6 / 8) == 1500);
+  CHECK(emulated_segment_bytes(10e6 / 8, 9000) == 9000);
+  CHECK(emulated_segment_bytes(100e6 / 8) == 12500);
+  CHECK(emulated_segment_bytes(1e9 / 8) == 65536);
   CHECK(tbf_arguments(10e9 / 8)[4] == "5000000");
-  CHECK(tbf_arguments(1e6 / 8)[4] == "67050");
+  CHECK(tbf_arguments(1e6 / 8)[4] == "3028");
+  CHECK(tbf_arguments(1e6 / 8, 9000)[4] == "18028");
   // A TCP transport: shaped so that a full frame takes its wire time, and the MTU set on both ends.
   CHECK(tbf_arguments(100e6 / 8, 1500)[2] == "98439532bit");  // 100 Mbit/s x 1514 / 1538
   CHECK(tbf_arguments(100e6 / 8, 9000)[2] == "99734455bit");  // x 9014 / 9038
@@ -175,6 +184,7 @@ TEST_CASE("the commands: namespaces, veth pairs between them, bridges, addresses
   };
   CHECK(set({"ip", "-n", "t-1", "link", "set", "l0", "mtu", "9000"}));
   CHECK(set({"ip", "-n", "t-0", "link", "set", "l0", "mtu", "9000"}));
+  CHECK(set({"ip", "-n", "t-1", "link", "set", "l0", "gso_max_size", "12500"}));
   CHECK_FALSE(std::any_of(commands.begin(), commands.end(), [](const std::vector<std::string>& argv) {
     return std::find(argv.begin(), argv.end(), "mtu") != argv.end();
   }));
