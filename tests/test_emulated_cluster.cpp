@@ -59,17 +59,16 @@ std::string resist_bin() {
   return bin;
 }
 
-}  // namespace
-
-TEST_CASE("two transfers on a shaped link take about as long as the larger, not the sum") {
-  // Ranks 0 and 1 on hosts joined through a switch at 20 Mbit/s; 1 MB each way. Started together,
-  // the two directions share nothing (full duplex): ~0.4 s. One after the other: ~0.8 s.
-  exec::EmulatedCluster cluster(exec::plan_emulation(load_cluster(scratch() / cluster_file(2, "20Mbps"), "."), 2,
-                                                     exec::namespace_prefix() + "o"));
+/// Ranks 0 and 1 of a Gloo job on two emulated hosts joined through a switch at `rate`, each on a
+/// thread in its host's namespace: `body(rank, communicator, phase)` (`phase` lines the two up). A
+/// rank's failure fails the case, naming it.
+template <typename Body>
+void on_two_hosts(const std::string& rate, const std::string& prefix, Body body) {
+  exec::EmulatedCluster cluster(exec::plan_emulation(load_cluster(scratch() / cluster_file(2, rate), "."), 2,
+                                                     exec::namespace_prefix() + prefix));
   const exec::Emulation& e = cluster.layout();
   auto store = c10::make_intrusive<c10d::HashStore>();
   std::barrier phase(2);
-  double together = 0, in_turn = 0;
   std::vector<std::string> failures(2);
   std::vector<std::thread> ranks;
   for (int r = 0; r < 2; ++r) {
@@ -77,28 +76,7 @@ TEST_CASE("two transfers on a shaped link take about as long as the larger, not 
     ranks.push_back(in_namespace(space.name, [&, r, host = space.address] {
       try {
         auto comm = exec::make_gloo_communicator(store, r, 2, host, std::chrono::seconds(30));
-        at::Tensor out = at::full({250000}, static_cast<float>(r + 1)), in = at::zeros({250000});
-        const int peer = 1 - r;
-        phase.arrive_and_wait();
-        auto start = std::chrono::steady_clock::now();
-        exec::Pending a = r == 0 ? comm->start_send(out, peer, 1) : comm->start_recv(in, peer, 1);
-        exec::Pending b = r == 0 ? comm->start_recv(in, peer, 2) : comm->start_send(out, peer, 2);
-        a.complete();
-        b.complete();
-        phase.arrive_and_wait();
-        if (r == 0) together = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-        CHECK(at::equal(in, at::full({250000}, static_cast<float>(peer + 1))));
-        start = std::chrono::steady_clock::now();
-        if (r == 0) {
-          comm->send(out, peer, 3);
-          comm->recv(in, peer, 4);
-        } else {
-          comm->recv(in, peer, 3);
-          comm->send(out, peer, 4);
-        }
-        phase.arrive_and_wait();
-        if (r == 0) in_turn = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-        phase.arrive_and_wait();
+        body(r, *comm, phase);
       } catch (const std::exception& x) {
         failures[static_cast<std::size_t>(r)] = x.what();
       }
@@ -106,6 +84,38 @@ TEST_CASE("two transfers on a shaped link take about as long as the larger, not 
   }
   for (auto& t : ranks) t.join();
   for (const std::string& f : failures) REQUIRE_MESSAGE(f.empty(), f);
+}
+
+}  // namespace
+
+TEST_CASE("two transfers on a shaped link take about as long as the larger, not the sum") {
+  // Ranks 0 and 1 on hosts joined through a switch at 20 Mbit/s; 1 MB each way. Started together,
+  // the two directions share nothing (full duplex): ~0.4 s. One after the other: ~0.8 s.
+  double together = 0, in_turn = 0;
+  on_two_hosts("20Mbps", "o", [&](int r, exec::Communicator& comm, std::barrier<>& phase) {
+    at::Tensor out = at::full({250000}, static_cast<float>(r + 1)), in = at::zeros({250000});
+    const int peer = 1 - r;
+    phase.arrive_and_wait();
+    auto start = std::chrono::steady_clock::now();
+    exec::Pending a = r == 0 ? comm.start_send(out, peer, 1) : comm.start_recv(in, peer, 1);
+    exec::Pending b = r == 0 ? comm.start_recv(in, peer, 2) : comm.start_send(out, peer, 2);
+    a.complete();
+    b.complete();
+    phase.arrive_and_wait();
+    if (r == 0) together = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    CHECK(at::equal(in, at::full({250000}, static_cast<float>(peer + 1))));
+    start = std::chrono::steady_clock::now();
+    if (r == 0) {
+      comm.send(out, peer, 3);
+      comm.recv(in, peer, 4);
+    } else {
+      comm.recv(in, peer, 3);
+      comm.send(out, peer, 4);
+    }
+    phase.arrive_and_wait();
+    if (r == 0) in_turn = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    phase.arrive_and_wait();
+  });
   MESSAGE("1 MB each way at 20 Mbit/s: " << together << " s started together, " << in_turn << " s one after the other");
   CHECK(together < 0.75 * in_turn);
   CHECK(in_turn > 0.6);  // the link was shaped: 2 MB at 2.5 MB/s
@@ -117,45 +127,28 @@ TEST_CASE("an all-reduce does not wait behind a block sent to a neighbour meanwh
   // emulated links queued 64 KiB segments). On one TCP connection with the block, its rendezvous
   // notices queue behind the block's payload and it ends with the block: the head-of-line blocking
   // that stalled ResIST's rings.
-  exec::EmulatedCluster cluster(exec::plan_emulation(load_cluster(scratch() / cluster_file(2, "20Mbps"), "."), 2,
-                                                     exec::namespace_prefix() + "h"));
-  const exec::Emulation& e = cluster.layout();
-  auto store = c10::make_intrusive<c10d::HashStore>();
-  std::barrier phase(2);
   double block_s = 0, allreduce_s = 0;
-  std::vector<std::string> failures(2);
-  std::vector<std::thread> ranks;
-  for (int r = 0; r < 2; ++r) {
-    const exec::EmulatedSpace& space = e.spaces[e.worker_space[static_cast<std::size_t>(r)]];
-    ranks.push_back(in_namespace(space.name, [&, r, host = space.address] {
-      try {
-        auto comm = exec::make_gloo_communicator(store, r, 2, host, std::chrono::seconds(30));
-        at::Tensor block = r == 0 ? at::full({1000000}, 3.0f) : at::zeros({1000000});
-        at::Tensor mean = at::full({50000}, static_cast<float>(r));
-        phase.arrive_and_wait();
-        const auto start = std::chrono::steady_clock::now();
-        exec::Pending moving = r == 0 ? comm->start_send(block, 1, 1) : comm->start_recv(block, 0, 1);
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));  // the block's payload is under way
-        const auto reduce_start = std::chrono::steady_clock::now();
-        exec::Pending reducing = comm->start_allreduce_mean(mean, {0, 1}, 2);
-        reducing.complete();
-        const double reduce_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - reduce_start).count();
-        moving.complete();
-        const double moved_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-        CHECK(at::allclose(mean, at::full({50000}, 0.5f)));
-        CHECK(at::equal(block, at::full({1000000}, 3.0f)));
-        phase.arrive_and_wait();
-        if (r == 1) {  // the receiver: the block has arrived when its receive ends
-          block_s = moved_s;
-          allreduce_s = reduce_s;
-        }
-      } catch (const std::exception& x) {
-        failures[static_cast<std::size_t>(r)] = x.what();
-      }
-    }));
-  }
-  for (auto& t : ranks) t.join();
-  for (const std::string& f : failures) REQUIRE_MESSAGE(f.empty(), f);
+  on_two_hosts("20Mbps", "h", [&](int r, exec::Communicator& comm, std::barrier<>& phase) {
+    at::Tensor block = r == 0 ? at::full({1000000}, 3.0f) : at::zeros({1000000});
+    at::Tensor mean = at::full({50000}, static_cast<float>(r));
+    phase.arrive_and_wait();
+    const auto start = std::chrono::steady_clock::now();
+    exec::Pending moving = r == 0 ? comm.start_send(block, 1, 1) : comm.start_recv(block, 0, 1);
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));  // the block's payload is under way
+    const auto reduce_start = std::chrono::steady_clock::now();
+    exec::Pending reducing = comm.start_allreduce_mean(mean, {0, 1}, 2);
+    reducing.complete();
+    const double reduce_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - reduce_start).count();
+    moving.complete();
+    const double moved_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    CHECK(at::allclose(mean, at::full({50000}, 0.5f)));
+    CHECK(at::equal(block, at::full({1000000}, 3.0f)));
+    phase.arrive_and_wait();
+    if (r == 1) {  // the receiver: the block has arrived when its receive ends
+      block_s = moved_s;
+      allreduce_s = reduce_s;
+    }
+  });
   MESSAGE("4 MB block at 20 Mbit/s: " << block_s << " s; the 0.2 MB all-reduce started meanwhile: " << allreduce_s << " s");
   CHECK(block_s > 1.2);  // the link was shaped: 4 MB at 2.5 MB/s
   CHECK(allreduce_s < 0.5 * (block_s - 0.1));

@@ -2,11 +2,6 @@
 // pre-activation ResNet on synthetic 8x8 images.
 #include <doctest/doctest.h>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <chrono>
 #include <map>
 #include <set>
@@ -19,6 +14,7 @@
 #include "exec/worker_contract.hpp"
 
 #include "tests/cli_helpers.hpp"
+#include "tests/refused_port.hpp"
 
 using namespace resist::test;
 using nlohmann::json;
@@ -136,17 +132,8 @@ TEST_CASE("under an external launcher each process is one worker; worker 0 repor
 }
 
 TEST_CASE("under a launcher, a worker whose worker 0 never listens gives up after the time-out, saying so") {
-  // A port bound here and never listened on: refused, and no other test's job can take it meanwhile
-  // (a port free_loopback_port found may be handed to a job of a test running beside this one).
-  const int holder = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  REQUIRE(holder >= 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof a;
-  REQUIRE(::bind(holder, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-  REQUIRE(::getsockname(holder, reinterpret_cast<sockaddr*>(&a), &len) == 0);
-  const int port = ntohs(a.sin_port);
+  const resist::test::RefusedPort refused;  // nobody listens there, nor can meanwhile
+  const int port = refused.port();
   const std::string bin = std::getenv("RESIST_BIN");
   const auto start = std::chrono::steady_clock::now();
   const Result r = run_command(fmt::format("RANK=1 WORLD_SIZE=2 MASTER_PORT={} '{}' run{} --timeout 2 --quiet", port, bin, kTiny));
@@ -158,7 +145,6 @@ TEST_CASE("under a launcher, a worker whose worker 0 never listens gives up afte
   CHECK(r.err.find("resist: failed: worker 1 failed") != std::string::npos);
   CHECK(seconds >= 2);
   CHECK(seconds < 2 + 20);  // once, not the time-out again in c10d's client
-  ::close(holder);
 }
 
 TEST_CASE("a worker that dies stops the others, with a clear message") {

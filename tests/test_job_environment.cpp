@@ -21,6 +21,7 @@
 #include "exec/net.hpp"
 #include "exec/progress.hpp"
 #include "input/input_error.hpp"
+#include "tests/refused_port.hpp"
 
 using namespace resist;
 
@@ -215,19 +216,11 @@ TEST_CASE("a worker waits for worker 0's store to listen, trying often, and give
   CHECK(waited < 10);     // ...not for the time-out (c10d's client tries again after a whole second)
   ::close(listener);
   // Refused all along (a port bound here and never listened on): the time-out, then not_running.
-  const int holder = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  REQUIRE(holder >= 0);
-  sockaddr_in b{};
-  b.sin_family = AF_INET;
-  b.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof b;
-  REQUIRE(::bind(holder, reinterpret_cast<sockaddr*>(&b), sizeof b) == 0);
-  REQUIRE(::getsockname(holder, reinterpret_cast<sockaddr*>(&b), &len) == 0);
+  const resist::test::RefusedPort refused;
   start = std::chrono::steady_clock::now();
-  CHECK(resist::exec::await_listener("127.0.0.1", ntohs(b.sin_port), std::chrono::milliseconds(200)) ==
+  CHECK(resist::exec::await_listener("127.0.0.1", refused.port(), std::chrono::milliseconds(200)) ==
         PeerState::not_running);
   CHECK(std::chrono::steady_clock::now() - start >= std::chrono::milliseconds(200));
-  ::close(holder);
   // A name that does not resolve: at once, for the store's client to say why.
   CHECK(resist::exec::await_listener("no-such-host.invalid", port, std::chrono::seconds(20)) == PeerState::unreachable);
 }
