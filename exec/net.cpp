@@ -13,6 +13,7 @@
 #include <array>
 #include <charconv>
 #include <cstdlib>
+#include <cstring>
 #include <stdexcept>
 #include <thread>
 
@@ -23,20 +24,39 @@
 
 namespace resist::exec {
 
-int free_loopback_port() {
-  const int s = ::socket(AF_INET, SOCK_STREAM, 0);
+namespace {
+
+/// A close-on-exec TCP socket bound to `a` (port 0: one the kernel picks, written back into `a`),
+/// listening when `backlog` > 0, sharing the port with later SO_REUSEADDR binds when `reuse`; -1
+/// where any step failed.
+int bound_socket(sockaddr_in& a, int backlog, bool reuse) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  const int on = 1;
+  socklen_t len = sizeof a;
+  if ((reuse && ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) != 0) ||
+      ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || (backlog > 0 && ::listen(fd, backlog) != 0) ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
+    const int error = errno;
+    ::close(fd);
+    errno = error;
+    return -1;
+  }
+  return fd;
+}
+
+}  // namespace
+
+HeldPort::HeldPort() {
   sockaddr_in a{};
   a.sin_family = AF_INET;
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof a;
-  if (::bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
-      ::getsockname(s, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
-    ::close(s);
-    throw std::runtime_error("cannot find a free port on 127.0.0.1");
-  }
-  ::close(s);
-  return ntohs(a.sin_port);
+  fd_ = bound_socket(a, 0, true);
+  if (fd_ < 0) throw std::runtime_error(fmt::format("cannot bind a port on 127.0.0.1: {}", std::strerror(errno)));
+  port_ = ntohs(a.sin_port);
 }
+
+HeldPort::~HeldPort() { ::close(fd_); }
 
 namespace {
 
@@ -187,13 +207,8 @@ ProbePort::ProbePort(const std::string& host) {
   a.sin_family = AF_INET;
   if (::inet_pton(AF_INET, host.c_str(), &a.sin_addr) != 1)
     throw std::runtime_error(fmt::format("probe port: \"{}\" is not an IPv4 address", host));
-  fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  socklen_t len = sizeof a;
-  if (fd_ < 0 || ::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(fd_, 64) != 0 ||
-      ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
-    if (fd_ >= 0) ::close(fd_);
-    throw std::runtime_error(fmt::format("probe port: cannot listen on {}", host));
-  }
+  fd_ = bound_socket(a, 64, false);
+  if (fd_ < 0) throw std::runtime_error(fmt::format("probe port: cannot listen on {}", host));
   address_ = fmt::format("{}:{}", host, ntohs(a.sin_port));
 }
 

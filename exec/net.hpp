@@ -9,9 +9,24 @@
 
 namespace resist::exec {
 
-/// A free TCP port on 127.0.0.1 for a job's rendezvous (free when asked; another process could
-/// take it before the store binds it).
-int free_loopback_port();
+/// A TCP port on 127.0.0.1 for a job's rendezvous, reserved while this object lives: a socket bound
+/// to it (SO_REUSEADDR, close-on-exec) and never listened on. The kernel hands the port to no other
+/// socket meanwhile (an unused port found and let go could be taken by any process before worker
+/// 0's store binds it), connections to it are refused until a store listens there, and worker 0's
+/// store, which binds with SO_REUSEADDR as c10d's TCPStore does, may listen there. Throws
+/// std::runtime_error when no port can be bound.
+class HeldPort {
+ public:
+  HeldPort();
+  ~HeldPort();
+  HeldPort(const HeldPort&) = delete;
+  HeldPort& operator=(const HeldPort&) = delete;
+  int port() const { return port_; }
+
+ private:
+  int fd_ = -1;
+  int port_ = 0;
+};
 
 /// Where this process stands in a job started by an external launcher.
 struct JobPlace {

@@ -14,7 +14,6 @@
 #include "exec/worker_contract.hpp"
 
 #include "tests/cli_helpers.hpp"
-#include "tests/refused_port.hpp"
 
 using namespace resist::test;
 using nlohmann::json;
@@ -106,7 +105,8 @@ TEST_CASE("the measured trace holds one event per plan operation and member") {
 
 TEST_CASE("under an external launcher each process is one worker; worker 0 reports for all") {
   // Worker 1 as Slurm would start it, worker 0 as torchrun would: the same job either way.
-  const int port = resist::exec::free_loopback_port();
+  const resist::exec::HeldPort held;
+  const int port = held.port();
   const std::string bin = std::getenv("RESIST_BIN");
   const std::string args = kTiny + " --trace job.json";
   const Result r = run_command(fmt::format(
@@ -132,7 +132,7 @@ TEST_CASE("under an external launcher each process is one worker; worker 0 repor
 }
 
 TEST_CASE("under a launcher, a worker whose worker 0 never listens gives up after the time-out, saying so") {
-  const resist::test::RefusedPort refused;  // nobody listens there, nor can meanwhile
+  const resist::exec::HeldPort refused;  // nobody listens there, nor can meanwhile
   const int port = refused.port();
   const std::string bin = std::getenv("RESIST_BIN");
   const auto start = std::chrono::steady_clock::now();
@@ -401,8 +401,9 @@ TEST_CASE("the report a worker writes reads back equal through the typed contrac
             "training.epochs=null", "training.rounds=2", "strategy.workers=1"};
   write(scratch() / "options.json", to_json(o).dump());
   const std::string worker = fs::path(std::getenv("RESIST_BIN")).parent_path() / "resist-worker";
+  const resist::exec::HeldPort held;
   const Result r = run_command(fmt::format("RANK=0 WORLD_SIZE=1 MASTER_PORT={} '{}' --options options.json --report report.json",
-                                           resist::exec::free_loopback_port(), worker));
+                                           held.port(), worker));
   REQUIRE_MESSAGE(r.code == 0, r.err);
   const json written = json::parse(slurp(scratch() / "report.json"));
   const resist::exec::WorkerReport report = resist::exec::worker_report_from_json(written, "report.json");

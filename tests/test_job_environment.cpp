@@ -18,10 +18,11 @@
 #include <vector>
 #include <string>
 
+#include <fmt/format.h>
+
 #include "exec/net.hpp"
 #include "exec/progress.hpp"
 #include "input/input_error.hpp"
-#include "tests/refused_port.hpp"
 
 using namespace resist;
 
@@ -190,9 +191,78 @@ TEST_CASE("a failed job says which peer is gone: probe ports answer while their 
   CHECK_THROWS_WITH(resist::exec::ProbePort("node7"), "probe port: \"node7\" is not an IPv4 address");
 }
 
+namespace {
+
+/// A TCP socket bound to `port` on every address of `family` (listening when `listen`), SO_REUSEADDR when `reuse`;
+/// -1 with errno where binding failed.
+int bind_to(int family, int port, bool reuse, bool listen) {
+  const int fd = ::socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  REQUIRE(fd >= 0);
+  const int on = 1;
+  if (reuse) ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+  int bound = -1;
+  if (family == AF_INET) {
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<std::uint16_t>(port));
+    a.sin_addr.s_addr = htonl(INADDR_ANY);
+    bound = ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  } else {
+    sockaddr_in6 a{};
+    a.sin6_family = AF_INET6;
+    a.sin6_port = htons(static_cast<std::uint16_t>(port));
+    a.sin6_addr = in6addr_any;
+    bound = ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  }
+  if (bound != 0 || (listen && ::listen(fd, 8) != 0)) {
+    const int error = errno;
+    ::close(fd);
+    errno = error;
+    return -1;
+  }
+  return fd;
+}
+
+}  // namespace
+
+TEST_CASE("a held rendezvous port refuses, no other socket takes it, and worker 0's store may listen there") {
+  using resist::exec::PeerState;
+  const std::string address = [] {
+    const resist::exec::HeldPort held;
+    const std::string a = fmt::format("127.0.0.1:{}", held.port());
+    // Refused while held, and nobody else may bind the port, on any address...
+    CHECK(resist::exec::probe_peers({a}, std::chrono::seconds(2)) == std::vector{PeerState::not_running});
+    errno = 0;
+    CHECK(bind_to(AF_INET, held.port(), false, false) == -1);
+    CHECK(errno == EADDRINUSE);
+    CHECK(bind_to(AF_INET6, held.port(), false, false) == -1);
+    // ...but a store binding with SO_REUSEADDR, as c10d's TCPStore does (on [::], or 0.0.0.0 where
+    // IPv6 is off), listens there, and is reached through it.
+    int store = bind_to(AF_INET6, held.port(), true, true);
+    if (store < 0) store = bind_to(AF_INET, held.port(), true, true);
+    REQUIRE(store >= 0);
+    CHECK(resist::exec::probe_peers({a}, std::chrono::seconds(2)) == std::vector{PeerState::answers});
+    ::close(store);
+    return a;
+  }();
+  CHECK(resist::exec::probe_peers({address}, std::chrono::seconds(2)) == std::vector{PeerState::not_running});
+  // The hold does not outlive its object in a process started meanwhile (close-on-exec): the port is
+  // free again, while that process still runs.
+  int port = 0;
+  {
+    const resist::exec::HeldPort held;
+    port = held.port();
+    REQUIRE(std::system("sleep 2 >/dev/null 2>&1 </dev/null &") == 0);
+  }
+  const int after = bind_to(AF_INET, port, false, false);
+  CHECK(after >= 0);
+  if (after >= 0) ::close(after);
+}
+
 TEST_CASE("a worker waits for worker 0's store to listen, trying often, and gives up where it cannot") {
   using resist::exec::PeerState;
-  const int port = resist::exec::free_loopback_port();
+  const resist::exec::HeldPort held;
+  const int port = held.port();
   // Worker 0's store begins to listen 300 ms from now.
   const int listener = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   REQUIRE(listener >= 0);
@@ -216,7 +286,7 @@ TEST_CASE("a worker waits for worker 0's store to listen, trying often, and give
   CHECK(waited < 10);     // ...not for the time-out (c10d's client tries again after a whole second)
   ::close(listener);
   // Refused all along (a port bound here and never listened on): the time-out, then not_running.
-  const resist::test::RefusedPort refused;
+  const resist::exec::HeldPort refused;
   start = std::chrono::steady_clock::now();
   CHECK(resist::exec::await_listener("127.0.0.1", refused.port(), std::chrono::milliseconds(200)) ==
         PeerState::not_running);

@@ -19,7 +19,8 @@ struct ThreadJob {
 inline ThreadJob run_worker_threads(const Scenario& s, const Plan& plan, int world, const std::string& checkpoint_dir) {
   ThreadJob job{std::vector<exec::WorkerReport>(static_cast<std::size_t>(world)),
                 std::vector<std::string>(static_cast<std::size_t>(world))};
-  const int port = exec::free_loopback_port();
+  const exec::HeldPort rendezvous;  // while the workers run
+  const int port = rendezvous.port();
   const double t0 = exec::monotonic_seconds();
   std::vector<std::thread> workers;
   for (int rank = 0; rank < world; ++rank)

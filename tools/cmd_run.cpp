@@ -135,10 +135,10 @@ exec::WorkerOptions worker_options(const RunOptions& o, const std::vector<std::s
   return w;
 }
 
-/// Starts this machine's worker processes: all N, or under an external launcher the one this
-/// process stands for. Returns their report files (rank order).
+/// Starts this machine's worker processes: all N, their rendezvous at `port` on 127.0.0.1, or under
+/// an external launcher the one this process stands for. Returns their report files (rank order).
 std::vector<fs::path> start_workers(exec::Supervisor& workers, const std::optional<exec::JobPlace>& job,
-                                    const exec::WorkerOptions& options, int world, const fs::path& dir) {
+                                    const exec::WorkerOptions& options, int world, int port, const fs::path& dir) {
   const fs::path binary = worker_binary();
   const fs::path options_file = dir / "options.json";
   write_file_atomically(options_file, to_json(options).dump(1) + "\n");
@@ -158,7 +158,6 @@ std::vector<fs::path> start_workers(exec::Supervisor& workers, const std::option
     start(*job);
     return reports;
   }
-  const int port = exec::free_loopback_port();
   for (int r = 0; r < world; ++r) start({r, world, r, "127.0.0.1", port, ""});
   return reports;
 }
@@ -166,8 +165,12 @@ std::vector<fs::path> start_workers(exec::Supervisor& workers, const std::option
 /// Runs the workers and reads their reports.
 std::vector<exec::WorkerReport> supervise(const std::optional<exec::JobPlace>& job, const exec::WorkerOptions& options,
                                           int world, const fs::path& dir) {
+  // Held until the workers have ended: no other process can take the port before worker 0's store
+  // listens there.
+  std::optional<exec::HeldPort> rendezvous;
+  if (!job) rendezvous.emplace();
   exec::Supervisor workers;
-  const std::vector<fs::path> files = start_workers(workers, job, options, world, dir);
+  const std::vector<fs::path> files = start_workers(workers, job, options, world, rendezvous ? rendezvous->port() : 0, dir);
   workers.wait_all();
   std::vector<exec::WorkerReport> reports;
   for (const fs::path& f : files) reports.push_back(exec::worker_report_from_json(read_json_file(f), f.string()));
