@@ -1,6 +1,7 @@
 // Small networking helpers for launching jobs.
 #include <arpa/inet.h>
 #include <poll.h>
+#include <sys/eventfd.h>
 #include <ifaddrs.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -202,7 +203,7 @@ std::optional<std::string> reference_blas_warning(std::string_view maps) {
 
 namespace resist::exec {
 
-ProbePort::ProbePort(const std::string& host) {
+ProbePort::ProbePort(const std::string& host, std::function<std::string()> status) : status_(std::move(status)) {
   sockaddr_in a{};
   a.sin_family = AF_INET;
   if (::inet_pton(AF_INET, host.c_str(), &a.sin_addr) != 1)
@@ -210,45 +211,107 @@ ProbePort::ProbePort(const std::string& host) {
   fd_ = bound_socket(a, 64, false);
   if (fd_ < 0) throw std::runtime_error(fmt::format("probe port: cannot listen on {}", host));
   address_ = fmt::format("{}:{}", host, ntohs(a.sin_port));
+  if (!status_) return;
+  stop_ = ::eventfd(0, EFD_CLOEXEC);
+  if (stop_ < 0) {
+    ::close(fd_);
+    throw std::runtime_error(fmt::format("probe port: eventfd: {}", std::strerror(errno)));
+  }
+  server_ = std::thread([this] { serve(); });
 }
 
-ProbePort::~ProbePort() { ::close(fd_); }
+ProbePort::~ProbePort() {
+  if (server_.joinable()) {
+    const std::uint64_t one = 1;
+    [[maybe_unused]] const ssize_t written = ::write(stop_, &one, sizeof one);
+    server_.join();
+    ::close(stop_);
+  }
+  ::close(fd_);
+}
+
+void ProbePort::serve() {
+  for (;;) {
+    std::array<pollfd, 2> wait{{{fd_, POLLIN, 0}, {stop_, POLLIN, 0}}};
+    if (::poll(wait.data(), wait.size(), -1) < 0) {
+      if (errno == EINTR) continue;
+      return;
+    }
+    if (wait[1].revents != 0) return;
+    const int c = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
+    if (c < 0) continue;
+    std::string line;
+    try {
+      line = status_() + "\n";
+    } catch (const std::exception&) {  // nothing to say: the asker reads an empty answer
+    }
+    // One short line fits the socket's buffer: never blocks, and a peer gone meanwhile (a
+    // liveness probe closes at once) is no signal here.
+    if (!line.empty()) {
+      [[maybe_unused]] const ssize_t sent = ::send(c, line.data(), line.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    }
+    ::close(c);
+  }
+}
+
+namespace {
+
+/// A non-blocking connection attempt to "host:port" (IPv4): its socket (-1 where none was made),
+/// and the state where it ended at once.
+struct Attempt {
+  int fd = -1;
+  std::optional<PeerState> ended;
+};
+
+Attempt start_connect(const std::string& address) {
+  const std::size_t colon = address.rfind(':');
+  if (colon == std::string::npos) return {-1, PeerState::unreachable};
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  int port = 0;
+  const std::string port_text = address.substr(colon + 1);
+  if (::inet_pton(AF_INET, address.substr(0, colon).c_str(), &a.sin_addr) != 1 ||
+      std::from_chars(port_text.data(), port_text.data() + port_text.size(), port).ec != std::errc() || port <= 0 ||
+      port > 65535)
+    return {-1, PeerState::unreachable};
+  a.sin_port = htons(static_cast<std::uint16_t>(port));
+  const int s = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (s < 0) return {-1, PeerState::unreachable};
+  if (::connect(s, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) return {s, PeerState::answers};
+  if (errno == EINPROGRESS) return {s, std::nullopt};
+  const PeerState state = errno == ECONNREFUSED ? PeerState::not_running : PeerState::unreachable;
+  ::close(s);
+  return {-1, state};
+}
+
+/// Milliseconds left until `deadline`, for poll.
+int left_ms(std::chrono::steady_clock::time_point deadline) {
+  return static_cast<int>(std::max<std::int64_t>(
+      0, std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count()));
+}
+
+}  // namespace
 
 std::vector<PeerState> probe_peers(const std::vector<std::string>& addresses, std::chrono::milliseconds timeout) {
   std::vector<PeerState> states(addresses.size(), PeerState::unreachable);
   std::vector<pollfd> waiting;
   std::vector<std::size_t> index;
   for (std::size_t i = 0; i < addresses.size(); ++i) {
-    const std::size_t colon = addresses[i].rfind(':');
-    if (colon == std::string::npos) continue;
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    int port = 0;
-    const std::string port_text = addresses[i].substr(colon + 1);
-    if (::inet_pton(AF_INET, addresses[i].substr(0, colon).c_str(), &a.sin_addr) != 1 ||
-        std::from_chars(port_text.data(), port_text.data() + port_text.size(), port).ec != std::errc() || port <= 0 ||
-        port > 65535)
+    const Attempt attempt = start_connect(addresses[i]);
+    if (attempt.ended) {
+      states[i] = *attempt.ended;
+      if (attempt.fd >= 0) ::close(attempt.fd);
       continue;
-    a.sin_port = htons(static_cast<std::uint16_t>(port));
-    const int s = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (s < 0) continue;
-    if (::connect(s, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) {
-      states[i] = PeerState::answers;
-      ::close(s);
-    } else if (errno == EINPROGRESS) {
-      waiting.push_back({s, POLLOUT, 0});
-      index.push_back(i);
-    } else {
-      states[i] = errno == ECONNREFUSED ? PeerState::not_running : PeerState::unreachable;
-      ::close(s);
     }
+    waiting.push_back({attempt.fd, POLLOUT, 0});
+    index.push_back(i);
   }
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   std::size_t open = waiting.size();
   while (open > 0) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) break;
-    const int ready = ::poll(waiting.data(), waiting.size(), static_cast<int>(left.count()));
+    const int left = left_ms(deadline);
+    if (left <= 0) break;
+    const int ready = ::poll(waiting.data(), waiting.size(), left);
     if (ready < 0 && errno != EINTR) break;
     for (std::size_t k = 0; k < waiting.size(); ++k) {
       if (waiting[k].fd < 0 || waiting[k].revents == 0) continue;
@@ -266,6 +329,46 @@ std::vector<PeerState> probe_peers(const std::vector<std::string>& addresses, st
   for (const pollfd& p : waiting)
     if (p.fd >= 0) ::close(p.fd);
   return states;
+}
+
+std::vector<std::optional<std::string>> ask_peers(const std::vector<std::string>& addresses,
+                                                  std::chrono::milliseconds timeout) {
+  constexpr std::size_t kLongest = 4096;  // a status line is far shorter; more is not one
+  std::vector<std::optional<std::string>> answers(addresses.size());
+  std::vector<std::string> read(addresses.size());
+  std::vector<pollfd> open;
+  std::vector<std::size_t> index;
+  for (std::size_t i = 0; i < addresses.size(); ++i) {
+    const Attempt attempt = start_connect(addresses[i]);
+    if (attempt.fd < 0) continue;
+    open.push_back({attempt.fd, POLLIN, 0});  // readable once the line, or the end, is there
+    index.push_back(i);
+  }
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  std::size_t left = open.size();
+  while (left > 0) {
+    const int ms = left_ms(deadline);
+    if (ms <= 0) break;
+    const int ready = ::poll(open.data(), open.size(), ms);
+    if (ready < 0 && errno != EINTR) break;
+    for (std::size_t k = 0; k < open.size(); ++k) {
+      if (open[k].fd < 0 || open[k].revents == 0) continue;
+      std::string& text = read[index[k]];
+      std::array<char, 512> buffer;
+      const ssize_t n = ::recv(open[k].fd, buffer.data(), buffer.size(), 0);
+      if (n < 0 && (errno == EAGAIN || errno == EINTR)) continue;
+      if (n > 0) text.append(buffer.data(), static_cast<std::size_t>(n));
+      const std::size_t newline = text.find('\n');
+      if (n > 0 && newline == std::string::npos && text.size() < kLongest) continue;
+      if (newline != std::string::npos) answers[index[k]] = text.substr(0, newline);
+      ::close(open[k].fd);
+      open[k].fd = -1;
+      --left;
+    }
+  }
+  for (const pollfd& p : open)
+    if (p.fd >= 0) ::close(p.fd);
+  return answers;
 }
 
 PeerState await_listener(const std::string& host, int port, std::chrono::milliseconds timeout) {

@@ -2,9 +2,11 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 namespace resist::exec {
@@ -72,13 +74,14 @@ std::optional<std::string> omp_wait_policy(int workers, int threads, int cores, 
 /// slower than with OpenBLAS. Empty otherwise.
 std::optional<std::string> reference_blas_warning(std::string_view maps);
 
-/// A listening TCP socket that accepts nothing: the kernel completes connection attempts to it while
-/// this process lives, so a peer can tell whether this worker's host can be reached and whether
-/// the worker still runs (probe_peers).
+/// A listening TCP socket: the kernel completes connection attempts to it while this process
+/// lives, so a peer can tell whether this worker's host can be reached and whether the worker still
+/// runs (probe_peers). With a `status`, a thread of its own answers each connection with one line,
+/// what `status` returns then (ask_peers), however busy or stuck the worker's other threads are.
 class ProbePort {
  public:
   /// Listens on `host` (an IPv4 address), on a port the kernel picks. Throws std::runtime_error.
-  explicit ProbePort(const std::string& host);
+  explicit ProbePort(const std::string& host, std::function<std::string()> status = {});
   ~ProbePort();
   ProbePort(const ProbePort&) = delete;
   ProbePort& operator=(const ProbePort&) = delete;
@@ -86,7 +89,12 @@ class ProbePort {
   const std::string& address() const { return address_; }
 
  private:
+  void serve();
+
   int fd_ = -1;
+  int stop_ = -1;  ///< eventfd that ends the serving thread
+  std::function<std::string()> status_;
+  std::thread server_;
   std::string address_;
 };
 
@@ -99,6 +107,12 @@ enum class PeerState {
 /// Tries a TCP connection to each "host:port" (ProbePort addresses) at once; waits at most
 /// `timeout` in all. An empty address is reported unreachable.
 std::vector<PeerState> probe_peers(const std::vector<std::string>& addresses, std::chrono::milliseconds timeout);
+
+/// Asks each "host:port" (ProbePort addresses with a status) at once for its line, waiting at most
+/// `timeout` in all: the line without its newline, or empty for a peer that cannot be reached,
+/// refused, or did not answer in time.
+std::vector<std::optional<std::string>> ask_peers(const std::vector<std::string>& addresses,
+                                                  std::chrono::milliseconds timeout);
 
 /// Waits until something listens at `host:port` (worker 0's store), trying every 10 ms for at most
 /// `timeout`: `answers` once a connection was accepted, `not_running` where it refused until then,

@@ -17,6 +17,7 @@
 #include "exec/net.hpp"
 #include "exec/progress.hpp"
 #include "exec/rendezvous.hpp"
+#include "exec/whereabouts.hpp"
 #include "exec/torch_compat.hpp"
 #include "exec/round_end.hpp"
 #include "exec/torch_backend.hpp"
@@ -67,24 +68,40 @@ std::vector<std::string> exchange_probes(c10d::Store& store, const WorkerOptions
   return all;
 }
 
-/// Listens on a probe port (none where the bind host is a name, not an address) and learns the
-/// others'; empty for a world of one.
-std::vector<std::string> meet_probes(c10d::Store& store, const WorkerOptions& o, std::unique_ptr<ProbePort>& probe) {
+/// Listens on a probe port that tells where this worker is (none where the bind host is a name,
+/// not an address) and learns the others'; empty for a world of one.
+std::vector<std::string> meet_probes(c10d::Store& store, const WorkerOptions& o, const Whereabouts& here,
+                                     std::unique_ptr<ProbePort>& probe) {
   if (o.world < 2) return {};
   try {
-    probe = std::make_unique<ProbePort>(o.bind_host);
+    probe = std::make_unique<ProbePort>(o.bind_host, [&here] { return to_json(here.now()).dump(); });
   } catch (const std::runtime_error&) {  // a host name, not an address: no diagnosis
   }
   return exchange_probes(store, o, probe.get());
 }
 
-/// Called while `e` is handled: rethrows it, with what the peers' probe ports say added when one
-/// is gone or cannot be reached (as the failure is often a consequence of that).
-[[noreturn]] void fail_naming_peers(const std::exception& e, const std::vector<std::string>& peers, int rank) {
+/// Called while `e` is handled: rethrows it, with what the peers' probe ports say added: which
+/// one is gone or cannot be reached, as the failure is often a consequence of that; else where
+/// every worker is in the plan (which one hangs, or is behind).
+[[noreturn]] void fail_naming_peers(const std::exception& e, const std::vector<std::string>& peers, int rank,
+                                    const Whereabouts& here) {
   if (peers.empty()) throw;
   const std::vector<PeerState> states = probe_peers(peers, std::chrono::seconds(2));
-  if (std::all_of(states.begin(), states.end(), [](PeerState p) { return p == PeerState::answers; })) throw;
-  throw std::runtime_error(fmt::format("{}; {}", error_text(e), describe_peers(peers, states, rank)));
+  if (!std::all_of(states.begin(), states.end(), [](PeerState p) { return p == PeerState::answers; }))
+    throw std::runtime_error(fmt::format("{}; {}", error_text(e), describe_peers(peers, states, rank)));
+  const std::vector<std::optional<std::string>> answers = ask_peers(peers, std::chrono::seconds(2));
+  std::vector<std::optional<Position>> positions(answers.size());
+  for (std::size_t r = 0; r < answers.size(); ++r) {
+    if (static_cast<int>(r) == rank) {
+      positions[r] = here.now();
+      continue;
+    }
+    try {
+      if (answers[r]) positions[r] = position_from_json(nlohmann::json::parse(*answers[r]));
+    } catch (const std::exception&) {  // said something else: it did not say where it is
+    }
+  }
+  throw std::runtime_error(fmt::format("{}; {}", error_text(e), describe_whereabouts(positions)));
 }
 
 /// Puts model, optimizer and data feed back where the checkpoint's last complete round left
@@ -176,9 +193,11 @@ WorkerReport train(const Scenario& s, const Plan& plan, WorkerOptions o) {
     barrier(*store, "resist/start", o.world, o.timeout_s);
     o.t0 = monotonic_seconds();
   }
-  // So that a failure can say which peer is gone, or cannot be reached, from here.
+  // So that a failure can say which peer is gone, or cannot be reached, from here, or else where
+  // each one is in the plan.
+  Whereabouts here(monotonic_seconds);
   std::unique_ptr<ProbePort> probe;
-  const std::vector<std::string> peers = meet_probes(*store, o, probe);
+  const std::vector<std::string> peers = meet_probes(*store, o, here, probe);
   const std::unique_ptr<Communicator> comm = make_communicator(store, o);
   // Layer-parallel stages all train on the same batch: every one reads the whole set in one order.
   const bool same_batches = plan.strategy == StrategyKind::layer_parallel;
@@ -190,6 +209,7 @@ WorkerReport train(const Scenario& s, const Plan& plan, WorkerOptions o) {
   RoundEnd after(s, o, backend, model, feed, *store, evaluator);
   Interpreter interpreter(plan, o.rank, backend);
   interpreter.add_observer(trace);
+  interpreter.add_observer(here);  // before `after`: it may take long (checkpoint, evaluation)
   interpreter.add_observer(after);
   WorkerReport report;
   report.setup_seconds = seconds_since_launch();
@@ -202,7 +222,7 @@ WorkerReport train(const Scenario& s, const Plan& plan, WorkerOptions o) {
     // A layer-parallel run's serial correction keeps worker 0 busy long after the others are done.
     barrier(*store, "resist/trained", o.world, o.timeout_s, kProgressKey);
   } catch (const std::exception& e) {
-    fail_naming_peers(e, peers, o.rank);
+    fail_naming_peers(e, peers, o.rank, here);
   }
   report.rank = o.rank;
   report.first_round = first;

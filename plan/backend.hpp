@@ -39,10 +39,15 @@ class Backend {
   virtual double now() = 0;
 };
 
-/// Sees every operation a worker completes, and every round it finishes (traces, progress).
+/// Sees every operation a worker completes, and every round it finishes (traces, progress); and,
+/// if it asks, every operation as it starts and every wait for one to complete (where a worker is).
 class Observer {
  public:
   virtual ~Observer() = default;
+  /// Before the backend starts the op (a compute op runs in that call on synchronous engines).
+  virtual void on_start(const OpCall&) {}
+  /// Before the interpreter waits for the op to complete.
+  virtual void on_wait(const OpCall&) {}
   virtual void on_op(const OpCall& call, double start, double end) = 0;
   virtual void on_round(const Plan& plan, const Round& round, WorkerId self, double start,
                         double end) = 0;

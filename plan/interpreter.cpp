@@ -42,8 +42,10 @@ void Interpreter::run_round(const Round& round) {
         if (j < own_.size() && own_[j] == d && flight_[j].started && !flight_[j].done) finish(round, j);
       }
     }
+    const OpCall call{plan_, round, op, self_};
+    for (Observer* o : observers_) o->on_start(call);
     flight_[k].start = backend_.now();
-    flight_[k].ticket = start(OpCall{plan_, round, op, self_});
+    flight_[k].ticket = start(call);
     flight_[k].started = true;
   }
   for (std::size_t k = 0; k < own_.size(); ++k)
@@ -66,9 +68,10 @@ Ticket Interpreter::start(const OpCall& call) {
 
 void Interpreter::finish(const Round& round, std::size_t k) {
   InFlight& f = flight_[k];
+  const OpCall call{plan_, round, round.ops[own_[k]], self_};
+  for (Observer* o : observers_) o->on_wait(call);
   const double end = backend_.wait(f.ticket);
   f.done = true;
-  const OpCall call{plan_, round, round.ops[own_[k]], self_};
   for (Observer* o : observers_) o->on_op(call, f.start, end);
 }
 

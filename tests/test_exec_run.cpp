@@ -153,9 +153,10 @@ TEST_CASE("a worker that dies stops the others, with a clear message") {
   CHECK(r.err.find("worker 1 failed (exit code 3); the other workers were stopped") != std::string::npos);
 }
 
-TEST_CASE("a worker that hangs stops the others after the time-out, with a clear message") {
+TEST_CASE("a worker that hangs stops the others after the time-out, naming it") {
   // Worker 1 hangs after round 1; the others give up on their next wait for it (--timeout 3 s), so
-  // the whole run ends instead of hanging (the suite's own time limit would catch a hang).
+  // the whole run ends instead of hanging (the suite's own time limit would catch a hang), saying
+  // which worker holds them up.
   const Result r = run_resist_with_fault("1:1:hang", "run --workers 3 --timeout 3" + kTiny);
   CHECK(r.code == 1);
   CHECK(r.err.find("resist-worker 1: RESIST_FAULT: hanging after round 1") != std::string::npos);
@@ -168,6 +169,11 @@ TEST_CASE("a worker that hangs stops the others after the time-out, with a clear
   CHECK(waiting_peer_said_so);
   CHECK(r.err.find("(waited the time-out, 3 s: a peer died or hangs)") != std::string::npos);
   CHECK(r.err.find("resist-worker 1: failed") == std::string::npos);  // the hanging one is stopped, not blamed
+  // Where each worker is, from their probe ports: worker 1 (its fault hangs after round index 1)
+  // named as the one behind.
+  CHECK(r.err.find("; where the workers are: worker 1 done with round 2, round 3 not begun (for ") != std::string::npos);
+  CHECK(r.err.find("workers 0, 2 waiting in round 3's all-reduce (op ") != std::string::npos);
+  CHECK(r.err.find("): worker 1 is behind the others\n") != std::string::npos);
   CHECK(r.err.find("the other workers were stopped") != std::string::npos);
   CHECK(r.err.find("Exception raised from") == std::string::npos);  // no LibTorch backtrace
 }

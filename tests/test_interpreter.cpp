@@ -109,6 +109,48 @@ TEST_CASE("every member runs every op once, with the right call, after its depen
   }
 }
 
+TEST_CASE("observers hear of each op just before it starts and just before it is waited for") {
+  // In the backend's own log: on_start right before the op's start call, on_wait right before its
+  // wait (what a worker is doing, as its peers may ask when one of them hangs).
+  const Plan plan = make_plan(test::scenario({"strategy.workers=4", "strategy.min_depth=4"}), 2);
+  std::vector<Call> log;
+  RecordingBackend backend(log);
+  struct Announcements : Observer {
+    std::vector<Call>& log;
+    explicit Announcements(std::vector<Call>& l) : log(l) {}
+    void on_start(const OpCall& c) override { log.push_back({c.self, c.round.index, c.op.id, "on_start"}); }
+    void on_wait(const OpCall& c) override { log.push_back({c.self, c.round.index, c.op.id, "on_wait"}); }
+    void on_op(const OpCall&, double, double) override {}
+    void on_round(const Plan&, const Round&, WorkerId, double, double) override {}
+  } announcements(log);
+  for (WorkerId w = 0; w < plan.workers; ++w) {
+    Interpreter interpreter(plan, w, backend);
+    interpreter.add_observer(announcements);
+    interpreter.run();
+  }
+  std::size_t starts = 0, waits = 0;
+  for (std::size_t i = 0; i < log.size(); ++i) {
+    const Call& c = log[i];
+    if (c.what != "on_start" && c.what != "on_wait") continue;
+    REQUIRE(i + 1 < log.size());
+    const Call& next = log[i + 1];
+    CHECK(std::tie(next.worker, next.round, next.op) == std::tie(c.worker, c.round, c.op));
+    if (c.what == "on_wait") {
+      CHECK(next.what == "wait");
+      ++waits;
+    } else {
+      CHECK(next.what != "wait");
+      CHECK(next.what.rfind("on_", 0) == std::string::npos);
+      ++starts;
+    }
+  }
+  std::size_t member_ops = 0;
+  for (const Round& round : plan.rounds)
+    for (const Op& op : round.ops) member_ops += op.group.size();
+  CHECK(starts == member_ops);
+  CHECK(waits == member_ops);
+}
+
 TEST_CASE("a worker finishes a round before starting the next") {
   const Plan plan = make_plan(test::scenario({"strategy.name=local_sgd"}), 3);
   std::vector<Call> log;
