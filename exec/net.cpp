@@ -400,7 +400,7 @@ std::string describe_peers(const std::vector<std::string>& addresses, const std:
                 ? fmt::format("rank {} ({}) is not running: its host refuses", r, host)
                 : fmt::format("rank {} ({}) cannot be reached from rank {}'s host", r, host.empty() ? "address unknown" : host, self));
   }
-  return out.empty() ? "every other rank's host and process answer (one hangs, or waits on another)" : out;
+  return out;
 }
 
 }  // namespace resist::exec

@@ -123,7 +123,7 @@ std::vector<std::optional<std::string>> ask_peers(const std::vector<std::string>
 PeerState await_listener(const std::string& host, int port, std::chrono::milliseconds timeout);
 
 /// What the probes say, for an error message: "rank 1 (10.0.0.2) cannot be reached from rank 0's
-/// host; rank 2 (10.0.0.3) is not running", or that every peer answers. `self` is left out.
+/// host; rank 2 (10.0.0.3) is not running"; empty where every peer answers. `self` is left out.
 std::string describe_peers(const std::vector<std::string>& addresses, const std::vector<PeerState>& states, int self);
 
 }  // namespace resist::exec

@@ -81,16 +81,15 @@ std::vector<std::string> meet_probes(c10d::Store& store, const WorkerOptions& o,
 }
 
 /// Called while `e` is handled: rethrows it, with what the peers' probe ports say added: which
-/// one is gone or cannot be reached, as the failure is often a consequence of that; else where
-/// every worker is in the plan (which one hangs, or is behind).
+/// one is gone or cannot be reached, as the failure is often a consequence of that; and where
+/// every worker that answers is in the plan (which one hangs, or is behind).
 [[noreturn]] void fail_naming_peers(const std::exception& e, const std::vector<std::string>& peers, int rank,
                                     const Whereabouts& here) {
   if (peers.empty()) throw;
   const std::vector<PeerState> states = probe_peers(peers, std::chrono::seconds(2));
-  if (!std::all_of(states.begin(), states.end(), [](PeerState p) { return p == PeerState::answers; }))
-    throw std::runtime_error(fmt::format("{}; {}", error_text(e), describe_peers(peers, states, rank)));
   const std::vector<std::optional<std::string>> answers = ask_peers(peers, std::chrono::seconds(2));
   std::vector<std::optional<Position>> positions(answers.size());
+  bool others_said = false;
   for (std::size_t r = 0; r < answers.size(); ++r) {
     if (static_cast<int>(r) == rank) {
       positions[r] = here.now();
@@ -100,8 +99,16 @@ std::vector<std::string> meet_probes(c10d::Store& store, const WorkerOptions& o,
       if (answers[r]) positions[r] = position_from_json(nlohmann::json::parse(*answers[r]));
     } catch (const std::exception&) {  // said something else: it did not say where it is
     }
+    others_said = others_said || positions[r].has_value();
   }
-  throw std::runtime_error(fmt::format("{}; {}", error_text(e), describe_whereabouts(positions)));
+  const bool all_answer =
+      std::all_of(states.begin(), states.end(), [](PeerState p) { return p == PeerState::answers; });
+  // A peer that is gone may only have given up first (its own time-out): where the others are
+  // shows who held it up.
+  const std::string peers_text = all_answer ? "" : describe_peers(peers, states, rank);
+  const std::string where = all_answer || others_said ? describe_whereabouts(positions) : "";
+  throw std::runtime_error(fmt::format("{}; {}{}{}", error_text(e), peers_text,
+                                       !peers_text.empty() && !where.empty() ? "; " : "", where));
 }
 
 /// Puts model, optimizer and data feed back where the checkpoint's last complete round left
