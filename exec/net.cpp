@@ -1,5 +1,6 @@
 // Small networking helpers for launching jobs.
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <ifaddrs.h>
@@ -212,10 +213,14 @@ ProbePort::ProbePort(const std::string& host, std::function<std::string()> statu
   if (fd_ < 0) throw std::runtime_error(fmt::format("probe port: cannot listen on {}", host));
   address_ = fmt::format("{}:{}", host, ntohs(a.sin_port));
   if (!status_) return;
+  // Accepting never blocks: a connection reset between poll and accept must not keep the thread
+  // from seeing the stop.
   stop_ = ::eventfd(0, EFD_CLOEXEC);
-  if (stop_ < 0) {
+  if (stop_ < 0 || ::fcntl(fd_, F_SETFL, ::fcntl(fd_, F_GETFL) | O_NONBLOCK) != 0) {
+    const int error = errno;
+    if (stop_ >= 0) ::close(stop_);
     ::close(fd_);
-    throw std::runtime_error(fmt::format("probe port: eventfd: {}", std::strerror(errno)));
+    throw std::runtime_error(fmt::format("probe port: {}", std::strerror(error)));
   }
   server_ = std::thread([this] { serve(); });
 }
@@ -239,7 +244,13 @@ void ProbePort::serve() {
     }
     if (wait[1].revents != 0) return;
     const int c = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
-    if (c < 0) continue;
+    if (c < 0) {
+      // Out of descriptors or memory: the connection stays queued; try again a little later
+      // rather than spin.
+      if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR && errno != ECONNABORTED)
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      continue;
+    }
     std::string line;
     try {
       line = status_() + "\n";
