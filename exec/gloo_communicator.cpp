@@ -193,18 +193,29 @@ class GlooCommunicator final : public Communicator {
   }
 
   /// Waits for one operation; its failure says what it was, and whether it ran out of time.
+  /// c10d's own wait throws c10::Error ("Operation timed out!"); a failure in Gloo's thread comes
+  /// back as Gloo threw it (gloo::IoException: "Timed out waiting 3000ms for recv operation to
+  /// complete", its time counted from when the operation was posted).
   void wait(const c10::intrusive_ptr<c10d::Work>& work, const std::string& what) const {
     const auto start = std::chrono::steady_clock::now();
     try {
       work->wait(timeout_);
     } catch (const c10::Error& e) {
-      const bool late = std::chrono::steady_clock::now() - start >= timeout_;
-      throw std::runtime_error(fmt::format(
-          "Gloo engine, rank {}: {}: {}{}", rank_, what, e.what_without_backtrace(),
-          late ? fmt::format(" (waited the time-out, {} s: a peer died or hangs)",
-                             std::chrono::duration_cast<std::chrono::seconds>(timeout_).count())
-               : ""));
+      fail(what, e.what_without_backtrace(), start);
+    } catch (const std::exception& e) {
+      fail(what, e.what(), start);
     }
+  }
+
+  [[noreturn]] void fail(const std::string& what, const std::string& message,
+                         std::chrono::steady_clock::time_point start) const {
+    const bool late = std::chrono::steady_clock::now() - start >= timeout_ ||
+                      message.find("Timed out") != std::string::npos || message.find("timed out") != std::string::npos;
+    throw std::runtime_error(fmt::format(
+        "Gloo engine, rank {}: {}: {}{}", rank_, what, message,
+        late ? fmt::format(" (waited the time-out, {} s: a peer died or hangs)",
+                           std::chrono::duration_cast<std::chrono::seconds>(timeout_).count())
+             : ""));
   }
 
   void check_peer(int peer) const {

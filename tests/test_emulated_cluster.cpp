@@ -185,6 +185,23 @@ TEST_CASE("--link-down before the job meets: the job ends within the time-out, n
   CHECK_FALSE(any_namespace_with(printed_prefix(r.err)));
 }
 
+TEST_CASE("a worker that hangs on one emulated host is named by the other, asked across the link") {
+  // Worker 1 hangs after round index 1; worker 0 gives up on the next all-reduce and asks worker 1's
+  // probe port, at its host's address, where it is.
+  const std::string cluster = cluster_file(2, "100Mbps");
+  ::setenv("RESIST_FAULT", "1:1:hang", 1);
+  const Result r = run_resist(fmt::format("emulate {} -- '{}' run{} --set training.rounds=4 --threads 1 --quiet --timeout 3",
+                                          cluster, resist_bin(), kTiny));
+  ::unsetenv("RESIST_FAULT");
+  INFO(r.err);
+  CHECK(r.code == 1);
+  CHECK(r.err.find("(waited the time-out, 3 s: a peer died or hangs); where the workers are: "
+                   "worker 1 done with round 2, round 3 not begun (for ") != std::string::npos);
+  CHECK(r.err.find("worker 0 waiting in round 3's ") != std::string::npos);
+  CHECK(r.err.find("): worker 1 is behind the others") != std::string::npos);
+  CHECK_FALSE(any_namespace_with(printed_prefix(r.err)));
+}
+
 TEST_CASE("resist emulate stopped by a signal stops the workers and removes the namespaces") {
   const std::string cluster = cluster_file(2, "100Mbps");
   const fs::path dir = scratch();

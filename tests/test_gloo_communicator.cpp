@@ -140,6 +140,25 @@ TEST_CASE("a started world all-reduce and sends to many holders finish in place"
   });
 }
 
+TEST_CASE("a transfer its peer never makes fails after the time-out, saying which and that it timed out") {
+  // Gloo's own timer ends a receive (its exception, not c10d's), in the engine's words all the same;
+  // likewise a root's reduce waiting on a member that never sends.
+  const auto make = [](const c10::intrusive_ptr<c10d::Store>& store, int rank, int ranks) {
+    return resist::exec::make_gloo_communicator(store, rank, ranks, "127.0.0.1", std::chrono::seconds(1));
+  };
+  const std::vector<std::string> failures = resist::test::on_ranks(kRanks, make, [](Communicator& c) {
+    at::Tensor t = at::zeros({100});
+    if (c.rank() == 0) c.recv(t, 1, 31);
+    if (c.rank() == 2) c.reduce_mean(t, {2, 3}, 2, 32);
+  });
+  CHECK(failures[0].find("Gloo engine, rank 0: receive from rank 1: ") == 0);
+  CHECK(failures[0].find("(waited the time-out, 1 s: a peer died or hangs)") != std::string::npos);
+  CHECK(failures[2].find("Gloo engine, rank 2: receive from rank 3: ") == 0);
+  CHECK(failures[2].find("(waited the time-out, 1 s: a peer died or hangs)") != std::string::npos);
+  CHECK(failures[1].empty());
+  CHECK(failures[3].empty());
+}
+
 TEST_CASE("misuse is refused with a reason") {
   using resist::exec::check_group;
   CHECK_THROWS_WITH(check_group({0, 2}, 1, 4, -1), "rank 1 is not in the group");
