@@ -295,10 +295,26 @@ Attempt start_connect(const std::string& address) {
   return {-1, state};
 }
 
-/// Milliseconds left until `deadline`, for poll.
-int left_ms(std::chrono::steady_clock::time_point deadline) {
-  return static_cast<int>(std::max<std::int64_t>(
-      0, std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count()));
+/// Polls every socket in `fds` (`index[k]`: the address socket k stands for) until each is done or
+/// `timeout` has passed; `ready(address, fd)` is called whenever poll reports a socket, and says
+/// whether that socket is done. Every socket is closed at the end.
+void poll_each(std::vector<pollfd>& fds, const std::vector<std::size_t>& index, std::chrono::milliseconds timeout,
+               const std::function<bool(std::size_t, int)>& ready) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  std::size_t open = fds.size();
+  while (open > 0) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) break;
+    if (::poll(fds.data(), fds.size(), static_cast<int>(left.count())) < 0 && errno != EINTR) break;
+    for (std::size_t k = 0; k < fds.size(); ++k) {
+      if (fds[k].fd < 0 || fds[k].revents == 0 || !ready(index[k], fds[k].fd)) continue;
+      ::close(fds[k].fd);
+      fds[k].fd = -1;  // poll skips it
+      --open;
+    }
+  }
+  for (const pollfd& p : fds)
+    if (p.fd >= 0) ::close(p.fd);
 }
 
 }  // namespace
@@ -317,28 +333,13 @@ std::vector<PeerState> probe_peers(const std::vector<std::string>& addresses, st
     waiting.push_back({attempt.fd, POLLOUT, 0});
     index.push_back(i);
   }
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  std::size_t open = waiting.size();
-  while (open > 0) {
-    const int left = left_ms(deadline);
-    if (left <= 0) break;
-    const int ready = ::poll(waiting.data(), waiting.size(), left);
-    if (ready < 0 && errno != EINTR) break;
-    for (std::size_t k = 0; k < waiting.size(); ++k) {
-      if (waiting[k].fd < 0 || waiting[k].revents == 0) continue;
-      int error = 0;
-      socklen_t len = sizeof error;
-      ::getsockopt(waiting[k].fd, SOL_SOCKET, SO_ERROR, &error, &len);
-      states[index[k]] = error == 0 ? PeerState::answers
-                         : error == ECONNREFUSED ? PeerState::not_running
-                                                 : PeerState::unreachable;
-      ::close(waiting[k].fd);
-      waiting[k].fd = -1;  // poll skips it
-      --open;
-    }
-  }
-  for (const pollfd& p : waiting)
-    if (p.fd >= 0) ::close(p.fd);
+  poll_each(waiting, index, timeout, [&states](std::size_t i, int fd) {
+    int error = 0;
+    socklen_t len = sizeof error;
+    ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &len);
+    states[i] = error == 0 ? PeerState::answers : error == ECONNREFUSED ? PeerState::not_running : PeerState::unreachable;
+    return true;
+  });
   return states;
 }
 
@@ -355,30 +356,17 @@ std::vector<std::optional<std::string>> ask_peers(const std::vector<std::string>
     open.push_back({attempt.fd, POLLIN, 0});  // readable once the line, or the end, is there
     index.push_back(i);
   }
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  std::size_t left = open.size();
-  while (left > 0) {
-    const int ms = left_ms(deadline);
-    if (ms <= 0) break;
-    const int ready = ::poll(open.data(), open.size(), ms);
-    if (ready < 0 && errno != EINTR) break;
-    for (std::size_t k = 0; k < open.size(); ++k) {
-      if (open[k].fd < 0 || open[k].revents == 0) continue;
-      std::string& text = read[index[k]];
-      std::array<char, 512> buffer;
-      const ssize_t n = ::recv(open[k].fd, buffer.data(), buffer.size(), 0);
-      if (n < 0 && (errno == EAGAIN || errno == EINTR)) continue;
-      if (n > 0) text.append(buffer.data(), static_cast<std::size_t>(n));
-      const std::size_t newline = text.find('\n');
-      if (n > 0 && newline == std::string::npos && text.size() < kLongest) continue;
-      if (newline != std::string::npos) answers[index[k]] = text.substr(0, newline);
-      ::close(open[k].fd);
-      open[k].fd = -1;
-      --left;
-    }
-  }
-  for (const pollfd& p : open)
-    if (p.fd >= 0) ::close(p.fd);
+  poll_each(open, index, timeout, [&](std::size_t i, int fd) {
+    std::string& text = read[i];
+    std::array<char, 512> buffer;
+    const ssize_t n = ::recv(fd, buffer.data(), buffer.size(), 0);
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) return false;
+    if (n > 0) text.append(buffer.data(), static_cast<std::size_t>(n));
+    const std::size_t newline = text.find('\n');
+    if (n > 0 && newline == std::string::npos && text.size() < kLongest) return false;
+    if (newline != std::string::npos) answers[i] = text.substr(0, newline);
+    return true;
+  });
   return answers;
 }
 
